@@ -1,0 +1,3 @@
+"""strata_curriculum — being built."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""strata_rewards — being built."""
+
+__all__: list[str] = []
