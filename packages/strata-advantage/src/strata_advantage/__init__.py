@@ -4,7 +4,7 @@
     >>> from strata_advantage import compute_advantages
     >>> r = np.array([1.0, 0.0, 1.0, 1.0, 0.2, 0.4])
     >>> compute_advantages(r, groups=[0, 0, 1, 1, 2, 2], domains=["math"] * 4 + ["mc"] * 2)
-    array([ 1.,  -1.,  0.,  0., -2.,  2.])
+    array([ 1.41421356, -1.41421356,  0.        ,  0.        , -1.        ,  1.        ])
 
 NumPy in, NumPy out; torch in, torch out on the same device. See ``docs/advantage.md``.
 """

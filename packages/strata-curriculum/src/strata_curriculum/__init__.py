@@ -1,3 +1,51 @@
-"""strata_curriculum — being built."""
+"""strata_curriculum — decide each batch's domain mix, favouring weak domains, starving none.
 
-__all__: list[str] = []
+    >>> from strata_curriculum import UCBScheduler
+    >>> s = UCBScheduler(["gsm8k", "mmlu", "strategyqa"], seed=0)
+    >>> s.update("gsm8k", [0, 0, 1, 0])
+    >>> s.update("mmlu", [1, 1, 1, 0])
+    >>> s.update("strategyqa", [1, 0])
+    >>> s.allocate(16)
+    {'gsm8k': 6, 'mmlu': 4, 'strategyqa': 6}
+
+See ``docs/curriculum.md``.
+"""
+
+from strata_curriculum.schedulers import (
+    DomainScheduler,
+    ProportionalScheduler,
+    UCBScheduler,
+    UniformScheduler,
+    apportion,
+)
+
+__all__ = [
+    "DomainScheduler",
+    "ProportionalScheduler",
+    "UCBScheduler",
+    "UniformScheduler",
+    "apportion",
+    "scheduler_from_state",
+]
+
+
+def scheduler_from_state(state: dict) -> DomainScheduler:  # type: ignore[type-arg]
+    """Rebuild a scheduler of the right kind from :meth:`state_dict` output (e.g. a checkpoint)."""
+    config = dict(state["config"])
+    domains = state["domains"]
+    kinds = {
+        "ucb": UCBScheduler,
+        "uniform": UniformScheduler,
+        "proportional": ProportionalScheduler,
+    }
+    kind = state.get("kind")
+    if kind not in kinds:
+        raise ValueError(f"unknown scheduler kind {kind!r}; known: {sorted(kinds)}")
+    if kind == "proportional":
+        scheduler: DomainScheduler = ProportionalScheduler(config["weights"])
+    elif kind == "uniform":
+        scheduler = UniformScheduler(domains)
+    else:
+        scheduler = UCBScheduler(domains)
+    scheduler.load_state_dict(state)
+    return scheduler
