@@ -1,3 +1,60 @@
-"""strata_rewards — being built."""
+"""strata_rewards — answer verifiers, reasoning templates, repetition penalty, composite reward.
 
-__all__: list[str] = []
+No dependencies beyond the standard library.
+
+    >>> from strata_rewards import score, verify
+    >>> verify("gsm8k", "She makes 9 * 2 = $18 a day. #### 18", "#### 18")
+    True
+    >>> verify("mmlu", "The answer is (b).", "B")
+    True
+    >>> score("strategyqa", "<answer>No.</answer>", False).outcome
+    1.0
+
+See ``docs/rewards.md``.
+"""
+
+from strata_rewards.domains import (
+    ENTRY_POINT_GROUP,
+    Domain,
+    GoldError,
+    available_domains,
+    get_domain,
+    register_domain,
+)
+from strata_rewards.extract import AnswerSpan, answer_span
+from strata_rewards.repetition import is_degenerate, repetition_rate
+from strata_rewards.scoring import (
+    DEFAULT_WEIGHTS,
+    RewardBreakdown,
+    Weights,
+    extract_answer,
+    score,
+    verify,
+)
+from strata_rewards.templates import KNOWLEDGE, MATH, STRATEGY, Template, structure_score
+from strata_rewards.trl import as_trl_reward_funcs
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "ENTRY_POINT_GROUP",
+    "KNOWLEDGE",
+    "MATH",
+    "STRATEGY",
+    "AnswerSpan",
+    "Domain",
+    "GoldError",
+    "RewardBreakdown",
+    "Template",
+    "Weights",
+    "answer_span",
+    "as_trl_reward_funcs",
+    "available_domains",
+    "extract_answer",
+    "get_domain",
+    "is_degenerate",
+    "register_domain",
+    "repetition_rate",
+    "score",
+    "structure_score",
+    "verify",
+]

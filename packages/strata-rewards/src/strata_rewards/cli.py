@@ -1,0 +1,153 @@
+"""``strata-rewards score``: score other systems' completions from a JSONL file.
+
+    strata-rewards score --domain gsm8k completions.jsonl --out scored.jsonl
+
+Each input line is an object with the completion and its gold answer (field names settable); a
+``domain`` field, if present, overrides ``--domain`` for that row. Writes one breakdown per row
+(JSONL) and prints a summary: rows, accuracy, parse rate, mean structure, repetition, total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from strata_rewards.domains import GoldError, available_domains
+from strata_rewards.scoring import Weights, score
+
+
+class InputError(ValueError):
+    """A row of the input file that cannot be scored; the message names file, line and field."""
+
+
+def _rows(path: Path, args: argparse.Namespace) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
+            if not isinstance(row, dict):
+                raise InputError(
+                    f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}"
+                )
+            for field in (args.completion_field, args.gold_field):
+                if field not in row:
+                    raise InputError(
+                        f"{path}:{line_no}: missing field {field!r} "
+                        f"(fields: {', '.join(row) or 'none'})"
+                    )
+            if not isinstance(row[args.completion_field], str):
+                raise InputError(
+                    f"{path}:{line_no}: field {args.completion_field!r} must be a string"
+                )
+            yield line_no, row
+
+
+def _score_file(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
+    weights = Weights(
+        outcome=args.w_outcome, structure=args.w_structure, repetition=args.w_repetition
+    )
+    n = skipped = correct = parsed = 0
+    sums = {"structure": 0.0, "repetition": 0.0, "total": 0.0}
+    rows = _rows(args.path, args)
+    while True:
+        try:
+            line_no, row = next(rows)
+        except StopIteration:
+            break
+        except InputError:
+            if not args.skip_bad:
+                raise
+            skipped += 1
+            continue
+        domain = row.get("domain", args.domain)
+        try:
+            b = score(domain, row[args.completion_field], row[args.gold_field], weights=weights)
+        except (GoldError, ValueError) as err:
+            if not args.skip_bad:
+                raise InputError(
+                    f"{args.path}:{line_no}: field {args.gold_field!r}: {err}"
+                ) from None
+            skipped += 1
+            continue
+        n += 1
+        correct += b.outcome == 1.0
+        parsed += b.answer is not None
+        for key in sums:
+            sums[key] += getattr(b, key)
+        record = {"line": line_no, "domain": domain, **asdict(b)}
+        out.write(json.dumps(record, default=str) + "\n")
+    return {
+        "rows": n,
+        "skipped": skipped,
+        "accuracy": correct / n if n else 0.0,
+        "parse_rate": parsed / n if n else 0.0,
+        **{f"mean_{k}": v / n if n else 0.0 for k, v in sums.items()},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="strata-rewards",
+        description="Score completions with Strata's verifiers and composite reward.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser(
+        "score",
+        help="score a JSONL file of completions",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", type=Path, help="JSONL file, one object per line")
+    p.add_argument(
+        "--domain",
+        default="gsm8k",
+        help=f"reward domain for rows without a 'domain' field; one of: "
+        f"{', '.join(available_domains())} (default: gsm8k)",
+    )
+    p.add_argument("--completion-field", default="completion", help="default: completion")
+    p.add_argument("--gold-field", default="answer", help="default: answer")
+    p.add_argument("--out", type=Path, help="write breakdowns here (default: stdout)")
+    p.add_argument("--summary", type=Path, help="also write the summary as JSON here")
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip rows that cannot be scored (counted in the summary) instead of "
+        "stopping at the first",
+    )
+    p.add_argument("--w-outcome", type=float, default=1.0)
+    p.add_argument("--w-structure", type=float, default=0.2)
+    p.add_argument("--w-repetition", type=float, default=0.5)
+    args = parser.parse_args(argv)
+
+    if not args.path.is_file():
+        print(f"strata-rewards: no such file: {args.path}", file=sys.stderr)
+        return 2
+    try:
+        if args.out:
+            with args.out.open("w", encoding="utf-8") as out:
+                summary = _score_file(args, out)
+        else:
+            summary = _score_file(args, sys.stdout)
+    except InputError as err:
+        print(f"strata-rewards: {err}", file=sys.stderr)
+        return 2
+    if args.summary:
+        args.summary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    width = max(len(k) for k in summary)
+    for key, value in summary.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""Domains: how to read a gold answer, extract a model's answer, compare them, and the template.
+
+Built in: ``gsm8k`` (numbers), ``mmlu`` (letters A–D), ``strategyqa`` (yes/no). Users add domains
+with :func:`register_domain`, or from another package through the entry-point group
+``strata.rewards`` (each entry point loads a :class:`Domain`, or a callable returning one or a
+list of them); duplicates warn and keep the first.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from strata_rewards.extract import (
+    LETTERS,
+    AnswerSpan,
+    answer_span,
+    numbers,
+    numbers_equal,
+    pick_choice,
+    pick_number,
+    pick_yes_no,
+)
+from strata_rewards.templates import KNOWLEDGE, MATH, STRATEGY, Template
+
+ENTRY_POINT_GROUP = "strata.rewards"
+
+
+class GoldError(ValueError):
+    """A gold answer this domain cannot read."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Everything reward-related that differs between domains."""
+
+    name: str
+    pick: Callable[[AnswerSpan], Any]
+    """Reads the answer (a float, a letter, a bool…) from a span; ``None`` if there is none."""
+    parse_gold: Callable[[Any], Any]
+    """Turns a dataset's gold answer into the same kind of value; raises :class:`GoldError`."""
+    equal: Callable[[Any, Any], bool]
+    template: Template
+    task: str
+    """One sentence telling the model what kind of answer to give."""
+
+    def instruction(self, template: Template | None = None) -> str:
+        return f"{self.task}\n{(template or self.template).instruction()}"
+
+
+def _gold_number(gold: Any) -> float:
+    if isinstance(gold, bool):
+        raise GoldError(f"a GSM8K gold answer must be a number, got {gold!r}")
+    if isinstance(gold, int | float):
+        return float(gold)
+    if isinstance(gold, str):
+        span = answer_span(gold, answer_tag=None)
+        value = pick_number(span) if span.source == "hash" else _only_number(gold)
+        if value is not None:
+            return value
+    raise GoldError(f"cannot read a number from the GSM8K gold answer {gold!r}")
+
+
+def _only_number(text: str) -> float | None:
+    found = numbers(text)
+    return found[0].value if len(found) == 1 else None
+
+
+def _gold_letter(gold: Any) -> str:
+    if isinstance(gold, int) and not isinstance(gold, bool) and 0 <= gold < len(LETTERS):
+        return LETTERS[gold]
+    if isinstance(gold, str) and gold.strip().upper() in LETTERS:
+        return gold.strip().upper()
+    raise GoldError(f"an MMLU gold answer must be A–D or 0–3, got {gold!r}")
+
+
+def _gold_bool(gold: Any) -> bool:
+    if isinstance(gold, bool):
+        return gold
+    if isinstance(gold, str) and gold.strip().lower() in {"yes", "true", "no", "false"}:
+        return gold.strip().lower() in {"yes", "true"}
+    raise GoldError(f"a StrategyQA gold answer must be a bool or yes/no, got {gold!r}")
+
+
+GSM8K = Domain(
+    name="gsm8k",
+    pick=pick_number,
+    parse_gold=_gold_number,
+    equal=numbers_equal,
+    template=MATH,
+    task="Solve the math word problem. The final answer is a single number.",
+)
+MMLU = Domain(
+    name="mmlu",
+    pick=pick_choice,
+    parse_gold=_gold_letter,
+    equal=lambda a, b: a == b,
+    template=KNOWLEDGE,
+    task="Answer the multiple-choice question with the letter (A, B, C or D) of the best option.",
+)
+STRATEGYQA = Domain(
+    name="strategyqa",
+    pick=pick_yes_no,
+    parse_gold=_gold_bool,
+    equal=lambda a, b: a == b,
+    template=STRATEGY,
+    task="Answer the question with yes or no.",
+)
+
+_REGISTRY: dict[str, Domain] = {d.name: d for d in (GSM8K, MMLU, STRATEGYQA)}
+_plugins_loaded = False
+
+
+def register_domain(domain: Domain, *, replace: bool = False) -> Domain:
+    """Add ``domain`` to the registry; raises on a duplicate name unless ``replace``."""
+    if domain.name in _REGISTRY and not replace:
+        raise ValueError(f"a reward domain named {domain.name!r} is registered already")
+    _REGISTRY[domain.name] = domain
+    return domain
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = ep.load()
+            found = loaded() if callable(loaded) and not isinstance(loaded, Domain) else loaded
+        except Exception as err:  # a broken plugin must not break scoring of the others
+            warnings.warn(f"reward domain plugin {ep.name!r} failed to load: {err}", stacklevel=3)
+            continue
+        for domain in found if isinstance(found, list | tuple) else [found]:
+            if not isinstance(domain, Domain):
+                warnings.warn(
+                    f"plugin {ep.name!r} gave {type(domain).__name__}, not a Domain", stacklevel=3
+                )
+            elif domain.name in _REGISTRY:
+                warnings.warn(
+                    f"plugin {ep.name!r}: domain {domain.name!r} exists; kept the first",
+                    stacklevel=3,
+                )
+            else:
+                _REGISTRY[domain.name] = domain
+
+
+def get_domain(name: str) -> Domain:
+    """The registered domain ``name`` (built in, registered, or from an entry point)."""
+    if name not in _REGISTRY:
+        _load_plugins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown reward domain {name!r}; known: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def available_domains() -> tuple[str, ...]:
+    _load_plugins()
+    return tuple(sorted(_REGISTRY))

@@ -1,0 +1,111 @@
+"""The public verbs: extract an answer, verify it, score a completion.
+
+``total = w_o·outcome + w_s·structure − w_r·repetition``, every component reported; degenerate
+text (empty, punctuation only, one character repeated) scores 0 in every component but
+repetition (1) and in the total. Nothing a model writes makes these functions raise: only a
+bad *gold* answer or an unknown domain does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from strata_rewards.domains import Domain, get_domain
+from strata_rewards.extract import AnswerSpan, answer_span
+from strata_rewards.repetition import is_degenerate, repetition_rate
+from strata_rewards.templates import Template, structure_score
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Weights of the composite reward."""
+
+    outcome: float = 1.0
+    structure: float = 0.2
+    repetition: float = 0.5
+    ngram: int = 3
+    """n of the repeated n-grams the repetition penalty counts (word level)."""
+
+    def __post_init__(self) -> None:
+        if min(self.outcome, self.structure, self.repetition) < 0:
+            raise ValueError(f"reward weights must be >= 0, got {self}")
+        if self.ngram < 1:
+            raise ValueError(f"ngram must be >= 1, got {self.ngram}")
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+@dataclass(frozen=True)
+class RewardBreakdown:
+    """One completion's reward and its parts."""
+
+    outcome: float
+    """1.0 if the extracted answer equals the gold one, else 0.0."""
+    structure: float
+    """Share of the template's checks passed, in [0, 1]."""
+    repetition: float
+    """Share of repeated word n-grams, in [0, 1]."""
+    total: float
+    answer: Any
+    """The extracted answer (float, letter or bool), or None."""
+    source: str | None = None
+    """Where the answer was found: answer_tag, hash, boxed, text."""
+
+
+def _domain(domain: str | Domain) -> Domain:
+    return domain if isinstance(domain, Domain) else get_domain(domain)
+
+
+def _extract(d: Domain, completion: str, template: Template | None) -> tuple[Any, AnswerSpan]:
+    tag = (template or d.template).answer_tag
+    span = answer_span(completion, answer_tag=tag)
+    return d.pick(span), span
+
+
+def extract_answer(domain: str | Domain, completion: str) -> str | None:
+    """The answer a completion gives, as text ("18", "B", "yes"), or None."""
+    value, _ = _extract(_domain(domain), completion, None)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def verify(domain: str | Domain, completion: str, gold: Any) -> bool:
+    """Whether the completion's answer equals ``gold`` (raises GoldError on an unreadable gold)."""
+    d = _domain(domain)
+    expected = d.parse_gold(gold)
+    value, _ = _extract(d, completion, None)
+    return value is not None and d.equal(value, expected)
+
+
+def score(
+    domain: str | Domain,
+    completion: str,
+    gold: Any,
+    *,
+    template: Template | None = None,
+    weights: Weights | None = None,
+) -> RewardBreakdown:
+    """Outcome, structure and repetition of one completion, and their weighted total."""
+    d = _domain(domain)
+    w = weights or DEFAULT_WEIGHTS
+    expected = d.parse_gold(gold)
+    if is_degenerate(completion):
+        return RewardBreakdown(0.0, 0.0, 1.0, 0.0, None, None)
+    t = template or d.template
+    value, span = _extract(d, completion, t)
+    outcome = 1.0 if value is not None and d.equal(value, expected) else 0.0
+
+    def readable(text: str) -> bool:
+        return d.pick(AnswerSpan(text, "answer_tag")) is not None
+
+    structure = structure_score(completion, t, readable)
+    repetition = repetition_rate(completion, n=w.ngram)
+    total = w.outcome * outcome + w.structure * structure - w.repetition * repetition
+    return RewardBreakdown(outcome, structure, repetition, total, value, span.source)

@@ -1,0 +1,179 @@
+"""Structured reasoning templates as data, and the structure score.
+
+A template names the sections a completion should write, in order, e.g. for math::
+
+    <think><decompose>…</decompose><compute>…</compute><verify>…</verify></think>
+    <answer>…</answer>
+
+Score = share of the template's checks passed: each section present (open and close tag), after
+the previous one, holding at least ``min_words`` *distinct* words (so repeating text cannot make
+a section count), plus one for a well-formed answer (exactly one answer section, after the
+reasoning, whose content the domain can read an answer from). Every check is a ``str.find``
+from a moving position: linear in the completion's length.
+
+Templates load from TOML::
+
+    name = "math"
+    wrapper = "think"           # optional section enclosing the others
+    sections = ["decompose", "compute", "verify"]
+    answer_tag = "answer"
+    min_words = 3
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_WORD = re.compile(r"[^\W_]+")
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class Template:
+    """The sections a completion must write, in order."""
+
+    name: str
+    sections: tuple[str, ...]
+    """Tag names, in the order they must appear."""
+    wrapper: str | None = "think"
+    """A section enclosing ``sections`` (``None``: they stand at top level)."""
+    answer_tag: str = "answer"
+    min_words: int = 3
+    """Distinct words a section needs to count as written."""
+    hints: Mapping[str, str] = field(default_factory=dict)
+    """What each section is for, shown in the prompt's instruction."""
+
+    def __post_init__(self) -> None:
+        for tag in (*self.sections, self.answer_tag, *([self.wrapper] if self.wrapper else [])):
+            if not _TAG_NAME.fullmatch(tag):
+                raise ValueError(f"template {self.name!r}: {tag!r} is not a valid tag name")
+        if len(set(self.sections)) != len(self.sections):
+            raise ValueError(f"template {self.name!r}: sections repeat: {self.sections}")
+        if self.min_words < 0:
+            raise ValueError(f"template {self.name!r}: min_words must be >= 0")
+
+    @property
+    def n_checks(self) -> int:
+        return len(self.sections) + (1 if self.wrapper else 0) + 1
+
+    def instruction(self) -> str:
+        """How the prompt tells the model to write its answer."""
+        inner = "".join(f"<{s}>…</{s}>" for s in self.sections)
+        shape = f"<{self.wrapper}>{inner}</{self.wrapper}>" if self.wrapper else inner
+        lines = [f"Answer in this format: {shape} then <{self.answer_tag}>…</{self.answer_tag}>."]
+        lines += [f"- <{s}>: {self.hints[s]}" for s in self.sections if s in self.hints]
+        lines.append(f"- <{self.answer_tag}>: only the final answer.")
+        return "\n".join(lines)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Template:
+        with open(path, "rb") as f:
+            return cls.from_dict(tomllib.load(f), source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "template") -> Template:
+        known = {"name", "sections", "wrapper", "answer_tag", "min_words", "hints"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown field(s) {unknown}; known: {sorted(known)}")
+        for required in ("name", "sections"):
+            if required not in data:
+                raise ValueError(f"{source}: missing field {required!r}")
+        return cls(
+            name=str(data["name"]),
+            sections=tuple(data["sections"]),
+            wrapper=data.get("wrapper", "think") or None,
+            answer_tag=data.get("answer_tag", "answer"),
+            min_words=int(data.get("min_words", 3)),
+            hints=dict(data.get("hints", {})),
+        )
+
+
+def _distinct_words(text: str) -> int:
+    return len(set(_WORD.findall(text.lower())))
+
+
+def _section(text: str, tag: str, pos: int, end: int) -> tuple[int, int] | None:
+    """(content start, close end) of the first ``<tag>…</tag>`` in ``text[pos:end]``."""
+    start = text.find(f"<{tag}>", pos, end)
+    if start == -1:
+        return None
+    body = start + len(tag) + 2
+    close = text.find(f"</{tag}>", body, end)
+    return None if close == -1 else (body, close)
+
+
+def structure_score(
+    completion: str, template: Template, has_answer: Callable[[str], bool] | None = None
+) -> float:
+    """Share of ``template``'s checks the completion passes, in [0, 1].
+
+    Args:
+        has_answer: whether the answer section's text holds a readable answer (the domain's
+            extractor); ``None`` accepts any non-empty answer.
+    """
+    passed = 0
+    pos, limit = 0, len(completion)
+    if template.wrapper:
+        wrap = _section(completion, template.wrapper, 0, limit)
+        if wrap is not None:
+            passed += 1
+            pos, inner_end = wrap
+        else:
+            inner_end = limit
+    else:
+        inner_end = limit
+    reasoning_end = pos
+    for tag in template.sections:
+        found = _section(completion, tag, pos, inner_end)
+        if found is None:
+            continue  # a missing section does not block the later ones
+        body, close = found
+        if _distinct_words(completion[body:close]) >= template.min_words:
+            passed += 1
+        pos = close + len(tag) + 3
+        reasoning_end = max(reasoning_end, pos)
+    if template.wrapper and inner_end != limit:
+        reasoning_end = inner_end + len(template.wrapper) + 3
+    open_tag, close_tag = f"<{template.answer_tag}>", f"</{template.answer_tag}>"
+    first = completion.find(open_tag, reasoning_end)
+    if first != -1 and completion.count(open_tag) == 1 and completion.count(close_tag) == 1:
+        close = completion.find(close_tag, first)
+        if close != -1:
+            content = completion[first + len(open_tag) : close]
+            ok = has_answer(content) if has_answer is not None else bool(content.strip())
+            passed += 1 if ok else 0
+    return passed / template.n_checks
+
+
+MATH = Template(
+    name="math",
+    sections=("decompose", "compute", "verify"),
+    hints={
+        "decompose": "break the problem into the quantities and steps needed",
+        "compute": "do the arithmetic, one step per line",
+        "verify": "check the result against the question",
+    },
+)
+KNOWLEDGE = Template(
+    name="knowledge",
+    sections=("recall", "evaluate"),
+    hints={
+        "recall": "state the facts the question depends on",
+        "evaluate": "weigh each option against them",
+    },
+)
+STRATEGY = Template(
+    name="strategy",
+    sections=("decompose", "resolve", "synthesize"),
+    hints={
+        "decompose": "split the question into sub-questions",
+        "resolve": "answer each sub-question",
+        "synthesize": "combine them into yes or no",
+    },
+)

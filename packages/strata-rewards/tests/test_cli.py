@@ -1,0 +1,81 @@
+"""``strata-rewards score``: per-row breakdowns, a summary, and errors naming file, line, field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from strata_rewards.cli import main
+
+
+def _write(path: Path, rows: list[object]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_scores_a_file_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _write(
+        tmp_path / "in.jsonl",
+        [
+            {"completion": "<answer>18</answer>", "answer": "#### 18"},
+            {"completion": "I think 17", "answer": "#### 18"},
+            {"completion": "<answer>B</answer>", "answer": "B", "domain": "mmlu"},
+        ],
+    )
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    assert (
+        main(["score", "--domain", "gsm8k", str(src), "--out", str(out), "--summary", str(summary)])
+        == 0
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["outcome"] for r in rows] == [1.0, 0.0, 1.0]
+    assert [r["line"] for r in rows] == [1, 2, 3]
+    assert rows[2]["domain"] == "mmlu"
+    s = json.loads(summary.read_text())
+    assert s["rows"] == 3
+    assert s["accuracy"] == pytest.approx(2 / 3)
+    assert "accuracy" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "in.jsonl:2: not valid JSON"),
+        ('{"answer": "#### 1"}', "in.jsonl:2: missing field 'completion'"),
+        (
+            '{"completion": 5, "answer": "#### 1"}',
+            "in.jsonl:2: field 'completion' must be a string",
+        ),
+        ('{"completion": "5", "answer": "five"}', "in.jsonl:2: field 'answer'"),
+        ("[1, 2]", "in.jsonl:2: expected a JSON object"),
+    ],
+)
+def test_a_bad_row_is_named_by_file_line_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, message: str
+) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"completion": "#### 1", "answer": 1}\n' + line + "\n", encoding="utf-8")
+    assert main(["score", str(src), "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert message in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "score",
+                str(src),
+                "--out",
+                str(tmp_path / "o.jsonl"),
+                "--skip-bad",
+                "--summary",
+                str(tmp_path / "s.json"),
+            ]
+        )
+        == 0
+    )
+    assert json.loads((tmp_path / "s.json").read_text())["skipped"] == 1
+
+
+def test_a_missing_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["score", str(tmp_path / "nope.jsonl")]) == 2
+    assert "nope.jsonl" in capsys.readouterr().err

@@ -1,0 +1,122 @@
+"""Hypothesis properties of the verifiers, the structure score, repetition and the total."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strata_rewards import (
+    KNOWLEDGE,
+    MATH,
+    STRATEGY,
+    Template,
+    extract_answer,
+    get_domain,
+    repetition_rate,
+    score,
+    structure_score,
+    verify,
+)
+from strata_rewards.testing.strategies import adversarial_text, filler, templated_completions
+
+integers = st.integers(-(10**9), 10**9)
+letters = st.sampled_from("ABCD")
+
+
+def _fmt_int(n: int, commas: bool, dollar: bool) -> str:
+    body = f"{abs(n):,}" if commas else str(abs(n))
+    sign = "-" if n < 0 else ""
+    return f"{sign}${body}" if dollar else f"{sign}{body}"
+
+
+@given(integers, st.booleans(), st.booleans(), st.data())
+def test_a_correct_number_in_the_math_template_verifies(
+    n: int, commas: bool, dollar: bool, data: st.DataObject
+) -> None:
+    c = data.draw(templated_completions(MATH, _fmt_int(n, commas, dollar)))
+    assert verify("gsm8k", c.text, n)
+    assert verify("gsm8k", c.text, f"#### {n}")
+    assert not verify("gsm8k", c.text, n + 1)
+
+
+@given(letters, st.sampled_from(["{}", "({})", "{}.", "{})", "[{}]"]), st.data())
+def test_a_correct_letter_in_the_knowledge_template_verifies(
+    letter: str, shape: str, data: st.DataObject
+) -> None:
+    c = data.draw(templated_completions(KNOWLEDGE, shape.format(letter)))
+    assert verify("mmlu", c.text, letter)
+    assert verify("mmlu", c.text, "ABCD".index(letter))
+    assert not verify("mmlu", c.text, "ABCD"[("ABCD".index(letter) + 1) % 4])
+
+
+@given(
+    st.booleans(),
+    st.sampled_from(["{}", "{}.", "{},", "{}!", "The answer is {}."]),
+    st.sampled_from([str.lower, str.capitalize, str.upper]),
+    st.booleans(),
+    st.data(),
+)
+def test_a_correct_yes_no_in_the_strategy_template_verifies(
+    truth: bool, shape: str, case: object, true_false: bool, data: st.DataObject
+) -> None:
+    word = ("true" if truth else "false") if true_false else ("yes" if truth else "no")
+    c = data.draw(templated_completions(STRATEGY, shape.format(case(word))))  # type: ignore[operator]
+    assert verify("strategyqa", c.text, truth)
+    assert not verify("strategyqa", c.text, not truth)
+
+
+@given(adversarial_text(), st.sampled_from(["gsm8k", "mmlu", "strategyqa"]))
+def test_nothing_a_model_writes_raises_and_scores_stay_in_range(text: str, domain: str) -> None:
+    gold = {"gsm8k": 7, "mmlu": "B", "strategyqa": True}[domain]
+    b = score(domain, text, gold)
+    assert b.outcome in (0.0, 1.0)
+    assert 0.0 <= b.structure <= 1.0
+    assert 0.0 <= b.repetition <= 1.0
+    assert b == score(domain, text, gold), "scoring is deterministic"
+    extract_answer(domain, text)
+
+
+@given(adversarial_text(), st.sampled_from([MATH, KNOWLEDGE, STRATEGY]))
+def test_structure_score_is_a_share(text: str, template: Template) -> None:
+    s = structure_score(text, template)
+    assert 0.0 <= s <= 1.0
+
+
+@given(st.data(), st.sampled_from([MATH, KNOWLEDGE, STRATEGY]))
+def test_a_fully_written_template_scores_one(data: st.DataObject, template: Template) -> None:
+    c = data.draw(templated_completions(template, "7", min_section_words=template.min_words))
+    assert structure_score(c.text, template) == 1.0
+
+
+@given(st.data(), st.sampled_from([MATH, KNOWLEDGE, STRATEGY]))
+def test_dropping_a_section_lowers_the_structure_score(
+    data: st.DataObject, template: Template
+) -> None:
+    c = data.draw(templated_completions(template, "7", min_section_words=template.min_words))
+    section = data.draw(st.sampled_from(template.sections))
+    start, end = c.text.index(f"<{section}>"), c.text.index(f"</{section}>")
+    dropped = c.text[:start] + c.text[end + len(section) + 3 :]
+    assert structure_score(dropped, template) < 1.0
+
+
+@given(st.data(), st.integers(2, 6), st.sampled_from(["gsm8k", "mmlu", "strategyqa"]))
+def test_repeating_the_reasoning_never_raises_the_reward(
+    data: st.DataObject, k: int, domain: str
+) -> None:
+    d = get_domain(domain)
+    gold = {"gsm8k": 7, "mmlu": "B", "strategyqa": True}[domain]
+    answer = {"gsm8k": "7", "mmlu": "B", "strategyqa": "yes"}[domain]
+    reasoning = data.draw(filler(min_words=1, max_words=30))
+    section = d.template.sections[0]
+    base = f"<{section}>{{}}</{section}><answer>{answer}</answer>"
+    once = score(domain, base.format(reasoning), gold)
+    many = score(domain, base.format(" ".join([reasoning] * k)), gold)
+    assert many.repetition >= once.repetition
+    assert many.total <= once.total + 1e-12
+
+
+@given(st.lists(st.integers(0, 5), max_size=50), st.integers(1, 4))
+def test_token_repetition_rate_is_a_share(tokens: list[int], n: int) -> None:
+    r = repetition_rate(tokens, n=n, level="token")
+    assert 0.0 <= r <= 1.0
+    assert repetition_rate(tokens * 3, n=n, level="token") >= r or len(tokens) < n
