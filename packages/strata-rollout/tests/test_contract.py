@@ -1,0 +1,121 @@
+"""The engine contract, checked against HFEngine and VLLMEngine alike on the same tiny model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from strata_rollout import Completion, SamplingConfig
+from strata_rollout.testing import tiny_causal_lm
+
+CHAT = [{"role": "user", "content": "What is two plus three?"}]
+PROMPTS: list[Any] = [CHAT, "The capital of France is", [{"role": "user", "content": "Hi"}]]
+
+
+def _check_shape(groups: list[list[Completion]], n_prompts: int, n: int, max_new: int) -> None:
+    assert len(groups) == n_prompts
+    for group in groups:
+        assert len(group) == n
+        prompt_ids = group[0].prompt_ids
+        for c in group:
+            assert c.prompt_ids == prompt_ids
+            assert 1 <= len(c.completion_ids) <= max_new
+            assert len(c.logprobs) == len(c.completion_ids)
+            assert all(lp <= 1e-4 for lp in c.logprobs)
+            assert c.finish_reason in ("stop", "length")
+            if c.finish_reason == "length":
+                assert len(c.completion_ids) == max_new
+
+
+def test_one_group_of_n_per_prompt(engine: Any) -> None:
+    sampling = SamplingConfig(max_new_tokens=12, temperature=1.0, seed=1)
+    groups = engine.generate(PROMPTS, n=4, sampling=sampling)
+    _check_shape(groups, len(PROMPTS), 4, 12)
+
+
+def test_samples_of_a_prompt_differ_at_temperature_one(engine: Any) -> None:
+    groups = engine.generate([CHAT], n=6, sampling=SamplingConfig(max_new_tokens=8, seed=3))
+    assert len({c.completion_ids for c in groups[0]}) > 1
+
+
+def test_a_seed_reproduces_and_another_seed_differs(engine: Any) -> None:
+    a = engine.generate(PROMPTS, n=3, sampling=SamplingConfig(max_new_tokens=8, seed=11))
+    b = engine.generate(PROMPTS, n=3, sampling=SamplingConfig(max_new_tokens=8, seed=11))
+    c = engine.generate(PROMPTS, n=3, sampling=SamplingConfig(max_new_tokens=8, seed=12))
+
+    def ids(groups: list[list[Completion]]) -> list[tuple[int, ...]]:
+        return [x.completion_ids for g in groups for x in g]
+
+    assert ids(a) == ids(b)
+    assert ids(a) != ids(c)
+
+
+def test_greedy_samples_agree_and_logprobs_match_the_model(engine: Any, tokenizer: Any) -> None:
+    groups = engine.generate([CHAT], n=3, sampling=SamplingConfig(max_new_tokens=10, temperature=0))
+    first = groups[0][0]
+    assert all(c.completion_ids == first.completion_ids for c in groups[0])
+    # The sampler's log-probs are the model's own log-softmax at the sampled tokens.
+    model = tiny_causal_lm(tokenizer)
+    ids = torch.tensor([first.prompt_ids + first.completion_ids])
+    with torch.no_grad():
+        logits = model(ids).logits[0, len(first.prompt_ids) - 1 : -1]  # [T, vocab]
+    expected = torch.log_softmax(logits.float(), -1).gather(
+        1, torch.tensor(first.completion_ids)[:, None]
+    )[:, 0]
+    assert torch.allclose(torch.tensor(first.logprobs), expected, atol=2e-3)
+    # Greedy means each token was the model's argmax.
+    assert logits.argmax(-1).tolist() == list(first.completion_ids)
+
+
+def test_a_stop_string_ends_the_completion(engine: Any) -> None:
+    free = engine.generate([CHAT], n=1, sampling=SamplingConfig(max_new_tokens=24, temperature=0))
+    text = free[0][0].text
+    stop = text.strip()[len(text.strip()) // 2 :][:3]
+    if len(stop.strip()) < 2:
+        pytest.skip(f"greedy text too short to pick a stop string from: {text!r}")
+    cut = engine.generate(
+        [CHAT], n=1, sampling=SamplingConfig(max_new_tokens=24, temperature=0, stop=(stop,))
+    )[0][0]
+    assert cut.finish_reason == "stop"
+    assert stop in cut.text
+    assert len(cut.completion_ids) < len(free[0][0].completion_ids)
+    assert cut.completion_ids == free[0][0].completion_ids[: len(cut.completion_ids)]
+
+
+def test_max_new_tokens_ends_with_length(engine: Any) -> None:
+    groups = engine.generate([CHAT], n=2, sampling=SamplingConfig(max_new_tokens=3, seed=0))
+    for c in groups[0]:
+        if c.finish_reason == "length":
+            assert len(c.completion_ids) == 3
+
+
+@pytest.mark.parametrize(
+    ("prompts", "n", "message"),
+    [
+        ([], 1, "prompts is empty"),
+        ("just a string", 1, "one string"),
+        ([CHAT], 0, "n \\(completions per prompt\\)"),
+        ([[]], 1, r"prompts\[0\]"),
+        ([CHAT, "word " * 5000], 1, r"prompts\[1\] has \d+ tokens.*context"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_error(
+    engine: Any, prompts: Any, n: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        engine.generate(prompts, n=n, sampling=SamplingConfig(max_new_tokens=4))
+
+
+def test_pushed_weights_change_the_output(engine: Any, tokenizer: Any) -> None:
+    greedy = SamplingConfig(max_new_tokens=8, temperature=0)
+    before = engine.generate([CHAT], n=1, sampling=greedy)[0][0].completion_ids
+    other = tiny_causal_lm(tokenizer, seed=123).state_dict()
+    engine.update_weights(other)
+    try:
+        after = engine.generate([CHAT], n=1, sampling=greedy)[0][0].completion_ids
+        assert after != before
+    finally:
+        engine.update_weights(tiny_causal_lm(tokenizer).state_dict())
+    assert engine.generate([CHAT], n=1, sampling=greedy)[0][0].completion_ids == before

@@ -1,0 +1,67 @@
+"""Model sources: packaged, GGUF (converted once, cached), folder, hub id; clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from strata_rollout import load_model, resolve_model_source
+from strata_rollout.models import _gguf_cache_folder, packaged_gguf, resolve_dtype
+from strata_rollout.testing import tiny_causal_lm
+
+
+def test_the_packaged_gguf_is_converted_once_into_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gguf = packaged_gguf("smollm2")
+    monkeypatch.setenv("STRATA_CACHE", str(tmp_path))
+    folder = Path(resolve_model_source(str(gguf)))
+    assert folder.parent == tmp_path / "models"
+    assert (folder / "model.safetensors").is_file()
+    assert (folder / "tokenizer.json").is_file()
+    assert "quantization_config" not in (folder / "config.json").read_text()
+    mtime = (folder / "model.safetensors").stat().st_mtime_ns
+    assert resolve_model_source(str(gguf)) == str(folder)  # cached: not converted again
+    assert (folder / "model.safetensors").stat().st_mtime_ns == mtime
+    assert _gguf_cache_folder(gguf) == folder
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_a_local_folder_loads(tokenizer: Any, tmp_path: Path) -> None:
+    tiny_causal_lm(tokenizer).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    loaded = load_model(tmp_path, dtype="bfloat16", device="cpu")
+    assert loaded.model.dtype == torch.bfloat16
+    assert loaded.tokenizer.padding_side == "left"
+    assert loaded.path == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("source", "error", "message"),
+    [
+        ("missing.gguf", FileNotFoundError, "no GGUF file"),
+        ("./not/here", FileNotFoundError, "hub id of the form"),
+        ("a/b/c", FileNotFoundError, "hub id of the form"),
+    ],
+)
+def test_bad_sources_say_what_was_expected(source: str, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        resolve_model_source(source)
+
+
+def test_a_folder_without_config_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"without config\.json"):
+        resolve_model_source(tmp_path)
+
+
+def test_hub_ids_pass_through_for_transformers() -> None:
+    assert resolve_model_source("Qwen/Qwen2.5-0.5B-Instruct") == "Qwen/Qwen2.5-0.5B-Instruct"
+
+
+def test_auto_dtype_is_fp32_on_cpu() -> None:
+    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
+    with pytest.raises(ValueError, match="dtype must be"):
+        resolve_dtype("fp8", torch.device("cpu"))  # type: ignore[arg-type]
