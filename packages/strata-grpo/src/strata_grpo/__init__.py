@@ -1,4 +1,35 @@
-"""strata_grpo — not built yet: its issue is open. The package installs and imports so that the
-workspace resolves; it exports nothing until it is built."""
+"""strata_grpo — the GRPO loss, per-token log-probs without a full-vocabulary tensor, and the
+LoRA/QLoRA trainer (reference policy = the same model with its adapter off).
 
-__all__: list[str] = []
+    from strata_grpo import GRPOConfig, GRPOTrainer, make_policy, grpo_loss
+
+    out = grpo_loss(logp, old_logp, ref_logp, advantages, mask, beta=0.04)  # pure maths
+    trainer = GRPOTrainer(make_policy(model, config), tokenizer, tasks, config)
+    trainer.train("runs/demo")  # resumes from runs/demo's latest checkpoint if any
+
+See ``docs/grpo.md``.
+"""
+
+from strata_grpo.config import GRPOConfig
+from strata_grpo.data import Example, TaskSampler
+from strata_grpo.logprobs import completion_logprobs, selective_log_softmax
+from strata_grpo.loss import Aggregation, GRPOLossOutput, grpo_loss
+from strata_grpo.policy import disable_bnb_cpu_repacking, load_nf4_base, make_policy
+from strata_grpo.trainer import GRPOTrainer, RolloutBatch, pad_batch
+
+__all__ = [
+    "Aggregation",
+    "Example",
+    "GRPOConfig",
+    "GRPOLossOutput",
+    "GRPOTrainer",
+    "RolloutBatch",
+    "TaskSampler",
+    "completion_logprobs",
+    "disable_bnb_cpu_repacking",
+    "grpo_loss",
+    "load_nf4_base",
+    "make_policy",
+    "pad_batch",
+    "selective_log_softmax",
+]

@@ -24,6 +24,7 @@ from strata_rollout.models import (
 )
 from strata_rollout.schedule import TemperatureSchedule
 from strata_rollout.types import ChatMessage, Completion, FinishReason, Prompt, SamplingConfig
+from strata_rollout.weights import merged_lora_weights
 
 __all__ = [
     "PACKAGED",
@@ -40,5 +41,6 @@ __all__ = [
     "encode_prompts",
     "load_model",
     "load_tokenizer",
+    "merged_lora_weights",
     "resolve_model_source",
 ]

@@ -122,8 +122,9 @@ class HFEngine:
             "use_cache": True,
         }
         if not greedy:
-            kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p,
-                          top_k=sampling.top_k or None)  # fmt: skip
+            kwargs.update(
+                temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k or None
+            )
         else:  # the model's generation_config may set them; greedy must ignore them
             kwargs.update(temperature=None, top_p=None, top_k=None)
         if sampling.stop:
@@ -164,6 +165,13 @@ class HFEngine:
         finish: FinishReason = "stop" if reason == "stop" else "length"
         kept = ids[:end]
         return Completion(tuple(prompt), tuple(kept), text_of(kept), finish, tuple(logprobs[:end]))
+
+    def state_dict(self) -> dict[str, int]:
+        """The seed stream's position: a resumed run samples what the uninterrupted one would."""
+        return {"seed": self.seed, "calls": self._calls}
+
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        self.seed, self._calls = int(state["seed"]), int(state["calls"])
 
     def update_weights(self, weights: Mapping[str, torch.Tensor] | None = None) -> None:
         """Load ``weights`` (by parameter name) into the engine's model; ``None``: nothing to

@@ -127,6 +127,13 @@ class VLLMEngine:
         text = str(self.tokenizer.decode(ids, skip_special_tokens=True))
         return Completion(tuple(prompt), tuple(ids), text, finish, tuple(logprobs))
 
+    def state_dict(self) -> dict[str, int]:
+        """The seed stream's position: a resumed run samples what the uninterrupted one would."""
+        return {"seed": self.seed, "calls": self._calls}
+
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        self.seed, self._calls = int(state["seed"]), int(state["calls"])
+
     def update_weights(self, weights: Mapping[str, torch.Tensor] | None = None) -> None:
         """Load full parameter tensors (Hugging Face names) into the engine's model. ``None``
         is refused: vLLM holds its own copy of the weights, so they must be pushed."""

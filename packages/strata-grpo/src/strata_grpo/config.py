@@ -1,0 +1,128 @@
+"""The trainer's one typed configuration. Every field is documented once, right under it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from strata_grpo.loss import Aggregation
+
+
+@dataclass(frozen=True)
+class GRPOConfig:
+    """How one GRPO step is run and what it optimises."""
+
+    prompts_per_step: int = 4
+    """Prompts per step, mixed across domains by the curriculum scheduler."""
+    group_size: int = 8
+    """G: completions sampled per prompt (one advantage group)."""
+    max_new_tokens: int = 128
+    """Completion length cap; longer completions are truncated (finish_reason "length")."""
+    temperature_start: float = 1.0
+    """Sampling temperature at step 0."""
+    temperature_end: float = 1.0
+    """Sampling temperature once annealed (see ``temperature_schedule``)."""
+    temperature_schedule: Literal["constant", "linear", "cosine"] = "constant"
+    """How temperature moves from start to end over ``steps``."""
+    top_p: float = 1.0
+    """Nucleus sampling at rollout."""
+
+    learning_rate: float = 1e-4
+    """AdamW learning rate for the adapter (LoRA wants larger rates than full fine-tuning)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    warmup_steps: int = 0
+    """Linear learning-rate warm-up, then constant."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping by global norm; 0 turns it off."""
+    inner_updates: int = 1
+    """μ: optimizer steps on each rollout batch. With 1, old log-probs equal the current ones
+    and are not computed (ρ = 1 exactly)."""
+    micro_batch_size: int = 8
+    """Completions per forward/backward; gradients accumulate over the batch."""
+
+    beta: float = 0.0
+    """Weight of the k3 KL penalty to the reference (the model with its adapter off)."""
+    eps_low: float = 0.2
+    """Lower clip of the ratio: 1 − eps_low."""
+    eps_high: float = 0.28
+    """Upper clip of the ratio: 1 + eps_high (DAPO's clip-higher)."""
+    log_ratio_clip: float = 10.0
+    """Clamp of log πθ − log πold before exp."""
+    aggregation: Aggregation = "token_mean"
+    """token_mean | sequence_mean | dr_grpo."""
+    use_sampler_logprobs: bool = False
+    """Take log πold from the sampler (skipping the trainer's forward) and correct with a
+    truncated importance weight; only sensible with μ > 1 and a sampler whose numbers differ."""
+    importance_cap: float = 2.0
+    """Truncation C of that importance weight."""
+
+    estimator: str = "san"
+    """Advantage estimator of strata-advantage: san, grpo, batch, dr_grpo, rloo, domain_pooled."""
+
+    lora_r: int = 16
+    """LoRA rank."""
+    lora_alpha: int = 32
+    """LoRA scaling numerator (scale = alpha / r)."""
+    lora_dropout: float = 0.0
+    """Dropout on the LoRA path (0 keeps runs bitwise reproducible)."""
+    lora_target_modules: str | tuple[str, ...] = "all-linear"
+    """Modules to adapt: peft's "all-linear" or a tuple of names."""
+    quantization: Literal["none", "nf4"] = "none"
+    """"nf4": QLoRA, the frozen base in bitsandbytes 4-bit NF4 (CPU or CUDA)."""
+    bf16: Literal["auto", "on", "off"] = "auto"
+    """bf16 autocast for the trainer's forward passes; auto: on where CUDA supports bf16."""
+    gradient_checkpointing: bool = False
+    """Recompute decoder activations in backward (less memory, ~30 % more compute)."""
+
+    steps: int = 100
+    """Training steps (used by the temperature schedule and the run loop)."""
+    seed: int = 0
+    """Seeds data order, rollout sampling and the scheduler."""
+    checkpoint_every: int = 10
+    """Steps between checkpoints (0: only at the end)."""
+    keep_checkpoints: int = 2
+    """Most recent checkpoints kept on disk."""
+    extra: dict[str, float] = field(default_factory=dict)
+    """Options passed to the advantage estimator (e.g. zero_var, low_var, clip for SAN)."""
+
+    def __post_init__(self) -> None:
+        positive = (
+            "prompts_per_step",
+            "group_size",
+            "max_new_tokens",
+            "inner_updates",
+            "micro_batch_size",
+            "lora_r",
+            "steps",
+        )
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.group_size < 2:
+            raise ValueError(
+                f"group_size must be >= 2: a group of one has no baseline (got {self.group_size})"
+            )
+        for name in (
+            "learning_rate",
+            "beta",
+            "eps_low",
+            "eps_high",
+            "max_grad_norm",
+            "weight_decay",
+            "temperature_start",
+            "temperature_end",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.eps_low >= 1:
+            raise ValueError(
+                f"eps_low must be < 1 (the ratio's lower clip 1 − eps_low), got {self.eps_low}"
+            )
+        if self.use_sampler_logprobs and self.inner_updates == 1:
+            raise ValueError(
+                "use_sampler_logprobs needs inner_updates > 1: with one update the trainer's own "
+                "log-probs are exact and free"
+            )
+        if self.quantization not in ("none", "nf4"):
+            raise ValueError(f"quantization must be none or nf4, got {self.quantization!r}")

@@ -1,0 +1,65 @@
+"""Examples per domain, and a deterministic, resumable sampler over them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from strata_rollout import Prompt
+
+
+@dataclass(frozen=True)
+class Example:
+    """One prompt of a domain with its gold answer."""
+
+    prompt: Prompt
+    """Chat messages (or text) exactly as the model should see them."""
+    gold: Any
+    """What the domain's reward function compares the answer with."""
+    id: str = ""
+    """Where it came from (file:row), for logs and errors."""
+
+
+class TaskSampler:
+    """Walks each domain's examples in a seeded random order, epoch after epoch.
+
+    The order of epoch ``e`` of domain ``d`` depends only on ``(seed, d, e)``, so the sampler's
+    whole state is a position per domain: checkpoints store it and a resumed run takes exactly
+    the examples the uninterrupted one would."""
+
+    def __init__(self, tasks: Mapping[str, Sequence[Example]], seed: int = 0) -> None:
+        for domain, examples in tasks.items():
+            if not examples:
+                raise ValueError(f"domain {domain!r} has no examples")
+        self.tasks = {d: list(ex) for d, ex in tasks.items()}
+        self.seed = seed
+        self.position = dict.fromkeys(self.tasks, 0)
+
+    def _order(self, domain: str, epoch: int) -> list[int]:
+        order = list(range(len(self.tasks[domain])))
+        random.Random(f"{self.seed}:{domain}:{epoch}").shuffle(order)
+        return order
+
+    def take(self, domain: str, k: int) -> list[Example]:
+        """The next ``k`` examples of ``domain`` (wrapping into a new epoch as needed)."""
+        if domain not in self.tasks:
+            raise ValueError(f"unknown domain {domain!r}; known: {', '.join(self.tasks)}")
+        size, out = len(self.tasks[domain]), []
+        for _ in range(k):
+            pos = self.position[domain]
+            epoch, i = divmod(pos, size)
+            out.append(self.tasks[domain][self._order(domain, epoch)[i]])
+            self.position[domain] = pos + 1
+        return out
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed, "position": dict(self.position)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        unknown = set(state["position"]) - set(self.tasks)
+        if unknown:
+            raise ValueError(f"checkpoint has positions for unknown domains {sorted(unknown)}")
+        self.seed = int(state["seed"])
+        self.position.update({d: int(p) for d, p in state["position"].items()})

@@ -1,0 +1,536 @@
+"""The GRPO trainer: one step = allocate → sample prompts → rollout → rewards → advantages →
+μ inner updates (micro-batches, gradient accumulation) → optimizer step → weight push → log.
+
+Orchestration only; the maths lives in :mod:`strata_grpo.loss` (the loss),
+:mod:`strata_grpo.logprobs` (per-token log-probs) and ``strata_advantage`` (advantages).
+
+Exactness:
+- ``log πold`` is the trainer's own forward at rollout time, never the sampler's numbers; with
+  μ = 1 it equals the current log-probs and is not computed (``old_logp=None``: ρ = 1 exactly).
+  With ``use_sampler_logprobs`` the sampler's numbers stand in for it and a truncated importance
+  weight corrects for the mismatch.
+- ``log πref`` is the same model with its adapter disabled: no second model in memory.
+- Micro-batch losses are weighted so that the accumulated gradient equals the full batch's
+  (token_mean: by token share; sequence_mean and dr_grpo: by completion share).
+- A non-finite loss or gradient skips the optimizer step (logged as ``skipped``): weights, the
+  optimizer state and the learning-rate schedule stay as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+
+from strata_advantage import AdvantageResult, compute_advantages
+from strata_curriculum import DomainScheduler, UCBScheduler
+from strata_grpo.config import GRPOConfig
+from strata_grpo.data import Example, TaskSampler
+from strata_grpo.logprobs import completion_logprobs
+from strata_grpo.loss import grpo_loss
+from strata_grpo.policy import trainable_parameters
+from strata_rewards import score
+from strata_rollout import (
+    Completion,
+    HFEngine,
+    RolloutEngine,
+    SamplingConfig,
+    TemperatureSchedule,
+    merged_lora_weights,
+)
+
+RewardFn = Callable[[str, str, Any], Any]
+"""``(domain, completion_text, gold) -> breakdown`` with float fields ``total`` and ``outcome``
+(and optionally ``structure``, ``repetition``): ``strata_rewards.score`` by default."""
+
+CHECKPOINT_PREFIX = "checkpoint-"
+
+
+@dataclass
+class RolloutBatch:
+    """Everything one step's learning needs, flat over its N = prompts × G completions."""
+
+    domains: list[str]
+    """Shape: [N]."""
+    groups: list[int]
+    """Prompt index within the step, shared by a group's completions. Shape: [N]."""
+    prompt_ids: list[tuple[int, ...]]
+    completion_ids: list[tuple[int, ...]]
+    sampler_logprobs: list[tuple[float, ...]]
+    finish_reasons: list[str]
+    rewards: torch.Tensor
+    """Shape: [N] float32."""
+    advantages: torch.Tensor
+    """Shape: [N] float32."""
+    breakdowns: list[Any]
+    diagnostics: dict[Any, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.domains)
+
+
+def pad_batch(
+    prompt_ids: Sequence[Sequence[int]], completion_ids: Sequence[Sequence[int]], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Prompts left-padded, completions right-padded, side by side.
+
+    Returns: input_ids [N, P+T], attention_mask [N, P+T], completion_mask [N, T]."""
+    p = max(len(x) for x in prompt_ids)
+    t = max(max(len(x) for x in completion_ids), 1)
+    n = len(prompt_ids)
+    input_ids = torch.full((n, p + t), pad_id, dtype=torch.long)  # [N, P+T]
+    attention = torch.zeros((n, p + t), dtype=torch.long)  # [N, P+T]
+    completion_mask = torch.zeros((n, t), dtype=torch.float32)  # [N, T]
+    for i, (prompt, completion) in enumerate(zip(prompt_ids, completion_ids, strict=True)):
+        input_ids[i, p - len(prompt) : p] = torch.tensor(prompt, dtype=torch.long)
+        attention[i, p - len(prompt) : p] = 1
+        if completion:
+            input_ids[i, p : p + len(completion)] = torch.tensor(completion, dtype=torch.long)
+            attention[i, p : p + len(completion)] = 1
+            completion_mask[i, : len(completion)] = 1
+    return input_ids, attention, completion_mask
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class GRPOTrainer:
+    """Multi-domain GRPO on a LoRA (or QLoRA) policy. See the module doc."""
+
+    def __init__(
+        self,
+        policy: Any,
+        tokenizer: Any,
+        tasks: Mapping[str, Sequence[Example]],
+        config: GRPOConfig,
+        *,
+        engine: RolloutEngine | None = None,
+        scheduler: DomainScheduler | None = None,
+        reward_fn: RewardFn | None = None,
+    ) -> None:
+        """
+        Args:
+            policy: a peft model (see :func:`strata_grpo.make_policy`).
+            tokenizer: its tokenizer (left padding is set by the engine).
+            tasks: examples per domain; the domain names are those of the reward function.
+            engine: where completions come from. Default: an HFEngine sharing ``policy``.
+            scheduler: the domain mix. Default: UCB over ``tasks``' domains.
+            reward_fn: default ``strata_rewards.score``.
+        """
+        self.policy = policy
+        self.tokenizer = tokenizer
+        self.config = config
+        self.sampler = TaskSampler(tasks, seed=config.seed)
+        self.domains = tuple(tasks)
+        self.engine: Any = engine or HFEngine(policy, tokenizer, seed=config.seed)
+        self.shares_policy = getattr(self.engine, "model", None) is policy
+        self.scheduler = scheduler or UCBScheduler(list(self.domains), seed=config.seed)
+        self.reward_fn: RewardFn = reward_fn or score
+        self.temperature = TemperatureSchedule(
+            config.temperature_start,
+            config.temperature_end,
+            config.steps,
+            config.temperature_schedule,
+        )
+        self.params = trainable_parameters(policy)
+        if not self.params:
+            raise ValueError("the policy has no trainable parameter (is the adapter attached?)")
+        self.optimizer = torch.optim.AdamW(
+            self.params, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        warmup = config.warmup_steps
+        self.lr_schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: min(1.0, (s + 1) / warmup) if warmup else 1.0
+        )
+        self.step_count = 0
+        self.device = next(policy.parameters()).device
+        use_bf16 = config.bf16 == "on" or (
+            config.bf16 == "auto" and self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        )
+        self.autocast_dtype = torch.bfloat16 if use_bf16 else None
+        pad = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        )
+        self.pad_id = int(pad)
+
+    # ------------------------------------------------------------------ rollout
+
+    def rollout(self) -> RolloutBatch:
+        """Allocate domains, take prompts, sample G completions each, score, advantages."""
+        cfg = self.config
+        allocation = self.scheduler.allocate(cfg.prompts_per_step)
+        examples: list[tuple[str, Example]] = []
+        for domain in self.domains:
+            examples += [
+                (domain, ex) for ex in self.sampler.take(domain, allocation.get(domain, 0))
+            ]
+        sampling = SamplingConfig(
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=self.temperature(self.step_count),
+            top_p=cfg.top_p,
+        )
+        groups_out: list[list[Completion]] = self.engine.generate(
+            [ex.prompt for _, ex in examples], cfg.group_size, sampling
+        )
+        domains, groups, breakdowns, completions = [], [], [], []
+        for g, ((domain, ex), group) in enumerate(zip(examples, groups_out, strict=True)):
+            for c in group:
+                domains.append(domain)
+                groups.append(g)
+                breakdowns.append(self.reward_fn(domain, c.text, ex.gold))
+                completions.append(c)
+        rewards = torch.tensor([float(b.total) for b in breakdowns], dtype=torch.float32)
+        # ``extra`` is the estimator's options; cast: mypy cannot tell it holds no
+        # ``return_diagnostics`` key, so it cannot pick the overload.
+        advantages_with = cast(Callable[..., AdvantageResult], compute_advantages)
+        result = advantages_with(
+            rewards,
+            torch.tensor(groups),
+            domains,
+            cfg.estimator,
+            return_diagnostics=True,
+            **cfg.extra,
+        )
+        return RolloutBatch(
+            domains=domains,
+            groups=groups,
+            prompt_ids=[c.prompt_ids for c in completions],
+            completion_ids=[c.completion_ids for c in completions],
+            sampler_logprobs=[c.logprobs for c in completions],
+            finish_reasons=[c.finish_reason for c in completions],
+            rewards=rewards,
+            advantages=result.advantages.float(),
+            breakdowns=breakdowns,
+            diagnostics=result.diagnostics,
+        )
+
+    # ------------------------------------------------------------------ learning
+
+    def _autocast(self) -> Any:
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def _logprobs(self, input_ids: torch.Tensor, attention: torch.Tensor, t: int) -> torch.Tensor:
+        with self._autocast():
+            return completion_logprobs(self.policy, input_ids, attention, t).float()
+
+    def _micro_batches(self, n: int) -> Iterator[slice]:
+        for start in range(0, n, self.config.micro_batch_size):
+            yield slice(start, min(n, start + self.config.micro_batch_size))
+
+    @contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        was = self.policy.training
+        self.policy.eval()
+        try:
+            yield
+        finally:
+            self.policy.train(was)
+
+    def learn(self, batch: RolloutBatch, *, world_size: int = 1) -> dict[str, float]:
+        """μ optimizer steps on ``batch``. ``world_size``: when this process holds one shard of
+        a global batch under DDP (gradients averaged across processes), the local loss weights
+        are scaled so that the averaged gradient equals the global batch's."""
+        cfg = self.config
+        input_ids, attention, cmask = pad_batch(batch.prompt_ids, batch.completion_ids, self.pad_id)
+        input_ids, attention, cmask = (x.to(self.device) for x in (input_ids, attention, cmask))
+        advantages = batch.advantages.to(self.device)
+        t = cmask.shape[1]
+        n = len(batch)
+        total_tokens = cmask.sum().item()
+        global_tokens = self._all_reduce_sum(total_tokens) if world_size > 1 else total_tokens
+        global_n = n * world_size
+
+        old_logp = ref_logp = sampler_logp = None
+        with torch.no_grad(), self._eval_mode():
+            if cfg.beta > 0:
+                with self.policy.disable_adapter():
+                    ref_logp = torch.cat(
+                        [
+                            self._logprobs(input_ids[s], attention[s], t)
+                            for s in self._micro_batches(n)
+                        ]
+                    )
+            if cfg.use_sampler_logprobs:
+                sampler_logp = torch.zeros_like(cmask)
+                for i, lp in enumerate(batch.sampler_logprobs):
+                    sampler_logp[i, : len(lp)] = torch.tensor(lp, dtype=torch.float32)
+            if cfg.inner_updates > 1:
+                old_logp = torch.cat(
+                    [self._logprobs(input_ids[s], attention[s], t) for s in self._micro_batches(n)]
+                )
+
+        stats: dict[str, list[float]] = {
+            k: [] for k in ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean")
+        }
+        ratio_min, ratio_max, grad_norm, skipped = math.inf, -math.inf, 0.0, 0
+        self.policy.train()
+        for _ in range(cfg.inner_updates):
+            self.optimizer.zero_grad(set_to_none=True)
+            finite = True
+            for s in self._micro_batches(n):
+                logp = self._logprobs(input_ids[s], attention[s], t)  # [b, T]
+                out = grpo_loss(
+                    logp,
+                    None if old_logp is None else old_logp[s],
+                    None if ref_logp is None else ref_logp[s],
+                    advantages[s],
+                    cmask[s],
+                    eps_low=cfg.eps_low,
+                    eps_high=cfg.eps_high,
+                    log_ratio_clip=cfg.log_ratio_clip,
+                    beta=cfg.beta,
+                    aggregation=cfg.aggregation,
+                    max_tokens=cfg.max_new_tokens,
+                    sampler_logp=None if sampler_logp is None else sampler_logp[s],
+                    importance_cap=cfg.importance_cap,
+                )
+                if cfg.aggregation == "token_mean":
+                    share = cmask[s].sum().item() / max(global_tokens, 1)
+                else:
+                    share = (s.stop - s.start) / global_n
+                weighted = out.loss * share * world_size
+                if not torch.isfinite(weighted):
+                    finite = False
+                    break
+                torch.autograd.backward(weighted)
+                for key in stats:
+                    stats[key].append(float(getattr(out, key).detach()) * share * world_size)
+                if out.n_tokens.item() > 0:
+                    ratio_min = min(ratio_min, out.ratio_min.item())
+                    ratio_max = max(ratio_max, out.ratio_max.item())
+            norm = torch.nn.utils.clip_grad_norm_(
+                self.params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf
+            )
+            grad_norm = float(norm)
+            if not finite or not math.isfinite(grad_norm):
+                self.optimizer.zero_grad(set_to_none=True)
+                skipped += 1
+                continue
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if not skipped:
+            self.lr_schedule.step()
+        metrics = {k: float(sum(v)) / cfg.inner_updates for k, v in stats.items()}
+        metrics.update(
+            ratio_min=ratio_min if math.isfinite(ratio_min) else 1.0,
+            ratio_max=ratio_max if math.isfinite(ratio_max) else 1.0,
+            grad_norm=grad_norm,
+            skipped=float(skipped),
+            tokens=float(total_tokens),
+        )
+        return metrics
+
+    def _all_reduce_sum(self, value: float) -> float:
+        import torch.distributed as dist
+
+        t = torch.tensor([value], dtype=torch.float64)
+        dist.all_reduce(t)
+        return float(t.item())
+
+    def push_weights(self) -> None:
+        """Make the rollout engine sample from the updated policy."""
+        if self.shares_policy:
+            self.engine.update_weights(None)
+        else:
+            self.engine.update_weights(merged_lora_weights(self.policy))
+
+    # ------------------------------------------------------------------ one step
+
+    def step(self) -> dict[str, Any]:
+        """One full GRPO step; returns its metrics (flat, JSON-serialisable)."""
+        start = time.perf_counter()
+        with self._eval_mode():
+            batch = self.rollout()
+        generated = time.perf_counter()
+        learned = self.learn(batch)
+        trained = time.perf_counter()
+        self.push_weights()
+        for domain in self.domains:
+            outcomes = [
+                float(b.outcome)
+                for b, d in zip(batch.breakdowns, batch.domains, strict=True)
+                if d == domain
+            ]
+            if outcomes:
+                self.scheduler.update(domain, outcomes)
+        metrics: dict[str, Any] = {
+            "step": self.step_count,
+            "time/generation": generated - start,
+            "time/training": trained - generated,
+            "time/step": time.perf_counter() - start,
+            "lr": self.lr_schedule.get_last_lr()[0],
+            "temperature": self.temperature(self.step_count),
+            **{f"train/{k}": v for k, v in learned.items()},
+            **self._domain_metrics(batch),
+            **{f"curriculum/{d}": s for d, s in self.scheduler.scores().items()},
+        }
+        self.step_count += 1
+        return metrics
+
+    def _domain_metrics(self, batch: RolloutBatch) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for domain in self.domains:
+            idx = [i for i, d in enumerate(batch.domains) if d == domain]
+            out[f"{domain}/completions"] = len(idx)
+            if not idx:
+                continue
+            bds = [batch.breakdowns[i] for i in idx]
+            for part in ("total", "outcome", "structure", "repetition"):
+                values = [float(getattr(b, part)) for b in bds if hasattr(b, part)]
+                if values:
+                    name = {"total": "reward", "outcome": "accuracy"}.get(part, part)
+                    out[f"{domain}/{name}"] = float(np.mean(values))
+            out[f"{domain}/completion_length"] = float(
+                np.mean([len(batch.completion_ids[i]) for i in idx])
+            )
+            out[f"{domain}/truncated"] = float(
+                np.mean([batch.finish_reasons[i] == "length" for i in idx])
+            )
+            diag = batch.diagnostics.get(domain)
+            if diag is not None:
+                out[f"{domain}/adv_regime"] = diag.regime
+                out[f"{domain}/adv_spread"] = float(diag.spread)
+                out[f"{domain}/zero_var_groups"] = float(diag.zero_variance_group_share)
+        return out
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save_checkpoint(self, run_dir: str | os.PathLike[str]) -> Path:
+        """Write ``run_dir/checkpoint-<step>`` (adapter, optimizer, schedules, RNG, curriculum,
+        data position, engine seed stream) atomically, point ``run_dir/latest`` at it, and prune
+        old ones. A crash at any moment leaves the previous checkpoint intact."""
+        from peft import get_peft_model_state_dict
+        from safetensors.torch import save_file
+
+        run = Path(run_dir)
+        run.mkdir(parents=True, exist_ok=True)
+        target = run / f"{CHECKPOINT_PREFIX}{self.step_count:06d}"
+        tmp = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=run))
+        adapter = {
+            k: v.detach().contiguous().cpu()
+            for k, v in get_peft_model_state_dict(self.policy).items()
+        }
+        save_file(adapter, tmp / "adapter.safetensors")
+        torch.save(
+            {
+                "optimizer": self.optimizer.state_dict(),
+                "lr_schedule": self.lr_schedule.state_dict(),
+                "torch_rng": torch.get_rng_state(),
+                # the global NumPy state, for user code in reward functions that draws from it
+                "numpy_rng": np.random.get_state(),  # noqa: NPY002
+            },
+            tmp / "optimizer.pt",
+        )
+        engine_state = getattr(self.engine, "state_dict", None)
+        state = {
+            "step": self.step_count,
+            "config": {
+                k: v
+                for k, v in vars(self.config).items()
+                if isinstance(v, str | int | float | bool)
+            },
+            "scheduler": self.scheduler.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "engine": engine_state() if callable(engine_state) else None,
+        }
+        (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+        _atomic_write_text(run / "latest", target.name + "\n")
+        checkpoints = sorted(p for p in run.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir())
+        for old in checkpoints[: -self.config.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Restore everything :meth:`save_checkpoint` wrote; ``path`` is a checkpoint folder or
+        a run folder (its latest checkpoint)."""
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        folder = Path(path)
+        if (folder / "latest").is_file():
+            folder = folder / (folder / "latest").read_text().strip()
+        if not (folder / "trainer_state.json").is_file():
+            raise FileNotFoundError(f"{folder} is not a checkpoint (no trainer_state.json)")
+        result = set_peft_model_state_dict(self.policy, load_file(folder / "adapter.safetensors"))
+        unexpected = getattr(result, "unexpected_keys", [])
+        if unexpected:
+            raise ValueError(f"{folder}: adapter weights do not fit the policy: {unexpected[:3]}")
+        extra = torch.load(folder / "optimizer.pt", weights_only=False)
+        self.optimizer.load_state_dict(extra["optimizer"])
+        self.lr_schedule.load_state_dict(extra["lr_schedule"])
+        torch.set_rng_state(extra["torch_rng"])
+        np.random.set_state(extra["numpy_rng"])  # noqa: NPY002
+        state = json.loads((folder / "trainer_state.json").read_text())
+        self.step_count = int(state["step"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.sampler.load_state_dict(state["sampler"])
+        if state.get("engine") is not None and hasattr(self.engine, "load_state_dict"):
+            self.engine.load_state_dict(state["engine"])
+        self.push_weights()
+
+    @staticmethod
+    def latest_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
+        run = Path(run_dir)
+        if not (run / "latest").is_file():
+            return None
+        folder = run / (run / "latest").read_text().strip()
+        return folder if (folder / "trainer_state.json").is_file() else None
+
+    # ------------------------------------------------------------------ the loop
+
+    def train(
+        self,
+        run_dir: str | os.PathLike[str],
+        *,
+        on_step: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Run until ``config.steps``, appending metrics to ``run_dir/metrics.jsonl`` and saving
+        checkpoints; resumes from ``run_dir``'s latest checkpoint when there is one."""
+        run = Path(run_dir)
+        run.mkdir(parents=True, exist_ok=True)
+        latest = self.latest_checkpoint(run)
+        if latest is not None:
+            self.load_checkpoint(latest)
+            _truncate_metrics(run / "metrics.jsonl", self.step_count)
+        every = self.config.checkpoint_every
+        while self.step_count < self.config.steps:
+            metrics = self.step()
+            with (run / "metrics.jsonl").open("a", encoding="utf-8") as f:
+                f.write(json.dumps(metrics) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            if on_step is not None:
+                on_step(metrics)
+            if (every and self.step_count % every == 0) or self.step_count == self.config.steps:
+                self.save_checkpoint(run)
+
+
+def _truncate_metrics(path: Path, steps: int) -> None:
+    """Drop metrics of steps at or after ``steps`` (done after the checkpoint, then lost)."""
+    if not path.is_file():
+        return
+    kept = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and json.loads(line).get("step", 0) < steps
+    ]
+    _atomic_write_text(path, "".join(line + "\n" for line in kept))

@@ -1,0 +1,156 @@
+"""The trainer end to end on a tiny real model: metrics, exact accumulation, skipped steps,
+the adapter-off reference, bitwise resume, and resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from .tiny_setup import adapter, trainer
+
+HERE = Path(__file__).parent
+
+
+def _changed(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> None:
+    t = trainer(tokenizer)
+    before = adapter(t)
+    metrics = t.step()
+    assert _changed(before, adapter(t)), "the tiny run must move the weights to test anything"
+    for domain in ("gsm8k", "strategyqa"):
+        for key in (
+            "reward",
+            "accuracy",
+            "completion_length",
+            "truncated",
+            "adv_regime",
+            "completions",
+        ):
+            assert f"{domain}/{key}" in metrics
+    for key in (
+        "train/loss",
+        "train/kl",
+        "train/clip_fraction",
+        "train/grad_norm",
+        "time/generation",
+        "time/training",
+        "lr",
+        "temperature",
+    ):
+        assert key in metrics
+    assert metrics["train/skipped"] == 0.0
+    json.dumps(metrics)  # serialisable as it is
+
+
+def test_the_default_reward_is_strata_rewards_composite(tokenizer: Any) -> None:
+    from strata_grpo import GRPOTrainer, make_policy
+    from strata_rollout.testing import tiny_causal_lm
+
+    from .tiny_setup import config, tasks
+
+    cfg = config()
+    t = GRPOTrainer(make_policy(tiny_causal_lm(tokenizer), cfg), tokenizer, tasks(), cfg)
+    metrics = t.step()
+    for domain in ("gsm8k", "strategyqa"):
+        for part in ("reward", "accuracy", "structure", "repetition"):
+            assert 0.0 <= abs(metrics[f"{domain}/{part}"]) <= 1.5
+
+
+@pytest.mark.parametrize("aggregation", ["token_mean", "sequence_mean", "dr_grpo"])
+def test_micro_batches_accumulate_to_the_full_batch_update(
+    tokenizer: Any, aggregation: str
+) -> None:
+    whole = trainer(tokenizer, micro_batch_size=8, aggregation=aggregation)
+    pieces = trainer(tokenizer, micro_batch_size=1, aggregation=aggregation)
+    whole.step()
+    pieces.step()
+    a, b = adapter(whole), adapter(pieces)
+    assert _changed(a, adapter(trainer(tokenizer)))
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6), k
+
+
+def test_a_non_finite_gradient_skips_the_step_and_keeps_the_weights(tokenizer: Any) -> None:
+    t = trainer(tokenizer)
+    before = adapter(t)
+    hook = t.params[0].register_hook(lambda g: g * float("nan"))
+    metrics = t.step()
+    hook.remove()
+    assert metrics["train/skipped"] == 1.0
+    after = adapter(t)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not t.optimizer.state  # AdamW never stepped
+    assert t.step()["train/skipped"] == 0.0  # and training goes on
+
+
+def test_the_reference_is_the_policy_with_its_adapter_off(tokenizer: Any) -> None:
+    t = trainer(tokenizer, beta=0.1)
+    first = t.step()
+    assert first["train/kl"] == 0.0  # LoRA starts at B = 0: policy == reference exactly
+    assert t.step()["train/kl"] > 0.0  # after an update they differ
+
+
+def test_several_inner_updates_use_old_logprobs(tokenizer: Any) -> None:
+    t = trainer(tokenizer, inner_updates=3, eps_low=0.01, eps_high=0.01)
+    metrics = t.step()
+    assert metrics["train/ratio_max"] != 1.0 or metrics["train/ratio_min"] != 1.0
+
+
+def test_checkpoint_round_trip_continues_bitwise(tokenizer: Any, tmp_path: Path) -> None:
+    straight = trainer(tokenizer)
+    for _ in range(4):
+        straight.step()
+    first = trainer(tokenizer)
+    for _ in range(2):
+        first.step()
+    first.save_checkpoint(tmp_path)
+    resumed = trainer(tokenizer)
+    resumed.load_checkpoint(tmp_path)
+    assert resumed.step_count == 2
+    for _ in range(2):
+        resumed.step()
+    a, b = adapter(straight), adapter(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _run(run_dir: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "sigkill_run.py"), str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_mid_step_then_resume_ends_where_an_uninterrupted_run_ends(tmp_path: Path) -> None:
+    straight = tmp_path / "straight"
+    assert _run(straight).wait(timeout=600) == 0
+    killed = tmp_path / "killed"
+    proc = _run(killed)
+    deadline = time.monotonic() + 600
+    while not (killed / "started-2").exists():  # step 2 began; checkpoint-000002 is on disk
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "final_adapter.pt").exists()
+    assert (killed / "latest").read_text().strip() == "checkpoint-000002"
+    resumed = _run(killed)
+    assert resumed.wait(timeout=600) == 0, resumed.stderr.read().decode() if resumed.stderr else ""
+    a = torch.load(straight / "final_adapter.pt")
+    b = torch.load(killed / "final_adapter.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed run differs from the straight one"
+    steps = [json.loads(x)["step"] for x in (killed / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [0, 1, 2, 3]
