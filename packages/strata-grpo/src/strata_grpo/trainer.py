@@ -37,6 +37,14 @@ from strata_advantage import AdvantageResult, compute_advantages
 from strata_curriculum import DomainScheduler, UCBScheduler
 from strata_grpo.config import GRPOConfig
 from strata_grpo.data import Example, TaskSampler
+from strata_grpo.distributed import (
+    all_gather_objects,
+    all_ranks_true,
+    average_gradients,
+    barrier,
+    rank_and_world,
+    sum_over_ranks,
+)
 from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import grpo_loss
 from strata_grpo.policy import trainable_parameters
@@ -78,6 +86,24 @@ class RolloutBatch:
 
     def __len__(self) -> int:
         return len(self.domains)
+
+    def subset(self, indices: Sequence[int]) -> RolloutBatch:
+        """The completions at ``indices`` (advantages as computed on the whole batch)."""
+        if list(indices) == list(range(len(self))):
+            return self
+        idx = list(indices)
+        return RolloutBatch(
+            domains=[self.domains[i] for i in idx],
+            groups=[self.groups[i] for i in idx],
+            prompt_ids=[self.prompt_ids[i] for i in idx],
+            completion_ids=[self.completion_ids[i] for i in idx],
+            sampler_logprobs=[self.sampler_logprobs[i] for i in idx],
+            finish_reasons=[self.finish_reasons[i] for i in idx],
+            rewards=self.rewards[idx],
+            advantages=self.advantages[idx],
+            breakdowns=[self.breakdowns[i] for i in idx],
+            diagnostics=self.diagnostics,
+        )
 
 
 def pad_batch(
@@ -136,7 +162,11 @@ class GRPOTrainer:
         self.config = config
         self.sampler = TaskSampler(tasks, seed=config.seed)
         self.domains = tuple(tasks)
-        self.engine: Any = engine or HFEngine(policy, tokenizer, seed=config.seed)
+        rank, _ = rank_and_world()
+        # Each rank samples its own groups: give each its own seed stream.
+        self.engine: Any = engine or HFEngine(policy, tokenizer, seed=config.seed + 7919 * rank)
+        self.local_indices: list[int] = []
+        self.last_batch: RolloutBatch | None = None
         self.shares_policy = getattr(self.engine, "model", None) is policy
         self.scheduler = scheduler or UCBScheduler(list(self.domains), seed=config.seed)
         self.reward_fn: RewardFn = reward_fn or score
@@ -170,29 +200,41 @@ class GRPOTrainer:
     # ------------------------------------------------------------------ rollout
 
     def rollout(self) -> RolloutBatch:
-        """Allocate domains, take prompts, sample G completions each, score, advantages."""
+        """Allocate domains, take prompts, sample G completions each, score, advantages.
+
+        Under ``torch.distributed`` every rank takes the same prompts, generates the groups
+        ``rank::world`` and the ranks exchange their groups, so each returns the same global
+        batch (and :attr:`local_indices` says which completions this rank sampled)."""
         cfg = self.config
         allocation = self.scheduler.allocate(cfg.prompts_per_step)
-        examples: list[tuple[str, Example]] = []
+        examples: list[tuple[int, str, Example]] = []
         for domain in self.domains:
-            examples += [
-                (domain, ex) for ex in self.sampler.take(domain, allocation.get(domain, 0))
-            ]
+            for ex in self.sampler.take(domain, allocation.get(domain, 0)):
+                examples.append((len(examples), domain, ex))
+        rank, world = rank_and_world()
+        mine = examples[rank::world]
         sampling = SamplingConfig(
             max_new_tokens=cfg.max_new_tokens,
             temperature=self.temperature(self.step_count),
             top_p=cfg.top_p,
         )
-        groups_out: list[list[Completion]] = self.engine.generate(
-            [ex.prompt for _, ex in examples], cfg.group_size, sampling
+        generated: list[list[Completion]] = (
+            self.engine.generate([ex.prompt for _, _, ex in mine], cfg.group_size, sampling)
+            if mine
+            else []
         )
-        domains, groups, breakdowns, completions = [], [], [], []
-        for g, ((domain, ex), group) in enumerate(zip(examples, groups_out, strict=True)):
+        local = []
+        for (g, domain, ex), group in zip(mine, generated, strict=True):
             for c in group:
-                domains.append(domain)
-                groups.append(g)
-                breakdowns.append(self.reward_fn(domain, c.text, ex.gold))
-                completions.append(c)
+                local.append((g, domain, c, self.reward_fn(domain, c.text, ex.gold), rank))
+        rows = sorted(
+            (row for part in all_gather_objects(local) for row in part), key=lambda r: r[0]
+        )  # stable: a group's completions keep their order
+        domains = [r[1] for r in rows]
+        groups = [r[0] for r in rows]
+        completions = [r[2] for r in rows]
+        breakdowns = [r[3] for r in rows]
+        self.local_indices = [i for i, r in enumerate(rows) if r[4] == rank]
         rewards = torch.tensor([float(b.total) for b in breakdowns], dtype=torch.float32)
         # ``extra`` is the estimator's options; cast: mypy cannot tell it holds no
         # ``return_diagnostics`` key, so it cannot pick the overload.
@@ -242,10 +284,12 @@ class GRPOTrainer:
         finally:
             self.policy.train(was)
 
-    def learn(self, batch: RolloutBatch, *, world_size: int = 1) -> dict[str, float]:
-        """μ optimizer steps on ``batch``. ``world_size``: when this process holds one shard of
-        a global batch under DDP (gradients averaged across processes), the local loss weights
-        are scaled so that the averaged gradient equals the global batch's."""
+    def learn(self, batch: RolloutBatch) -> dict[str, float]:
+        """μ optimizer steps on ``batch``. Under ``torch.distributed`` each rank passes its own
+        shard of the global batch: local losses are weighted so that the gradient averaged over
+        ranks equals the global batch's gradient, and all ranks skip a non-finite step
+        together."""
+        _, world_size = rank_and_world()
         cfg = self.config
         input_ids, attention, cmask = pad_batch(batch.prompt_ids, batch.completion_ids, self.pad_id)
         input_ids, attention, cmask = (x.to(self.device) for x in (input_ids, attention, cmask))
@@ -253,8 +297,8 @@ class GRPOTrainer:
         t = cmask.shape[1]
         n = len(batch)
         total_tokens = cmask.sum().item()
-        global_tokens = self._all_reduce_sum(total_tokens) if world_size > 1 else total_tokens
-        global_n = n * world_size
+        global_tokens = sum_over_ranks(total_tokens)
+        global_n = sum_over_ranks(n)
 
         old_logp = ref_logp = sampler_logp = None
         with torch.no_grad(), self._eval_mode():
@@ -314,6 +358,8 @@ class GRPOTrainer:
                 if out.n_tokens.item() > 0:
                     ratio_min = min(ratio_min, out.ratio_min.item())
                     ratio_max = max(ratio_max, out.ratio_max.item())
+            average_gradients(self.params)
+            finite = all_ranks_true(finite)
             norm = torch.nn.utils.clip_grad_norm_(
                 self.params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf
             )
@@ -336,13 +382,6 @@ class GRPOTrainer:
         )
         return metrics
 
-    def _all_reduce_sum(self, value: float) -> float:
-        import torch.distributed as dist
-
-        t = torch.tensor([value], dtype=torch.float64)
-        dist.all_reduce(t)
-        return float(t.item())
-
     def push_weights(self) -> None:
         """Make the rollout engine sample from the updated policy."""
         if self.shares_policy:
@@ -358,7 +397,8 @@ class GRPOTrainer:
         with self._eval_mode():
             batch = self.rollout()
         generated = time.perf_counter()
-        learned = self.learn(batch)
+        self.last_batch = batch  # the global batch, for logging samples
+        learned = self.learn(batch.subset(self.local_indices))
         trained = time.perf_counter()
         self.push_weights()
         for domain in self.domains:
@@ -419,8 +459,15 @@ class GRPOTrainer:
         from safetensors.torch import save_file
 
         run = Path(run_dir)
-        run.mkdir(parents=True, exist_ok=True)
         target = run / f"{CHECKPOINT_PREFIX}{self.step_count:06d}"
+        engine_state = getattr(self.engine, "state_dict", None)
+        # Every rank has its own seed stream; rank 0 writes them all.
+        engines = all_gather_objects(engine_state() if callable(engine_state) else None)
+        rank, _ = rank_and_world()
+        if rank != 0:
+            barrier()
+            return target
+        run.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=run))
         adapter = {
             k: v.detach().contiguous().cpu()
@@ -437,7 +484,6 @@ class GRPOTrainer:
             },
             tmp / "optimizer.pt",
         )
-        engine_state = getattr(self.engine, "state_dict", None)
         state = {
             "step": self.step_count,
             "config": {
@@ -447,7 +493,7 @@ class GRPOTrainer:
             },
             "scheduler": self.scheduler.state_dict(),
             "sampler": self.sampler.state_dict(),
-            "engine": engine_state() if callable(engine_state) else None,
+            "engines": engines,
         }
         (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
         if target.exists():
@@ -457,6 +503,7 @@ class GRPOTrainer:
         checkpoints = sorted(p for p in run.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir())
         for old in checkpoints[: -self.config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
+        barrier()
         return target
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
@@ -483,8 +530,14 @@ class GRPOTrainer:
         self.step_count = int(state["step"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.sampler.load_state_dict(state["sampler"])
-        if state.get("engine") is not None and hasattr(self.engine, "load_state_dict"):
-            self.engine.load_state_dict(state["engine"])
+        rank, world = rank_and_world()
+        engines = state.get("engines") or []
+        if len(engines) != world:
+            raise ValueError(
+                f"{folder} was written by {len(engines)} process(es); this run has {world}"
+            )
+        if engines[rank] is not None and hasattr(self.engine, "load_state_dict"):
+            self.engine.load_state_dict(engines[rank])
         self.push_weights()
 
     @staticmethod
