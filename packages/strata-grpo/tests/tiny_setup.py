@@ -59,6 +59,7 @@ def config(**overrides: Any) -> GRPOConfig:
         "steps": 4,
         "checkpoint_every": 1,
         "seed": 0,
+        "bf16": "off",  # exactness tests compare to 1e-6 and bitwise
     }
     base.update(overrides)
     return GRPOConfig(**base)

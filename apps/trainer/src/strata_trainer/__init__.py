@@ -1,4 +1,36 @@
-"""strata_trainer — not built yet: its issue is open. The package installs and imports so that the
-workspace resolves; it exports nothing until it is built."""
+"""strata_trainer — ``strata-train`` and ``strata-eval``: domains as data (benchmark files, hub
+ids, synthetic generators), the full multi-domain GRPO run, evaluation with Wilson intervals,
+reports with plots. See ``docs/trainer.md``."""
 
-__all__: list[str] = []
+from strata_trainer.config import (
+    ConfigError,
+    DataConfig,
+    EvalConfig,
+    LogConfig,
+    ModelConfig,
+    RolloutConfig,
+    RunConfig,
+    build_config,
+)
+from strata_trainer.data import DataError, Item, load_benchmark, load_synthetic, prompt_for
+from strata_trainer.evaluate import DomainResult, compare, evaluate, wilson
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "DataError",
+    "DomainResult",
+    "EvalConfig",
+    "Item",
+    "LogConfig",
+    "ModelConfig",
+    "RolloutConfig",
+    "RunConfig",
+    "build_config",
+    "compare",
+    "evaluate",
+    "load_benchmark",
+    "load_synthetic",
+    "prompt_for",
+    "wilson",
+]

@@ -71,7 +71,8 @@ class GRPOConfig:
     quantization: Literal["none", "nf4"] = "none"
     """"nf4": QLoRA, the frozen base in bitsandbytes 4-bit NF4 (CPU or CUDA)."""
     bf16: Literal["auto", "on", "off"] = "auto"
-    """bf16 autocast for the trainer's forward passes; auto: on where CUDA supports bf16."""
+    """bf16 autocast for the trainer's forward and backward passes (weights stay fp32); auto: on
+    where the hardware has native bf16 (CUDA; CPUs with AVX512-BF16 or AMX)."""
     gradient_checkpointing: bool = False
     """Recompute decoder activations in backward (less memory, ~30 % more compute)."""
 

@@ -1,0 +1,318 @@
+"""The run configuration: one typed section per component, read from TOML and ``--set`` overrides,
+checked before any model loads. Field docstrings are the reference (``strata-train --help-config``
+prints them; ``docs/trainer.md`` is generated from them).
+
+    [model]  what to train          [data]  which domains, where from, how many
+    [rollout] how completions are sampled      [train] strata-grpo's GRPOConfig
+    [eval]   the before/after evaluation       [log]   where the run goes, extra loggers
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import itertools
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from strata_grpo import GRPOConfig
+from strata_trainer.data import FILES
+from strata_trainer.synthetic import GENERATORS
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot work; names the field and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    source: str = "smollm2"
+    """Packaged model name (smollm2), a .gguf file, a local folder, or a hub id."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """Weights' dtype: auto = bf16 on CUDA, fp32 on CPU."""
+    device: str = "auto"
+    """cpu, cuda, cuda:1 ... or auto (CUDA when present)."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    domains: tuple[str, ...] = ("arithmetic", "choice", "compare")
+    """Domains to train on: gsm8k, mmlu, strategyqa (benchmark files) and the synthetic
+    arithmetic, choice, compare (no download)."""
+    data_dir: str = "../shared/data"
+    """Folder with the benchmarks' original files (gsm8k/, mmlu/, strategyqa/)."""
+    hub: bool = False
+    """Load benchmarks by hub id through `datasets` instead (needs a network)."""
+    train_size: int = 500
+    """Training examples per domain (a seeded sample of the train split; 0 = all)."""
+    eval_size: int = 20
+    """Held-out examples per domain evaluated before and after (0 = the whole split)."""
+    difficulty: int = 1
+    """Synthetic domains' difficulty, 1 (small numbers, one step) to 5."""
+    skip_malformed: bool = False
+    """Skip (and count) malformed rows instead of stopping at the first."""
+    seed: int = 0
+    """Seeds the train/eval samples and the synthetic generators."""
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    backend: Literal["hf", "vllm"] = "hf"
+    """hf: transformers generate, sharing the policy. vllm: vLLM (GPU, or its CPU build)."""
+    max_batch_size: int = 64
+    """hf: sequences per generate call (bounds the memory of raw logits)."""
+    vllm_memory: float = 0.15
+    """vllm: share of device memory (on CPU, of host memory) for weights and KV cache."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    before: bool = True
+    """Evaluate the base model before training."""
+    after: bool = True
+    """Evaluate the trained policy after training."""
+    max_new_tokens: int = 128
+    """Greedy completion length at evaluation."""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    run_dir: str = ""
+    """Where the run folder goes (default: runs/<date>-<time>)."""
+    tensorboard: bool = False
+    """Also write TensorBoard events to <run_dir>/tensorboard (needs tensorboard)."""
+
+
+def _default_train() -> GRPOConfig:
+    # The embedded default: sized to finish within 15 minutes on a 2-core CPU.
+    return GRPOConfig(
+        prompts_per_step=3,
+        group_size=6,
+        max_new_tokens=96,
+        micro_batch_size=4,
+        steps=16,
+        learning_rate=2e-4,
+        checkpoint_every=4,
+        lora_r=16,
+        lora_alpha=32,
+    )
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    train: GRPOConfig = field(default_factory=_default_train)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def __post_init__(self) -> None:
+        known = set(GENERATORS) | set(FILES)
+        for domain in self.data.domains:
+            if domain not in known:
+                raise ConfigError(
+                    f"data.domains: unknown domain {domain!r}; allowed: {', '.join(sorted(known))}"
+                )
+        if not self.data.domains:
+            raise ConfigError("data.domains: give at least one domain")
+        if len(set(self.data.domains)) != len(self.data.domains):
+            raise ConfigError(f"data.domains: repeated domain in {self.data.domains}")
+        if not 1 <= self.data.difficulty <= 5:
+            raise ConfigError(f"data.difficulty: must be 1..5, got {self.data.difficulty}")
+        if self.data.train_size < 0 or self.data.eval_size < 0:
+            raise ConfigError("data.train_size and data.eval_size must be >= 0")
+        if not 0 < self.rollout.vllm_memory <= 1:
+            raise ConfigError(
+                f"rollout.vllm_memory: must be in (0, 1], got {self.rollout.vllm_memory}"
+            )
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {
+            f.name: _plain(dataclasses.asdict(getattr(self, f.name)))
+            for f in dataclasses.fields(self)
+        }
+
+
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "data": DataConfig,
+    "rollout": RolloutConfig,
+    "train": GRPOConfig,
+    "eval": EvalConfig,
+    "log": LogConfig,
+}
+
+
+def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
+    """``value`` (from TOML, or a string from --set) as the field's type, or ConfigError."""
+    where = f"{section}.{name}"
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{where}: {value!r} is not allowed; allowed: {allowed}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        if value in (None, "none", "None") and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(section, name, arg, value)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if errors else f"{where}: cannot read {value!r}")
+    if origin is tuple or hint is tuple:
+        items = (
+            [x.strip() for x in value.split(",") if x.strip()] if isinstance(value, str) else value
+        )
+        if not isinstance(items, Sequence):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(str(x) for x in items)
+    if origin is dict or hint is dict:
+        if isinstance(value, str):
+            value = ast.literal_eval(value)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return {str(k): float(v) for k, v in value.items()}
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if hint in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            number = hint(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}") from None
+        if hint is int and isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return number
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        return value
+    return value
+
+
+def _section(name: str, cls: type, values: Mapping[str, Any], base: Any) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    changes = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(
+                f"{name}.{key}: unknown field; fields of [{name}]: {', '.join(sorted(fields))}"
+            )
+        changes[key] = _coerce(name, key, hints[key], value)
+    try:
+        return dataclasses.replace(base, **changes)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"[{name}]: {err}") from None
+
+
+def build_config(toml_path: str | Path | None = None, overrides: Sequence[str] = ()) -> RunConfig:
+    """The embedded default, updated by a TOML file, then by ``section.field=value`` overrides."""
+    tables: dict[str, dict[str, Any]] = {}
+    if toml_path is not None:
+        path = Path(toml_path)
+        try:
+            with path.open("rb") as f:
+                loaded = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML ({err})") from None
+        for section, values in loaded.items():
+            if section not in SECTIONS or not isinstance(values, dict):
+                raise ConfigError(
+                    f"{path}: unknown section [{section}]; sections: {', '.join(SECTIONS)}"
+                )
+            tables[section] = dict(values)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot or section not in SECTIONS:
+            raise ConfigError(
+                f"--set {item!r}: expected section.field=value with a section among "
+                f"{', '.join(SECTIONS)}"
+            )
+        tables.setdefault(section, {})[name] = value.strip()
+    default = RunConfig()
+    parts = {s: _section(s, SECTIONS[s], tables.get(s, {}), getattr(default, s)) for s in SECTIONS}
+    return RunConfig(**parts)
+
+
+def describe() -> str:
+    """Every section and field with its default and its documentation (for --help-config and
+    docs/trainer.md)."""
+    import inspect
+
+    lines = []
+    default = RunConfig()
+    for section, cls in SECTIONS.items():
+        lines.append(f"[{section}]")
+        docs = _field_docs(inspect.getsource(cls))
+        for f in dataclasses.fields(cls):
+            value = getattr(getattr(default, section), f.name)
+            lines.append(f"  {f.name} = {value!r}")
+            if docs.get(f.name):
+                lines.append(f"      {docs[f.name]}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _field_docs(source: str) -> dict[str, str]:
+    """Field docstrings (the string literal right under a field) from a class's source."""
+    tree = ast.parse(source.strip() if source.startswith(" ") else source)
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for prev, node in itertools.pairwise(body):
+        if (
+            isinstance(prev, ast.AnnAssign)
+            and isinstance(prev.target, ast.Name)
+            and isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            docs[prev.target.id] = " ".join(node.value.value.split())
+    return docs
+
+
+def describe_markdown() -> str:
+    """The configuration reference as Markdown tables (the block in docs/trainer.md)."""
+    import inspect
+
+    lines = []
+    default = RunConfig()
+    for section, cls in SECTIONS.items():
+        docs = _field_docs(inspect.getsource(cls))
+        lines += [f"#### [{section}]", "", "| field | default | meaning |", "|---|---|---|"]
+        for f in dataclasses.fields(cls):
+            value = getattr(getattr(default, section), f.name)
+            shown = list(value) if isinstance(value, tuple) else value
+            meaning = docs.get(f.name, "").replace("|", "\\|")
+            lines.append(f"| `{f.name}` | `{shown!r}` | {meaning} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(describe_markdown())

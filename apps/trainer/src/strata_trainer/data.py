@@ -1,0 +1,241 @@
+"""Loading the benchmarks from their original files (``../shared/data`` layout) or from hub ids,
+and the synthetic domains; turning items into prompts with the training template.
+
+Splits (SPEC.md): GSM8K train/test; MMLU dev+val to train, test to evaluate (per subject);
+StrategyQA ``train.json`` to train, ``dev.json`` held out. A malformed row raises
+:class:`DataError` naming the file, the row and the field, unless ``skip_malformed`` is set, in
+which case it is counted in ``LoadStats``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from strata_rewards import get_domain
+from strata_trainer.synthetic import GENERATORS, generate
+
+Split = Literal["train", "eval"]
+
+
+class DataError(ValueError):
+    """A row that cannot be used; the message names file, row and field."""
+
+
+@dataclass(frozen=True)
+class Item:
+    question: str
+    gold: Any
+    id: str
+    """``file:row`` (or ``synthetic:kind:i``), for errors and reports."""
+    subject: str | None = None
+    """MMLU subject (per-subject accuracy)."""
+
+
+@dataclass
+class LoadStats:
+    loaded: int = 0
+    skipped: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+def _bad(stats: LoadStats | None, message: str) -> None:
+    if stats is None:
+        raise DataError(message)
+    stats.skipped += 1
+    if len(stats.reasons) < 20:
+        stats.reasons.append(message)
+
+
+def load_gsm8k(path: Path, stats: LoadStats | None = None) -> list[Item]:
+    """GSM8K JSON Lines: ``question`` and ``answer`` (a solution ending ``#### N``)."""
+    items = []
+    with path.open(encoding="utf-8") as f:
+        for row_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{row_no}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                _bad(stats, f"{where}: not valid JSON ({err.msg})")
+                continue
+            if not isinstance(row, dict):
+                _bad(stats, f"{where}: expected a JSON object")
+                continue
+            q, a = row.get("question"), row.get("answer")
+            if not isinstance(q, str) or not q.strip():
+                _bad(stats, f"{where}: field 'question' missing or not text")
+                continue
+            if not isinstance(a, str) or "####" not in a:
+                _bad(stats, f"{where}: field 'answer' has no '#### <number>' line")
+                continue
+            items.append(Item(q, a, where))
+    return items
+
+
+def load_mmlu(folder: Path, stats: LoadStats | None = None) -> list[Item]:
+    """MMLU per-subject CSV without header: question, A, B, C, D, answer letter."""
+    files = sorted(folder.glob("*.csv"))
+    if not files:
+        raise DataError(f"{folder}: no MMLU .csv files")
+    items = []
+    for path in files:
+        subject = path.stem.rsplit("_", 1)[0]
+        with path.open(encoding="utf-8", newline="") as f:
+            for row_no, row in enumerate(csv.reader(f), start=1):
+                where = f"{path}:{row_no}"
+                if len(row) != 6:
+                    _bad(
+                        stats, f"{where}: expected 6 fields (question, A-D, answer), got {len(row)}"
+                    )
+                    continue
+                question, *options, answer = row
+                if answer.strip() not in ("A", "B", "C", "D"):
+                    _bad(stats, f"{where}: field 'answer' (6th) must be A-D, got {answer!r}")
+                    continue
+                text = (
+                    question.strip()
+                    + "\n"
+                    + "\n".join(
+                        f"{letter}. {opt.strip()}"
+                        for letter, opt in zip("ABCD", options, strict=True)
+                    )
+                )
+                items.append(Item(text, answer.strip(), where, subject))
+    return items
+
+
+def load_strategyqa(path: Path, stats: LoadStats | None = None) -> list[Item]:
+    """StrategyQA: one JSON array of objects with ``question`` (str) and ``answer`` (bool)."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(rows, list):
+        raise DataError(f"{path}: expected a JSON array of questions")
+    items = []
+    for i, row in enumerate(rows):
+        where = f"{path}:[{i}]"
+        if not isinstance(row, dict):
+            _bad(stats, f"{where}: expected an object")
+            continue
+        if not isinstance(row.get("question"), str):
+            _bad(stats, f"{where}: field 'question' missing or not text")
+            continue
+        if not isinstance(row.get("answer"), bool):
+            _bad(stats, f"{where}: field 'answer' must be true or false, got {row.get('answer')!r}")
+            continue
+        items.append(Item(row["question"], row["answer"], f"{where} {row.get('qid', '')}".strip()))
+    return items
+
+
+FILES: dict[str, dict[Split, Sequence[str]]] = {
+    "gsm8k": {"train": ["gsm8k/train.jsonl"], "eval": ["gsm8k/test.jsonl"]},
+    "mmlu": {"train": ["mmlu/dev", "mmlu/val"], "eval": ["mmlu/test"]},
+    "strategyqa": {"train": ["strategyqa/train.json"], "eval": ["strategyqa/dev.json"]},
+}
+LOADERS: dict[str, Callable[[Path, LoadStats | None], list[Item]]] = {
+    "gsm8k": load_gsm8k,
+    "mmlu": load_mmlu,
+    "strategyqa": load_strategyqa,
+}
+HUB: dict[str, dict[str, Any]] = {
+    "gsm8k": {"path": "openai/gsm8k", "name": "main", "train": "train", "eval": "test"},
+    "mmlu": {"path": "cais/mmlu", "name": "all", "train": "validation", "eval": "test"},
+    "strategyqa": {"path": "ChilleD/StrategyQA", "name": None, "train": "train", "eval": "test"},
+}
+
+
+def load_benchmark(
+    domain: str,
+    split: Split,
+    data_dir: Path | None,
+    *,
+    hub: bool = False,
+    skip_malformed: bool = False,
+) -> tuple[list[Item], LoadStats]:
+    """A benchmark's split from ``data_dir`` (the original files) or, with ``hub``, by hub id."""
+    stats = LoadStats()
+    if hub:
+        items = _load_hub(domain, split)
+    else:
+        if data_dir is None:
+            raise DataError(f"domain {domain!r} needs data.data_dir (or data.hub = true)")
+        items = []
+        for rel in FILES[domain][split]:
+            path = data_dir / rel
+            if not path.exists():
+                raise DataError(f"{path}: not found (data.data_dir = {data_dir})")
+            items += LOADERS[domain](path, stats if skip_malformed else None)
+    stats.loaded = len(items)
+    return items, stats
+
+
+def _load_hub(domain: str, split: Split) -> list[Item]:  # pragma: no cover - needs a network
+    try:
+        import datasets
+    except ImportError as err:
+        raise DataError(
+            "data.hub = true needs the datasets package: pip install 'strata-trainer[hub]'"
+        ) from err
+    spec = HUB[domain]
+    ds = datasets.load_dataset(spec["path"], spec["name"], split=spec[split])
+    out = []
+    for i, row in enumerate(ds):
+        where = f"{spec['path']}:{spec[split]}:{i}"
+        if domain == "gsm8k":
+            out.append(Item(row["question"], row["answer"], where))
+        elif domain == "mmlu":
+            options = "\n".join(f"{k}. {c}" for k, c in zip("ABCD", row["choices"], strict=True))
+            out.append(
+                Item(
+                    f"{row['question']}\n{options}",
+                    "ABCD"[row["answer"]],
+                    where,
+                    row.get("subject"),
+                )
+            )
+        else:
+            out.append(Item(row["question"], bool(row["answer"]), where))
+    return out
+
+
+def load_synthetic(kind: str, split: Split, n: int, *, seed: int, difficulty: int) -> list[Item]:
+    # Train and eval come from different seeds, so they share no generator stream.
+    stream = seed * 2 + (0 if split == "train" else 1)
+    rows = generate(kind, n, seed=stream, difficulty=difficulty)
+    return [Item(r.question, r.answer, f"synthetic:{kind}:{split}:{i}") for i, r in enumerate(rows)]
+
+
+def reward_domain(domain: str) -> str:
+    """The strata-rewards domain that scores ``domain``'s answers."""
+    if domain in GENERATORS:
+        return GENERATORS[domain][0]
+    return domain
+
+
+def prompt_for(domain: str, question: str) -> list[dict[str, str]]:
+    """The chat prompt used in training and evaluation alike: the task, the template, the
+    question."""
+    instruction = get_domain(reward_domain(domain)).instruction()
+    return [{"role": "user", "content": f"{instruction}\n\nQuestion: {question}"}]
+
+
+def subsample(items: list[Item], n: int | None, seed: int) -> list[Item]:
+    """``n`` items in a seeded random order (all of them when ``n`` is None or larger)."""
+    if n is None or n >= len(items):
+        return list(items)
+    picked = list(items)
+    random.Random(seed).shuffle(picked)
+    return picked[:n]
+
+
+def iter_lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as f:
+        yield from f

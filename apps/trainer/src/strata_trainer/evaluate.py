@@ -1,0 +1,173 @@
+"""Evaluation with the training prompt template: greedy completions, accuracy with 95 % Wilson
+intervals, answer-parse rate, structure compliance, MMLU per subject; before/after comparison
+flagging any domain whose accuracy fell below its earlier interval."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from strata_rewards import score
+from strata_rollout import SamplingConfig
+from strata_trainer.data import Item, prompt_for, reward_domain
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion ``k / n`` (``(0, 1)`` when n = 0)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # Rounding can put an end a hair inside p (0.9999999999999999 for 84/84): clamp to p.
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
+
+
+@dataclass
+class DomainResult:
+    domain: str
+    n: int
+    correct: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    parse_rate: float
+    """Share of completions the verifier read an answer from."""
+    structure: float
+    """Mean structure score (share of the template's checks passed)."""
+    compliance: float
+    """Share of completions that follow the whole template."""
+    per_subject: dict[str, dict[str, float]] = field(default_factory=dict)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def evaluate(
+    engine: Any,
+    items: Mapping[str, Sequence[Item]],
+    *,
+    max_new_tokens: int = 128,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, DomainResult]:
+    """Greedy-decode every item with ``engine`` and score it with its domain's verifier."""
+    greedy = SamplingConfig(max_new_tokens=max_new_tokens, temperature=0)
+    results = {}
+    for domain, domain_items in items.items():
+        rdomain = reward_domain(domain)
+        outs = engine.generate([prompt_for(domain, it.question) for it in domain_items], 1, greedy)
+        correct = parsed = compliant = 0
+        structure = 0.0
+        subjects: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        samples: list[dict[str, Any]] = []
+        for it, group in zip(domain_items, outs, strict=True):
+            text = group[0].text
+            b = score(rdomain, text, it.gold)
+            ok = b.outcome == 1.0
+            correct += ok
+            parsed += b.answer is not None
+            structure += b.structure
+            compliant += b.structure == 1.0
+            if it.subject:
+                subjects[it.subject][0] += ok
+                subjects[it.subject][1] += 1
+            if len(samples) < 3:
+                samples.append(
+                    {
+                        "id": it.id,
+                        "completion": text[:600],
+                        "gold": str(it.gold),
+                        "answer": str(b.answer),
+                        "correct": ok,
+                    }
+                )
+        if progress is not None:
+            progress(len(domain_items))
+        n = len(domain_items)
+        low, high = wilson(correct, n)
+        results[domain] = DomainResult(
+            domain=domain,
+            n=n,
+            correct=correct,
+            accuracy=correct / n if n else 0.0,
+            ci_low=low,
+            ci_high=high,
+            parse_rate=parsed / n if n else 0.0,
+            structure=structure / n if n else 0.0,
+            compliance=compliant / n if n else 0.0,
+            per_subject={
+                s: {"n": v[1], "accuracy": v[0] / v[1]} for s, v in sorted(subjects.items())
+            },
+            samples=samples,
+        )
+    return results
+
+
+def to_json(results: Mapping[str, DomainResult]) -> dict[str, Any]:
+    return {d: asdict(r) for d, r in results.items()}
+
+
+def from_json(data: Mapping[str, Any]) -> dict[str, DomainResult]:
+    return {d: DomainResult(**r) for d, r in data.items()}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    domain: str
+    before: float
+    after: float
+    delta: float
+    flagged: bool
+    """After fell below the lower end of before's 95 % interval."""
+
+
+def compare(
+    before: Mapping[str, DomainResult], after: Mapping[str, DomainResult]
+) -> list[Comparison]:
+    out = []
+    for domain, a in after.items():
+        if domain not in before:
+            continue
+        b = before[domain]
+        out.append(
+            Comparison(
+                domain, b.accuracy, a.accuracy, a.accuracy - b.accuracy, a.accuracy < b.ci_low
+            )
+        )
+    return out
+
+
+def results_markdown(results: Mapping[str, DomainResult], title: str = "Evaluation") -> str:
+    lines = [
+        f"### {title}",
+        "",
+        "| domain | n | accuracy | 95 % CI | parse rate | structure | compliance |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results.values():
+        lines.append(
+            f"| {r.domain} | {r.n} | {r.accuracy:.3f} | [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+            f" | {r.parse_rate:.3f} | {r.structure:.3f} | {r.compliance:.3f} |"
+        )
+    for r in results.values():
+        if r.per_subject:
+            lines += [
+                "",
+                f"{r.domain} per subject:",
+                "",
+                "| subject | n | accuracy |",
+                "|---|---|---|",
+            ]
+            lines += [
+                f"| {s} | {v['n']:.0f} | {v['accuracy']:.3f} |" for s, v in r.per_subject.items()
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def comparison_markdown(rows: Sequence[Comparison]) -> str:
+    lines = ["| domain | before | after | change | flag |", "|---|---|---|---|---|"]
+    for c in rows:
+        flag = "**dropped beyond its interval**" if c.flagged else ""
+        lines.append(f"| {c.domain} | {c.before:.3f} | {c.after:.3f} | {c.delta:+.3f} | {flag} |")
+    return "\n".join(lines) + "\n"

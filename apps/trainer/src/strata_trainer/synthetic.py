@@ -1,0 +1,93 @@
+"""Built-in synthetic domains that need no download, generated from a seed with a difficulty knob.
+
+- ``arithmetic`` (reward domain ``gsm8k``, numeric answer): one- to three-step word problems.
+- ``choice`` (reward domain ``mmlu``, letter answer): which of four numbers is largest/smallest
+  /even/a multiple of k.
+- ``compare`` (reward domain ``strategyqa``, yes/no): is one quantity larger than another.
+
+``difficulty`` (1–5) scales the numbers and the number of steps. Same ``(seed, difficulty, n)``
+-> same rows, so train and eval splits come from disjoint seeds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+NAMES = ("Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun")
+ITEMS = ("apples", "books", "coins", "marbles", "pencils", "stamps", "shells", "cards")
+
+
+@dataclass(frozen=True)
+class Row:
+    question: str
+    answer: Any
+    """A number (arithmetic), a letter A–D (choice) or a bool (compare)."""
+
+
+def _top(difficulty: int) -> int:
+    return int(10 ** min(1 + difficulty, 6))
+
+
+def arithmetic(rng: random.Random, difficulty: int) -> Row:
+    name, item = rng.choice(NAMES), rng.choice(ITEMS)
+    top = _top(difficulty)
+    total = rng.randint(2, top)
+    text = f"{name} has {total} {item}."
+    for _ in range(min(1 + difficulty // 2, 3)):
+        kind = rng.choice(("buy", "give", "double") if total < top else ("give",))
+        if kind == "buy":
+            k = rng.randint(1, top)
+            total += k
+            text += f" Then {name} buys {k} more."
+        elif kind == "give" and total > 1:
+            k = rng.randint(1, total - 1)
+            total -= k
+            text += f" Then {name} gives away {k}."
+        else:
+            total *= 2
+            text += f" Then the number of {item} doubles."
+    return Row(f"{text} How many {item} does {name} have now?", total)
+
+
+def choice(rng: random.Random, difficulty: int) -> Row:
+    top = _top(difficulty)
+    values = rng.sample(range(1, top + 4), 4)
+    ask = rng.choice(("largest", "smallest"))
+    target = max(values) if ask == "largest" else min(values)
+    options = "\n".join(f"{letter}. {v}" for letter, v in zip("ABCD", values, strict=True))
+    return Row(f"Which number is the {ask}?\n{options}", "ABCD"[values.index(target)])
+
+
+def compare(rng: random.Random, difficulty: int) -> Row:
+    top = _top(difficulty)
+    a, b = rng.randint(1, top), rng.randint(1, top)
+    if a == b:
+        b += 1
+    name_a, name_b = rng.sample(NAMES, 2)
+    item = rng.choice(ITEMS)
+    return Row(
+        f"{name_a} has {a} {item} and {name_b} has {b} {item}. Does {name_a} have more {item} "
+        f"than {name_b}?",
+        a > b,
+    )
+
+
+GENERATORS: dict[str, tuple[str, Callable[[random.Random, int], Row]]] = {
+    "arithmetic": ("gsm8k", arithmetic),
+    "choice": ("mmlu", choice),
+    "compare": ("strategyqa", compare),
+}
+"""Synthetic domain -> (reward domain, generator)."""
+
+
+def generate(kind: str, n: int, *, seed: int, difficulty: int = 1) -> list[Row]:
+    """``n`` rows of a synthetic domain; raises ``ValueError`` for an unknown kind/difficulty."""
+    if kind not in GENERATORS:
+        raise ValueError(f"unknown synthetic domain {kind!r}; known: {', '.join(GENERATORS)}")
+    if not 1 <= difficulty <= 5:
+        raise ValueError(f"difficulty must be 1..5, got {difficulty}")
+    rng = random.Random(f"{kind}:{seed}:{difficulty}")
+    return [GENERATORS[kind][1](rng, difficulty) for _ in range(n)]

@@ -1,0 +1,137 @@
+"""strata-train and strata-eval for real on the packaged SmolLM2: a short run writes its run
+folder; a SIGKILLed run resumes to the uninterrupted result; strata-eval reads the real files."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from strata_trainer.cli import eval_main, train_main
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"  # ../shared beside the clone
+SMALL = [
+    "train.steps=2",
+    "train.prompts_per_step=3",
+    "train.group_size=2",
+    "train.max_new_tokens=12",
+    "train.checkpoint_every=1",
+    "data.train_size=6",
+    "data.eval_size=2",
+    "eval.max_new_tokens=12",
+]
+
+
+def test_invalid_config_fails_before_any_model_loads(capsys: pytest.CaptureFixture[str]) -> None:
+    start = time.perf_counter()
+    assert train_main(["--set", "rollout.backend=tgi"]) == 2
+    assert "rollout.backend: 'tgi' is not allowed; allowed: 'hf', 'vllm'" in capsys.readouterr().err
+    assert time.perf_counter() - start < 5
+
+
+def test_help_config_lists_the_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert train_main(["--help-config"]) == 0
+    assert "[train]" in capsys.readouterr().out
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert train_main(["--run-dir", str(run), *[a for s in SMALL for a in ("--set", s)]]) == 0
+    for name in (
+        "config.toml",
+        "config.json",
+        "metrics.jsonl",
+        "eval_before.json",
+        "eval_after.json",
+        "report.md",
+        "summary.json",
+        "latest",
+    ):
+        assert (run / name).is_file(), name
+    metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in metrics] == [0, 1]
+    for domain in ("arithmetic", "choice", "compare"):
+        assert f"{domain}/reward" in metrics[0] or metrics[0][f"{domain}/completions"] == 0
+    plots = sorted(p.name for p in (run / "plots").glob("*.png"))
+    assert plots == ["accuracy.png", "curriculum.png", "kl_clip.png", "reward.png", "structure.png"]
+    report = (run / "report.md").read_text()
+    assert "Before / after" in report
+    assert "![reward](plots/reward.png)" in report
+    assert train_main(["--run-dir", str(run)]) == 2  # refuses to overwrite a run
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    args = [
+        a
+        for s in [*SMALL, "train.steps=3", "eval.before=false", "eval.after=false"]
+        for a in ("--set", s)
+    ]
+    cmd = [sys.executable, "-m", "strata_trainer"]
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    assert (
+        subprocess.run(
+            [*cmd, "--run-dir", str(straight), *args], capture_output=True, timeout=900
+        ).returncode
+        == 0
+    )
+    proc = subprocess.Popen(
+        [*cmd, "--run-dir", str(killed), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 900
+    while not (killed / "checkpoint-000001").is_dir():
+        assert proc.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.5)  # into step 1
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "report.md").exists()
+    done = subprocess.run([*cmd, "--resume", str(killed)], capture_output=True, timeout=900)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    a = load_file(straight / "checkpoint-000003" / "adapter.safetensors")
+    b = load_file(killed / "checkpoint-000003" / "adapter.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    steps = [json.loads(x)["step"] for x in (killed / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [0, 1, 2]
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark files not at {DATA}")
+def test_strata_eval_on_the_real_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        eval_main(
+            [
+                "--domains",
+                "gsm8k,mmlu,strategyqa",
+                "--data-dir",
+                str(DATA),
+                "--limit",
+                "2",
+                "--max-new-tokens",
+                "16",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results) == {"gsm8k", "mmlu", "strategyqa"}
+    for r in results.values():
+        assert r["n"] == 2
+        assert 0 <= r["ci_low"] <= r["accuracy"] <= r["ci_high"] <= 1
+    assert results["mmlu"]["per_subject"]
+    assert "95 % CI" in capsys.readouterr().out

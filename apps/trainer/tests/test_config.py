@@ -1,0 +1,78 @@
+"""The run configuration: defaults, TOML, overrides, and errors that name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from strata_trainer import ConfigError, RunConfig, build_config
+from strata_trainer.config import describe
+
+
+def test_the_embedded_default_is_valid_and_synthetic() -> None:
+    cfg = build_config()
+    assert cfg == RunConfig()
+    assert cfg.model.source == "smollm2"
+    assert cfg.data.domains == ("arithmetic", "choice", "compare")
+    assert cfg.train.estimator == "san"
+    assert cfg.rollout.backend == "hf"
+
+
+def test_toml_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text('[data]\ndomains = ["gsm8k", "mmlu"]\n[train]\nsteps = 7\nbeta = 0.04\n')
+    cfg = build_config(
+        path, ["train.steps=9", "data.hub=true", "train.extra={'clip': 3}", "rollout.backend=vllm"]
+    )
+    assert cfg.data.domains == ("gsm8k", "mmlu")
+    assert cfg.train.steps == 9
+    assert cfg.train.beta == 0.04
+    assert cfg.data.hub is True
+    assert cfg.train.extra == {"clip": 3.0}
+    assert cfg.rollout.backend == "vllm"
+    assert build_config(None, ["data.domains=gsm8k, compare"]).data.domains == ("gsm8k", "compare")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["rollout.backend=tgi"], r"rollout.backend: 'tgi' is not allowed; allowed: 'hf', 'vllm'"),
+        (["train.stepz=3"], r"train.stepz: unknown field; fields of \[train\]"),
+        (["train.steps=many"], r"train.steps: expected int"),
+        (["train.steps=0"], r"\[train\]: steps must be >= 1"),
+        (["train.group_size=1"], r"group_size must be >= 2"),
+        (["data.domains=gsm8k,chess"], r"data.domains: unknown domain 'chess'; allowed:"),
+        (["data.difficulty=9"], r"data.difficulty: must be 1..5"),
+        (["steps=3"], r"expected section.field=value"),
+        (["train.aggregation=sum"], r"train.aggregation: 'sum' is not allowed"),
+        (["data.hub=maybe"], r"data.hub: expected true or false"),
+    ],
+)
+def test_bad_values_name_the_field_and_the_allowed_values(
+    overrides: list[str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_config(None, overrides)
+
+
+def test_bad_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        build_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train\nsteps=")
+    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
+        build_config(bad)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[optimizer]\nlr = 1\n")
+    with pytest.raises(ConfigError, match=r"unknown section \[optimizer\]"):
+        build_config(unknown)
+
+
+def test_describe_documents_every_field() -> None:
+    text = describe()
+    for section in ("[model]", "[data]", "[rollout]", "[train]", "[eval]", "[log]"):
+        assert section in text
+    assert "prompts_per_step = 3" in text
+    assert "Prompts per step, mixed across domains" in text
+    assert "Folder with the benchmarks' original files" in text

