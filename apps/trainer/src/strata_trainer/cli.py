@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import sys
 import time
@@ -35,6 +36,11 @@ from strata_trainer.data import (
     subsample,
 )
 from strata_trainer.synthetic import GENERATORS
+
+
+# bitsandbytes (imported by peft when present) warns on every start that an optional CPU kernel
+# package is missing; it changes nothing for us.
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 
 
 def _peak_rss_gb() -> float:
