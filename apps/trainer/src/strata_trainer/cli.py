@@ -37,7 +37,6 @@ from strata_trainer.data import (
 )
 from strata_trainer.synthetic import GENERATORS
 
-
 # bitsandbytes (imported by peft when present) warns on every start that an optional CPU kernel
 # package is missing; it changes nothing for us.
 logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
