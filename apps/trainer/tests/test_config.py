@@ -73,6 +73,6 @@ def test_describe_documents_every_field() -> None:
     text = describe()
     for section in ("[model]", "[data]", "[rollout]", "[train]", "[eval]", "[log]"):
         assert section in text
-    assert "prompts_per_step = 3" in text
+    assert "prompts_per_step = 6" in text
     assert "Prompts per step, mixed across domains" in text
     assert "Folder with the benchmarks' original files" in text
