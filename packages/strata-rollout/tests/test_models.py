@@ -23,11 +23,47 @@ def test_the_packaged_gguf_is_converted_once_into_the_cache(
     assert (folder / "model.safetensors").is_file()
     assert (folder / "tokenizer.json").is_file()
     assert "quantization_config" not in (folder / "config.json").read_text()
+    assert (folder / "strata-converted.json").is_file()
     mtime = (folder / "model.safetensors").stat().st_mtime_ns
     assert resolve_model_source(str(gguf)) == str(folder)  # cached: not converted again
     assert (folder / "model.safetensors").stat().st_mtime_ns == mtime
     assert _gguf_cache_folder(gguf) == folder
-    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temp left
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".") and p.is_dir()]
+
+
+def test_concurrent_conversions_share_one_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes converting the same GGUF at once (as two DDP ranks do on a fresh cache)."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("STRATA_CACHE", str(tmp_path))
+    code = "from strata_rollout import resolve_model_source; print(resolve_model_source('smollm2'))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
+    assert outs[0][0] == outs[1][0]
+    folder = Path(outs[0][0].strip())
+    assert (folder / "strata-converted.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()) == [folder.name]
+
+
+def test_an_incomplete_cache_folder_is_redone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRATA_CACHE", str(tmp_path))
+    folder = _gguf_cache_folder(packaged_gguf("smollm2"))
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"half")  # a crash of an older version
+    assert resolve_model_source("smollm2") == str(folder)
+    assert (folder / "config.json").is_file()
+    assert (folder / "model.safetensors").stat().st_size > 1000
 
 
 def test_a_local_folder_loads(tokenizer: Any, tmp_path: Path) -> None:

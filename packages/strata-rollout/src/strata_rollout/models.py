@@ -8,17 +8,22 @@
   - a hub id (``"Qwen/Qwen2.5-0.5B-Instruct"``), for machines with a network.
 
 A GGUF file is dequantised once (~10–17 s for SmolLM2) and cached as safetensors under
-:func:`cache_dir`, keyed by the file's name, size and modification time; later loads take about a
-second. The cached folder is an ordinary Hugging Face folder, so vLLM loads it too.
+:func:`cache_dir`, keyed by the file's name, size and first and last MiB (so every environment
+holding the same file shares it); later loads take about a second. The cached folder is an
+ordinary Hugging Face folder, so vLLM loads it too.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -59,42 +64,67 @@ def packaged_gguf(name: str) -> Path:
     return path
 
 
+COMPLETE = "strata-converted.json"
+"""Written last into a conversion folder: a folder without it is incomplete and is redone."""
+
+
 def _gguf_cache_folder(gguf: Path) -> Path:
-    stat = gguf.stat()
-    key = hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
-    return cache_dir() / "models" / f"{gguf.stem}-{key[:16]}"
+    """Keyed by the file's name, size and first and last MiB: the same file installed in two
+    environments (CI's isolated ones, say) shares one conversion."""
+    size = gguf.stat().st_size
+    digest = hashlib.sha256(f"{gguf.name}|{size}|".encode())
+    with gguf.open("rb") as f:
+        digest.update(f.read(1 << 20))
+        f.seek(max(0, size - (1 << 20)))
+        digest.update(f.read(1 << 20))
+    return cache_dir() / "models" / f"{gguf.stem}-{digest.hexdigest()[:16]}"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (released when the process dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def convert_gguf(gguf: Path) -> Path:
     """Dequantise ``gguf`` into a cached Hugging Face folder (once) and return the folder.
 
-    Written to a temporary folder first and renamed, so a crash never leaves half a cache.
+    One process converts while others wait on a lock; the result is written to a temporary folder
+    and renamed, with a completion marker written last, so neither a crash nor a concurrent run
+    leaves a half-written cache behind.
     """
     target = _gguf_cache_folder(gguf)
-    if (target / "config.json").is_file():
+    if (target / COMPLETE).is_file():
         return target
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    with _locked(target.parent / f".{target.name}.lock"):
+        if (target / COMPLETE).is_file():  # converted by another process while we waited
+            return target
+        if target.exists():  # left by an interrupted run of an older version: redo
+            shutil.rmtree(target)
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
-    # Dequantised weights are plain tensors now; drop the GGUF marker so they can be saved.
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.hf_quantizer = None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
+        # Dequantised weights are plain tensors now; drop the GGUF marker so they can be saved.
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.hf_quantizer = None
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            (tmp / COMPLETE).write_text(json.dumps({"source": str(gguf)}), encoding="utf-8")
             tmp.rename(target)
-        except OSError:  # another process converted it meanwhile
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
