@@ -62,7 +62,14 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     for domain in ("arithmetic", "choice", "compare"):
         assert f"{domain}/reward" in metrics[0] or metrics[0][f"{domain}/completions"] == 0
     plots = sorted(p.name for p in (run / "plots").glob("*.png"))
-    assert plots == ["accuracy.png", "curriculum.png", "kl_clip.png", "reward.png", "structure.png"]
+    assert plots == [
+        "accuracy.png",
+        "curriculum.png",
+        "curriculum_scores.png",
+        "kl_clip.png",
+        "reward.png",
+        "structure.png",
+    ]
     report = (run / "report.md").read_text()
     assert "Before / after" in report
     assert "![reward](plots/reward.png)" in report

@@ -97,6 +97,12 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         shares,
     )
     panel(
+        "curriculum_scores",
+        "UCB score per domain (shares follow it above the floors)",
+        [(f"curriculum/{d}", d) for d in domains],
+        "score",
+    )
+    panel(
         "kl_clip",
         "KL to the reference and clip fraction",
         [("train/kl", "KL (k3)"), ("train/clip_fraction", "clip fraction")],
