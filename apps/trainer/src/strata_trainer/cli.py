@@ -414,11 +414,9 @@ def _with_adapter(model: Any, path: Path) -> Any:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    from strata_grpo import GRPOConfig, make_policy
+    from strata_grpo import GRPOConfig, make_policy, resolve_checkpoint
 
-    folder = path
-    if (folder / "latest").is_file():
-        folder = folder / (folder / "latest").read_text().strip()
+    folder = resolve_checkpoint(path)
     if not (folder / "adapter.safetensors").is_file():
         raise SystemExit(f"strata-eval: {path} holds no adapter.safetensors (a run or checkpoint)")
     saved = json.loads((folder / "trainer_state.json").read_text())["config"]

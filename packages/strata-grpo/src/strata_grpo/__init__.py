@@ -15,7 +15,7 @@ from strata_grpo.data import Example, TaskSampler
 from strata_grpo.logprobs import completion_logprobs, selective_log_softmax
 from strata_grpo.loss import Aggregation, GRPOLossOutput, grpo_loss
 from strata_grpo.policy import disable_bnb_cpu_repacking, load_nf4_base, make_policy
-from strata_grpo.trainer import GRPOTrainer, RolloutBatch, pad_batch
+from strata_grpo.trainer import GRPOTrainer, RolloutBatch, pad_batch, resolve_checkpoint
 
 __all__ = [
     "Aggregation",
@@ -31,5 +31,6 @@ __all__ = [
     "load_nf4_base",
     "make_policy",
     "pad_batch",
+    "resolve_checkpoint",
     "selective_log_softmax",
 ]

@@ -142,6 +142,14 @@ def has_native_bf16(device: torch.device) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """A checkpoint folder as given, or a run folder's latest checkpoint (its ``latest`` file)."""
+    folder = Path(path)
+    if (folder / "latest").is_file():
+        return folder / (folder / "latest").read_text().strip()
+    return folder
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -524,9 +532,7 @@ class GRPOTrainer:
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
-        folder = Path(path)
-        if (folder / "latest").is_file():
-            folder = folder / (folder / "latest").read_text().strip()
+        folder = resolve_checkpoint(path)
         if not (folder / "trainer_state.json").is_file():
             raise FileNotFoundError(f"{folder} is not a checkpoint (no trainer_state.json)")
         result = set_peft_model_state_dict(self.policy, load_file(folder / "adapter.safetensors"))
@@ -554,10 +560,9 @@ class GRPOTrainer:
 
     @staticmethod
     def latest_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
-        run = Path(run_dir)
-        if not (run / "latest").is_file():
+        if not (Path(run_dir) / "latest").is_file():
             return None
-        folder = run / (run / "latest").read_text().strip()
+        folder = resolve_checkpoint(run_dir)
         return folder if (folder / "trainer_state.json").is_file() else None
 
     # ------------------------------------------------------------------ the loop
