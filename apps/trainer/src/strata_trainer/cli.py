@@ -30,8 +30,10 @@ from strata_trainer.config import ConfigError, RunConfig, build_config, describe
 from strata_trainer.data import (
     DataError,
     Item,
+    Split,
     load_benchmark,
     load_synthetic,
+    prompt_for,
     reward_domain,
     subsample,
 )
@@ -65,18 +67,20 @@ def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[It
             )
             continue
         data_dir = None if d.hub else Path(d.data_dir)
-        items, stats = load_benchmark(
-            domain, "train", data_dir, hub=d.hub, skip_malformed=d.skip_malformed
+        splits: tuple[tuple[Split, dict[str, list[Item]], int, int], ...] = (
+            ("train", train, d.train_size, d.seed),
+            ("eval", held, d.eval_size, d.seed + 1),
         )
-        if stats.skipped:
-            _say(f"{domain} train: skipped {stats.skipped} malformed rows, e.g. {stats.reasons[0]}")
-        train[domain] = subsample(items, d.train_size or None, d.seed)
-        items, stats = load_benchmark(
-            domain, "eval", data_dir, hub=d.hub, skip_malformed=d.skip_malformed
-        )
-        if stats.skipped:
-            _say(f"{domain} eval: skipped {stats.skipped} malformed rows, e.g. {stats.reasons[0]}")
-        held[domain] = subsample(items, d.eval_size or None, d.seed + 1)
+        for split, out, size, seed in splits:
+            items, stats = load_benchmark(
+                domain, split, data_dir, hub=d.hub, skip_malformed=d.skip_malformed
+            )
+            if stats.skipped:
+                _say(
+                    f"{domain} {split}: skipped {stats.skipped} malformed rows, "
+                    f"e.g. {stats.reasons[0]}"
+                )
+            out[domain] = subsample(items, size or None, seed)
     return train, held
 
 
@@ -176,7 +180,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
         )
 
     tasks = {
-        d: [Example(_prompt(d, it.question), it.gold, it.id) for it in items]
+        d: [Example(prompt_for(d, it.question), it.gold, it.id) for it in items]
         for d, items in train_items.items()
     }
 
@@ -233,12 +237,6 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     }
     (run / "summary.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
     return write_report(run, list(cfg.data.domains), before, after, facts)
-
-
-def _prompt(domain: str, question: str) -> Any:
-    from strata_trainer.data import prompt_for
-
-    return prompt_for(domain, question)
 
 
 def _tensorboard(run: Path) -> Any:

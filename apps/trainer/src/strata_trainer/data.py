@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -234,8 +234,3 @@ def subsample(items: list[Item], n: int | None, seed: int) -> list[Item]:
     picked = list(items)
     random.Random(seed).shuffle(picked)
     return picked[:n]
-
-
-def iter_lines(path: Path) -> Iterator[str]:
-    with path.open(encoding="utf-8") as f:
-        yield from f
