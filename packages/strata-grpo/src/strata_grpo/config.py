@@ -52,8 +52,9 @@ class GRPOConfig:
     aggregation: Aggregation = "token_mean"
     """token_mean | sequence_mean | dr_grpo."""
     use_sampler_logprobs: bool = False
-    """Take log πold from the sampler (skipping the trainer's forward) and correct with a
-    truncated importance weight; only sensible with μ > 1 and a sampler whose numbers differ."""
+    """Weight each token's policy term by the truncated importance ratio
+    min(exp(log πold − log πsampler), importance_cap) between the trainer's own old log-probs and
+    the sampler's, correcting for a sampler whose numbers differ (vLLM kernels, bf16)."""
     importance_cap: float = 2.0
     """Truncation C of that importance weight."""
 

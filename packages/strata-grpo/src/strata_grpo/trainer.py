@@ -291,6 +291,15 @@ class GRPOTrainer:
         with self._autocast():
             return completion_logprobs(self.policy, input_ids, attention, t).float()
 
+    def _logprobs_batched(
+        self, input_ids: torch.Tensor, attention: torch.Tensor, t: int
+    ) -> torch.Tensor:
+        """:meth:`_logprobs` of the whole batch, one micro-batch at a time. Shape: [N, T]."""
+        n = input_ids.shape[0]
+        return torch.cat(
+            [self._logprobs(input_ids[s], attention[s], t) for s in self._micro_batches(n)]
+        )
+
     def _micro_batches(self, n: int) -> Iterator[slice]:
         for start in range(0, n, self.config.micro_batch_size):
             yield slice(start, min(n, start + self.config.micro_batch_size))
@@ -324,20 +333,13 @@ class GRPOTrainer:
         with torch.no_grad(), self._eval_mode():
             if cfg.beta > 0:
                 with self.policy.disable_adapter():
-                    ref_logp = torch.cat(
-                        [
-                            self._logprobs(input_ids[s], attention[s], t)
-                            for s in self._micro_batches(n)
-                        ]
-                    )
+                    ref_logp = self._logprobs_batched(input_ids, attention, t)
             if cfg.use_sampler_logprobs:
                 sampler_logp = torch.zeros_like(cmask)
                 for i, lp in enumerate(batch.sampler_logprobs):
                     sampler_logp[i, : len(lp)] = torch.tensor(lp, dtype=torch.float32)
             if cfg.inner_updates > 1:
-                old_logp = torch.cat(
-                    [self._logprobs(input_ids[s], attention[s], t) for s in self._micro_batches(n)]
-                )
+                old_logp = self._logprobs_batched(input_ids, attention, t)
 
         stats: dict[str, list[float]] = {
             k: [] for k in ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean")
