@@ -78,6 +78,23 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
 
 @pytest.mark.model
 @pytest.mark.slow
+def test_a_real_run_mirrors_its_metrics_to_tensorboard(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard", reason="needs strata-trainer[tensorboard]")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    overrides = [*SMALL, "eval.before=false", "eval.after=false", "log.to=tensorboard"]
+    assert train_main(["--run-dir", str(run), *[a for s in overrides for a in ("--set", s)]]) == 0
+    metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    for key in ("train/loss", "train/kl", "arithmetic/reward"):
+        got = [(e.step, e.value) for e in events.Scalars(key)]
+        assert got == [(m["step"], pytest.approx(m[key])) for m in metrics], key
+
+
+@pytest.mark.model
+@pytest.mark.slow
 def test_a_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     args = [
         a

@@ -38,6 +38,7 @@ from strata_trainer.data import (
     subsample,
 )
 from strata_trainer.synthetic import GENERATORS
+from strata_trainer.trackers import TrackerError, check_available, open_trackers
 
 # bitsandbytes (imported by peft when present) warns on every start that an optional CPU kernel
 # package is missing; it changes nothing for us.
@@ -197,7 +198,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     if latest is not None:
         initial = json.loads((latest / "trainer_state.json").read_text())["step"]
         _say(f"resuming from {latest.name} (step {initial})")
-    tb = _tensorboard(run) if cfg.log.tensorboard else None
+    trackers = open_trackers(cfg.log.to, run, cfg.log.project, cfg.to_dict())
     bar = tqdm(total=cfg.train.steps, initial=initial, desc="train", unit="step", file=sys.stderr)
 
     def on_step(m: dict[str, Any]) -> None:
@@ -205,15 +206,13 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
         bar.set_postfix(
             {d[:8]: f"{m.get(f'{d}/reward', float('nan')):.2f}" for d in cfg.data.domains}
         )
-        if tb is not None:
-            for k, v in m.items():
-                if isinstance(v, int | float):
-                    tb.add_scalar(k, v, m["step"])
+        trackers.log(m, m["step"])
 
-    trainer.train(run, on_step=on_step)
-    bar.close()
-    if tb is not None:
-        tb.close()
+    try:
+        trainer.train(run, on_step=on_step)
+    finally:
+        bar.close()
+        trackers.close()
 
     after = None
     if cfg.eval.after:
@@ -237,16 +236,6 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     }
     (run / "summary.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
     return write_report(run, list(cfg.data.domains), before, after, facts)
-
-
-def _tensorboard(run: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as err:
-        raise ConfigError(
-            "log.tensorboard = true needs tensorboard: pip install tensorboard"
-        ) from err
-    return SummaryWriter(str(run / "tensorboard"))
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
@@ -309,11 +298,12 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             run = args.run_dir or Path(cfg.log.run_dir or f"runs/{stamp}")
             if (run / "latest").exists():
                 raise ConfigError(f"{run} holds a run already: use --resume {run}")
+        check_available(cfg.log.to)  # a missing tracker package fails before any model loads
         if args.dry_run:
             load_items(cfg)
             print(_toml(cfg))
             return 0
-    except (ConfigError, DataError) as err:
+    except (ConfigError, DataError, TrackerError) as err:
         print(f"strata-train: {err}", file=sys.stderr)
         return 2
     run.mkdir(parents=True, exist_ok=True)

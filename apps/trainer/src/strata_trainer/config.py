@@ -23,6 +23,7 @@ from typing import Any, Literal
 from strata_grpo import GRPOConfig
 from strata_trainer.data import FILES
 from strata_trainer.synthetic import GENERATORS
+from strata_trainer.trackers import TRACKERS
 
 
 class ConfigError(ValueError):
@@ -84,8 +85,12 @@ class EvalConfig:
 class LogConfig:
     run_dir: str = ""
     """Where the run folder goes (default: runs/<date>-<time>)."""
-    tensorboard: bool = False
-    """Also write TensorBoard events to <run_dir>/tensorboard (needs tensorboard)."""
+    to: tuple[str, ...] = ()
+    """Experiment trackers that mirror each step's metrics: tensorboard (<run_dir>/tensorboard),
+    trackio (local, TRACKIO_DIR), wandb (WANDB_MODE=offline works without a network). Each needs
+    strata-trainer's extra of the same name."""
+    project: str = "strata"
+    """Project name for trackio and wandb (their run name is the run folder's)."""
 
 
 def _default_train() -> GRPOConfig:
@@ -129,6 +134,11 @@ class RunConfig:
             raise ConfigError(f"data.difficulty: must be 1..5, got {self.data.difficulty}")
         if self.data.train_size < 0 or self.data.eval_size < 0:
             raise ConfigError("data.train_size and data.eval_size must be >= 0")
+        for tracker in self.log.to:
+            if tracker not in TRACKERS:
+                raise ConfigError(
+                    f"log.to: unknown tracker {tracker!r}; allowed: {', '.join(TRACKERS)}"
+                )
         if not 0 < self.rollout.vllm_memory <= 1:
             raise ConfigError(
                 f"rollout.vllm_memory: must be in (0, 1], got {self.rollout.vllm_memory}"
