@@ -88,6 +88,9 @@ def main() -> None:
         "ucb c=0 floor=0.1 (greedy)": lambda s: UCBScheduler(names, c=0.0, seed=s),
         "ucb c=2 floor=0.1": lambda s: UCBScheduler(names, c=2.0, seed=s),
         "ucb c=0.5 floor=0": lambda s: UCBScheduler(names, floor=0.0, seed=s),
+        "ucb sharpness=2": lambda s: UCBScheduler(names, sharpness=2.0, seed=s),
+        "ucb sharpness=4": lambda s: UCBScheduler(names, sharpness=4.0, seed=s),
+        "ucb sharpness=8": lambda s: UCBScheduler(names, sharpness=8.0, seed=s),
     }
     print(
         f"{len(names)} domains, {args.steps} steps x {args.batch} prompts x {args.group} "

@@ -117,6 +117,43 @@ def test_bad_calls_raise_clear_errors(call, error, message) -> None:  # type: ig
         call(UCBScheduler(["a", "b"]))
 
 
+def _scored(sharpness: float) -> UCBScheduler:
+    """The default run's situation: 3 domains seen, UCB scores apart (c = 0: score = 1 - acc)."""
+    s = UCBScheduler(["a", "b", "c"], c=0.0, ema=1.0, sharpness=sharpness, seed=0)
+    for domain, acc in {"a": 0.0, "b": 0.5, "c": 0.3}.items():
+        s.update(domain, [acc])
+    return s
+
+
+def test_proportional_shares_of_a_small_batch_round_to_an_even_split() -> None:
+    assert _scored(1.0).scores() == {"a": 1.0, "b": 0.5, "c": 0.7}
+    assert _scored(1.0).allocate(6) == {"a": 2, "b": 2, "c": 2}  # 1 floor each + 3 rounded 1/1/1
+
+
+def test_sharpness_gives_the_free_prompts_to_the_weak_domains() -> None:
+    assert _scored(4.0).scores() == _scored(1.0).scores()  # logged scores are the UCB scores
+    # Weights 1, 0.0625, 0.2401: quotas of the 3 free prompts 2.29, 0.14, 0.55.
+    assert _scored(4.0).allocate(6) == {"a": 3, "b": 1, "c": 2}
+    assert _scored(64.0).allocate(6) == {"a": 4, "b": 1, "c": 1}  # argmax of the free prompts
+
+
+@given(
+    st.floats(0.0, 1e6),
+    st.floats(0.01, 64.0),
+    st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3),
+    st.integers(0, 1000),
+)
+def test_large_c_or_sharpness_never_overflows(
+    c: float, sharpness: float, accs: list[float], n: int
+) -> None:
+    s = UCBScheduler(["a", "b", "c"], c=c, sharpness=sharpness, seed=0)
+    for domain, acc in zip("abc", accs, strict=True):
+        s.update(domain, [acc] * (1 + int(acc * 10)))
+    got = s.allocate(n)
+    assert sum(got.values()) == n
+    assert min(got.values()) >= min(math.ceil(0.1 * n - 1e-9), n // 3)
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -126,6 +163,8 @@ def test_bad_calls_raise_clear_errors(call, error, message) -> None:  # type: ig
         (lambda: UCBScheduler(["a", "b"], floor=0.6), "floor must lie in \\[0, 1/K\\]"),
         (lambda: UCBScheduler(["a"], ema=0.0), "ema must lie in \\(0, 1\\]"),
         (lambda: UCBScheduler(["a"], c=-1.0), "c must be a finite number >= 0"),
+        (lambda: UCBScheduler(["a"], sharpness=0.0), "sharpness must lie in \\(0, 64\\]"),
+        (lambda: UCBScheduler(["a"], sharpness=math.nan), "sharpness must lie"),
         (lambda: ProportionalScheduler({"a": 0.0}), "all zero"),
         (lambda: ProportionalScheduler({"a": -1.0}), "finite and >= 0"),
     ],

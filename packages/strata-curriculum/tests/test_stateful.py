@@ -31,12 +31,13 @@ class SchedulerMachine(RuleBasedStateMachine):
         kind=st.sampled_from(["ucb", "uniform", "proportional"]),
         k=st.integers(1, 4),
         c=st.floats(0.0, 3.0),
+        sharpness=st.floats(0.25, 64.0),
         floor_frac=st.floats(0.0, 1.0),
         ema=st.floats(0.01, 1.0),
         seed=st.integers(0, 2**32),
         weights=st.lists(st.floats(0.0, 10.0), min_size=4, max_size=4).filter(any),
     )
-    def create(self, kind, k, c, floor_frac, ema, seed, weights) -> None:  # type: ignore[no-untyped-def]
+    def create(self, kind, k, c, sharpness, floor_frac, ema, seed, weights) -> None:  # type: ignore[no-untyped-def]
         domains = DOMAINS[:k]
         self.floor = floor_frac / k if kind != "uniform" else 0.0
         if kind == "proportional" and not any(weights[:k]):
@@ -44,7 +45,9 @@ class SchedulerMachine(RuleBasedStateMachine):
 
         def make():  # type: ignore[no-untyped-def]
             if kind == "ucb":
-                return UCBScheduler(domains, c=c, floor=self.floor, ema=ema, seed=seed)
+                return UCBScheduler(
+                    domains, c=c, floor=self.floor, ema=ema, sharpness=sharpness, seed=seed
+                )
             if kind == "uniform":
                 return UniformScheduler(domains, ema=ema, seed=seed)
             return ProportionalScheduler(

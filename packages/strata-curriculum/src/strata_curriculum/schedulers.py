@@ -6,8 +6,9 @@ largest remainder, ties broken by a seeded RNG. They differ only in their weight
 
 - :class:`UCBScheduler`: ``score_d = (1 - acc_d) + c * sqrt(ln N / n_d)``, ``acc_d`` an
   exponential moving average of the domain's rewards, ``n_d`` the rewards seen for ``d``,
-  ``N`` their total. Weak and rarely-seen domains score high. A domain never seen has an
-  infinite bonus and shares the non-floor prompts with the other unseen ones.
+  ``N`` their total; the weight is ``score_d ** sharpness``. Weak and rarely-seen domains score
+  high. A domain never seen has an infinite bonus and shares the non-floor prompts with the
+  other unseen ones.
 - :class:`UniformScheduler`: equal weights.
 - :class:`ProportionalScheduler`: fixed weights.
 
@@ -134,6 +135,9 @@ class _Scheduler:
     def _weights(self) -> list[float]:
         raise NotImplementedError
 
+    def _allocation_weights(self) -> list[float]:
+        return self._weights()
+
     def scores(self) -> dict[str, float]:
         return dict(zip(self._domains, self._weights(), strict=True))
 
@@ -142,7 +146,7 @@ class _Scheduler:
             raise TypeError(f"n_prompts must be an int, got {type(n_prompts).__name__}")
         if n_prompts < 0:
             raise ValueError(f"n_prompts must be >= 0, got {n_prompts}")
-        counts = apportion(self._weights(), n_prompts, self.floor, self._rng)
+        counts = apportion(self._allocation_weights(), n_prompts, self.floor, self._rng)
         return dict(zip(self._domains, counts, strict=True))
 
     def update(self, domain: str, rewards: Iterable[float]) -> None:
@@ -206,6 +210,10 @@ class UCBScheduler(_Scheduler):
         floor: share of every batch guaranteed to each domain, in [0, 1/K]; default
             ``min(0.1, 1/K)``.
         ema: weight of the newest step in the running accuracy, in (0, 1].
+        sharpness: shares follow ``score ** sharpness``; 1 = in proportion to the scores, larger
+            = more of the free prompts to the top scorers (toward UCB1's argmax). Proportional
+            shares of close scores round to an even split in small batches (3 free prompts, 3
+            domains: 1 each whatever the scores); a sharpness of 4 or so lets the curriculum act.
         seed: seeds the tie-breaking RNG; same seed, same calls -> same allocations.
     """
 
@@ -218,6 +226,7 @@ class UCBScheduler(_Scheduler):
         c: float = 0.5,
         floor: float | None = None,
         ema: float = 0.3,
+        sharpness: float = 1.0,
         seed: int | None = None,
     ) -> None:
         if floor is None:
@@ -225,7 +234,10 @@ class UCBScheduler(_Scheduler):
         super().__init__(domains, floor=floor, ema=ema, seed=seed)
         if not (c >= 0.0 and math.isfinite(c)):
             raise ValueError(f"c must be a finite number >= 0, got {c}")
+        if not (0.0 < sharpness <= 64.0):  # also rejects NaN; 64 already acts as an argmax
+            raise ValueError(f"sharpness must lie in (0, 64], got {sharpness}")
         self.c = c
+        self.sharpness = sharpness
 
     def _weights(self) -> list[float]:
         total = sum(self._seen.values())
@@ -239,8 +251,16 @@ class UCBScheduler(_Scheduler):
                 out.append((1.0 - acc) + self.c * math.sqrt(log_total / n))
         return out
 
+    def _allocation_weights(self) -> list[float]:
+        weights = self._weights()
+        top = max(weights)
+        if math.isinf(top) or top <= 0.0:
+            return weights  # apportion gives the free prompts to the unseen domains
+        # Relative to the top score: the same shares, and no overflow for large c or sharpness.
+        return [(w / top) ** self.sharpness for w in weights]
+
     def _config(self) -> dict[str, Any]:
-        return {**super()._config(), "c": self.c}
+        return {**super()._config(), "c": self.c, "sharpness": self.sharpness}
 
 
 class ProportionalScheduler(_Scheduler):
