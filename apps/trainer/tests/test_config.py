@@ -47,6 +47,9 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
         (["steps=3"], r"expected section.field=value"),
         (["train.aggregation=sum"], r"train.aggregation: 'sum' is not allowed"),
         (["data.hub=maybe"], r"data.hub: expected true or false"),
+        (["curriculum.scheduler=thompson"], r"curriculum.scheduler: 'thompson' is not allowed"),
+        (["curriculum.sharpness=0"], r"\[curriculum\]: sharpness must lie in \(0, 64\]"),
+        (["curriculum.floor=0.5"], r"\[curriculum\]: floor must lie in \[0, 1/K\] = \[0, 0.3333\]"),
     ],
 )
 def test_bad_values_name_the_field_and_the_allowed_values(
@@ -76,3 +79,17 @@ def test_describe_documents_every_field() -> None:
     assert "prompts_per_step = 6" in text
     assert "Prompts per step, mixed across domains" in text
     assert "Folder with the benchmarks' original files" in text
+
+
+def test_the_curriculum_section_builds_the_scheduler() -> None:
+    from strata_curriculum import UCBScheduler, UniformScheduler
+
+    cfg = build_config(None, ["curriculum.c=0.2", "curriculum.floor=0.05"])
+    made = cfg.curriculum.make(cfg.data.domains, seed=3)
+    assert isinstance(made, UCBScheduler)
+    assert (made.c, made.floor, made.sharpness, made.seed) == (0.2, 0.05, 4.0, 3)
+    default = build_config().curriculum  # floor: none = min(0.1, 1/K)
+    assert default.make(["a", "b", "c"], seed=0).floor == 0.1
+    assert default.make([f"d{i}" for i in range(20)], seed=0).floor == 0.05
+    uniform = build_config(None, ["curriculum.scheduler=uniform"]).curriculum
+    assert isinstance(uniform.make(["a", "b"], seed=0), UniformScheduler)

@@ -189,7 +189,13 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
         return score(reward_domain(domain), text, gold)
 
     trainer = GRPOTrainer(
-        policy, loaded.tokenizer, tasks, cfg.train, engine=engine, reward_fn=reward_fn
+        policy,
+        loaded.tokenizer,
+        tasks,
+        cfg.train,
+        engine=engine,
+        reward_fn=reward_fn,
+        scheduler=cfg.curriculum.make(list(tasks), seed=cfg.train.seed),
     )
     if not trainer.shares_policy:
         trainer.push_weights()

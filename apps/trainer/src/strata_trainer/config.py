@@ -3,8 +3,9 @@ checked before any model loads. Field docstrings are the reference (``strata-tra
 prints them; ``docs/trainer.md`` is generated from them).
 
     [model]  what to train          [data]  which domains, where from, how many
+    [curriculum] how each batch mixes the domains (strata-curriculum)
     [rollout] how completions are sampled      [train] strata-grpo's GRPOConfig
-    [eval]   the before/after evaluation       [log]   where the run goes, extra loggers
+    [eval]   the before/after evaluation       [log]   where the run goes, trackers
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from strata_curriculum import DomainScheduler, UCBScheduler, UniformScheduler
 from strata_grpo import GRPOConfig
 from strata_trainer.data import FILES
 from strata_trainer.synthetic import GENERATORS
@@ -59,6 +61,31 @@ class DataConfig:
     """Skip (and count) malformed rows instead of stopping at the first."""
     seed: int = 0
     """Seeds the train/eval samples and the synthetic generators."""
+
+
+@dataclass(frozen=True)
+class CurriculumConfig:
+    scheduler: Literal["ucb", "uniform"] = "ucb"
+    """ucb: favour weak and rarely-seen domains (strata-curriculum's UCBScheduler). uniform:
+    equal shares (the ablation)."""
+    c: float = 0.5
+    """ucb: weight of the exploration bonus c*sqrt(ln N / n_d); 0 = greedy on weakness."""
+    floor: float | None = None
+    """ucb: share of every batch guaranteed to each domain, in [0, 1/K]; none = min(0.1, 1/K)."""
+    ema: float = 0.3
+    """Weight of the newest step in each domain's running accuracy, in (0, 1]."""
+    sharpness: float = 4.0
+    """ucb: shares follow score**sharpness. 1 = proportional to the scores, which in a batch of
+    6 prompts over 3 domains rounds to 2/2/2 whatever the scores; 4 lets the curriculum act
+    (and lifted the weakest domain in benchmarks/curriculum_simulation.py)."""
+
+    def make(self, domains: Sequence[str], seed: int) -> DomainScheduler:
+        """The scheduler this section describes (raises ValueError on a value out of range)."""
+        if self.scheduler == "uniform":
+            return UniformScheduler(domains, ema=self.ema, seed=seed)
+        return UCBScheduler(
+            domains, c=self.c, floor=self.floor, ema=self.ema, sharpness=self.sharpness, seed=seed
+        )
 
 
 @dataclass(frozen=True)
@@ -114,6 +141,7 @@ def _default_train() -> GRPOConfig:
 class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     train: GRPOConfig = field(default_factory=_default_train)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -134,6 +162,10 @@ class RunConfig:
             raise ConfigError(f"data.difficulty: must be 1..5, got {self.data.difficulty}")
         if self.data.train_size < 0 or self.data.eval_size < 0:
             raise ConfigError("data.train_size and data.eval_size must be >= 0")
+        try:
+            self.curriculum.make(self.data.domains, seed=0)
+        except ValueError as err:  # the scheduler's own message names the value
+            raise ConfigError(f"[curriculum]: {err}") from None
         for tracker in self.log.to:
             if tracker not in TRACKERS:
                 raise ConfigError(
@@ -158,6 +190,7 @@ def _plain(d: dict[str, Any]) -> dict[str, Any]:
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
+    "curriculum": CurriculumConfig,
     "rollout": RolloutConfig,
     "train": GRPOConfig,
     "eval": EvalConfig,
