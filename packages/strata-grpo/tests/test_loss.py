@@ -197,6 +197,34 @@ def test_importance_weights_are_truncated_and_detached() -> None:
     assert torch.allclose(logp.grad, torch.tensor([[-0.5, -1.0]]))
 
 
+@given(
+    st.lists(st.floats(-8.0, 0.0), min_size=1, max_size=6),
+    st.lists(st.floats(-8.0, 0.0), min_size=6, max_size=6),
+    st.floats(-2.0, 2.0).filter(lambda a: abs(a) > 1e-3),
+    st.floats(1.0, 4.0),
+)
+def test_with_one_update_the_importance_weight_scales_the_plain_policy_gradient(
+    current: list[float], sampler: list[float], advantage: float, cap: float
+) -> None:
+    """μ = 1 (no old_logp): ρ = 1, so each token's gradient is −A·w/T, w = min(exp(logp − s), C)."""
+    t = len(current)
+    logp = torch.tensor([current], dtype=torch.float64, requires_grad=True)
+    s = torch.tensor([sampler[:t]], dtype=torch.float64)
+    out = grpo_loss(
+        logp,
+        None,
+        None,
+        torch.tensor([advantage], dtype=torch.float64),
+        torch.ones(1, t, dtype=torch.float64),
+        sampler_logp=s,
+        importance_cap=cap,
+    )
+    out.loss.backward()
+    weight = torch.exp(logp.detach() - s).clamp(max=cap)
+    assert logp.grad is not None
+    assert torch.allclose(logp.grad, -advantage * weight / t, rtol=1e-12, atol=1e-15)
+
+
 def test_huge_log_ratios_stay_finite() -> None:
     out = grpo_loss(
         torch.tensor([[0.0]]), torch.tensor([[-1e4]]), None, torch.tensor([-1.0]), torch.ones(1, 1)

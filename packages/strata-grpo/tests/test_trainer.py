@@ -107,6 +107,20 @@ def test_several_inner_updates_use_old_logprobs(tokenizer: Any) -> None:
     assert metrics["train/ratio_max"] != 1.0 or metrics["train/ratio_min"] != 1.0
 
 
+def test_sampler_weights_at_one_update_are_one_when_the_sampler_is_the_policy(
+    tokenizer: Any,
+) -> None:
+    """μ = 1 with use_sampler_logprobs: HFEngine samples with the policy itself, so the importance
+    weights are 1 up to float noise and the update equals the unweighted one."""
+    plain, weighted = trainer(tokenizer), trainer(tokenizer, use_sampler_logprobs=True)
+    plain.step()
+    weighted.step()
+    a, b = adapter(plain), adapter(weighted)
+    assert _changed(adapter(trainer(tokenizer)), b)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-6)
+
+
 def test_checkpoint_round_trip_continues_bitwise(tokenizer: Any, tmp_path: Path) -> None:
     straight = trainer(tokenizer)
     for _ in range(4):

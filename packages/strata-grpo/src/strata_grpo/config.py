@@ -53,8 +53,9 @@ class GRPOConfig:
     """token_mean | sequence_mean | dr_grpo."""
     use_sampler_logprobs: bool = False
     """Weight each token's policy term by the truncated importance ratio
-    min(exp(log πold − log πsampler), importance_cap) between the trainer's own old log-probs and
-    the sampler's, correcting for a sampler whose numbers differ (vLLM kernels, bf16)."""
+    min(exp(log πold − log πsampler), importance_cap) between the trainer's own old log-probs
+    (with inner_updates = 1: the current ones) and the sampler's, correcting for a sampler whose
+    numbers differ (vLLM kernels, bf16)."""
     importance_cap: float = 2.0
     """Truncation C of that importance weight."""
 
@@ -120,11 +121,6 @@ class GRPOConfig:
         if self.eps_low >= 1:
             raise ValueError(
                 f"eps_low must be < 1 (the ratio's lower clip 1 − eps_low), got {self.eps_low}"
-            )
-        if self.use_sampler_logprobs and self.inner_updates == 1:
-            raise ValueError(
-                "use_sampler_logprobs needs inner_updates > 1: with one update the trainer's own "
-                "log-probs are exact and free"
             )
         if self.quantization not in ("none", "nf4"):
             raise ValueError(f"quantization must be none or nf4, got {self.quantization!r}")

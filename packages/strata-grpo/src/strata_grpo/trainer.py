@@ -7,8 +7,9 @@ Orchestration only; the maths lives in :mod:`strata_grpo.loss` (the loss),
 Exactness:
 - ``log πold`` is the trainer's own forward at rollout time, never the sampler's numbers; with
   μ = 1 it equals the current log-probs and is not computed (``old_logp=None``: ρ = 1 exactly).
-  With ``use_sampler_logprobs`` the sampler's numbers stand in for it and a truncated importance
-  weight corrects for the mismatch.
+  With ``use_sampler_logprobs`` each token's policy term is also weighted by the truncated
+  importance ratio between that ``log πold`` and the sampler's log-probs, which corrects for a
+  sampler whose numbers differ (vLLM kernels, bf16); the sampler's numbers never replace it.
 - ``log πref`` is the same model with its adapter disabled: no second model in memory.
 - Micro-batch losses are weighted so that the accumulated gradient equals the full batch's
   (token_mean: by token share; sequence_mean and dr_grpo: by completion share).
