@@ -93,3 +93,15 @@ def test_the_curriculum_section_builds_the_scheduler() -> None:
     assert default.make([f"d{i}" for i in range(20)], seed=0).floor == 0.05
     uniform = build_config(None, ["curriculum.scheduler=uniform"]).curriculum
     assert isinstance(uniform.make(["a", "b"], seed=0), UniformScheduler)
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    sorted((Path(__file__).resolve().parents[3] / "configs").glob("*.toml")),
+    ids=lambda p: p.name,
+)
+def test_every_recipe_in_configs_is_valid(recipe: Path) -> None:
+    cfg = build_config(recipe)
+    assert set(cfg.data.domains) <= {"gsm8k", "mmlu", "strategyqa"}
+    if cfg.rollout.backend == "vllm":  # the sampler's numbers differ from the trainer's
+        assert cfg.train.use_sampler_logprobs
