@@ -4,6 +4,7 @@ token, right-padded masks, uid strings in a NumPy object array, data_source per 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,3 +60,62 @@ def test_shapes_are_checked() -> None:
         outcome_advantage(torch.zeros(4, 3), torch.ones(4, 2), ["a"] * 4, ["m"] * 4)
     with pytest.raises(ValueError, match="groups"):
         outcome_advantage(torch.zeros(4, 3), torch.ones(4, 3), ["a"] * 3, ["m"] * 4)
+
+
+# Against verl itself: it pins transformers < 5.11, so it lives outside the workspace lock, in
+# .ci/venvs/verl (built by .ci/verl-env; .ci/run runs this file there).
+def _verl_core_algos() -> Any:
+    return pytest.importorskip(
+        "verl.trainer.ppo.core_algos",
+        reason="verl runs in its own environment: .ci/verl-env builds .ci/venvs/verl",
+    )
+
+
+@given(
+    st.lists(st.integers(2, 5), min_size=1, max_size=6),  # group sizes (verl passes a group of
+    st.data(),  # one through unchanged, ours gives it 0: compared on groups of two or more)
+)
+def test_our_grpo_equals_verls_grpo_estimator(sizes: list[int], data: st.DataObject) -> None:
+    core_algos = _verl_core_algos()
+    n, width = sum(sizes), 4
+    scores = data.draw(
+        st.lists(st.sampled_from([0.0, 0.5, 1.0]) | st.floats(-3, 3), min_size=n, max_size=n)
+    )
+    rewards = torch.zeros(n, width)
+    rewards[:, -1] = torch.tensor(scores)
+    mask = torch.ones(n, width)
+    uids = [f"prompt-{g}" for g, size in enumerate(sizes) for _ in range(size)]
+    index = np.array(uids, dtype=object)
+
+    theirs, _ = core_algos.compute_grpo_outcome_advantage(rewards.clone(), mask, index)
+    ours, _ = outcome_advantage(rewards, mask, index, ["one"] * n, estimator="grpo", eps=1e-6)
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_the_documented_call_on_a_real_dataproto() -> None:
+    _verl_core_algos()
+    from verl import DataProto
+
+    rewards = torch.zeros(6, 3)
+    rewards[:, 2] = torch.tensor([1.0, 0.0, 1.0, 900.0, 100.0, 500.0])
+    data = DataProto.from_dict(
+        tensors={"token_level_rewards": rewards, "response_mask": torch.ones(6, 3)},
+        non_tensors={
+            "uid": np.array(["p0", "p0", "p0", "p1", "p1", "p1"], dtype=object),
+            "data_source": np.array(["gsm8k"] * 3 + ["mmlu"] * 3, dtype=object),
+        },
+    )
+    advantages, returns = outcome_advantage(
+        data.batch["token_level_rewards"],
+        data.batch["response_mask"],
+        index=data.non_tensor_batch["uid"],
+        domains=data.non_tensor_batch["data_source"],
+    )
+    data.batch["advantages"], data.batch["returns"] = advantages, returns
+    # SAN per domain (mmlu pays 500x more and does not set gsm8k's scale), on every token.
+    expected = compute_advantages(rewards[:, 2], [0, 0, 0, 1, 1, 1], ["g"] * 3 + ["m"] * 3)
+    for token in range(3):
+        torch.testing.assert_close(data.batch["advantages"][:, token], expected)
+    torch.testing.assert_close(
+        expected[:3], torch.tensor([0.5, -1.0, 0.5]) * 2**0.5
+    )  # [1, 0, 1]: centred [1/3, -2/3, 1/3], std sqrt(2)/3
