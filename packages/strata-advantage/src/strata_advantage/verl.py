@@ -65,8 +65,8 @@ def outcome_advantage(
     scores = token_level_rewards.sum(dim=-1)
     per_response: torch.Tensor = compute_advantages(
         scores,
-        _as_list(index),
-        _as_list(domains),
+        index,
+        domains,
         estimator,
         nan_policy="raise",  # verl hands finite scores; a NaN here is a bug upstream
         return_diagnostics=False,
@@ -74,8 +74,3 @@ def outcome_advantage(
     )
     advantages = per_response.unsqueeze(-1) * response_mask.to(per_response.dtype)
     return advantages, advantages
-
-
-def _as_list(column: Any) -> Any:
-    # verl keeps non-tensor columns as NumPy object arrays; strata-advantage reads lists of labels.
-    return column.tolist() if hasattr(column, "tolist") and not torch.is_tensor(column) else column
