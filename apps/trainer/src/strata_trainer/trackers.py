@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-TRACKERS = {"tensorboard": "tensorboard", "trackio": "trackio", "wandb": "wandb"}
-"""Tracker name -> the module it needs (also the name of strata-trainer's extra)."""
+TRACKERS = ("tensorboard", "trackio", "wandb")
+"""Each is also the module it needs and the name of strata-trainer's extra."""
 
 
 class TrackerError(RuntimeError):
@@ -113,9 +113,9 @@ class Trackers:
 def check_available(names: Sequence[str]) -> None:
     """Raise TrackerError for a tracker whose package is not installed (before any model loads)."""
     for name in names:
-        if importlib.util.find_spec(TRACKERS[name]) is None:
+        if importlib.util.find_spec(name) is None:
             raise TrackerError(
-                f"log.to: {name!r} needs the {TRACKERS[name]} package: "
+                f"log.to: {name!r} needs the {name} package: "
                 f'pip install "strata-trainer[{name}]" (or uv sync --extra {name})'
             )
 
