@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from strata_rewards import score, verify
+from strata_rewards.testing.adversarial import ADVERSARIAL_100KB
 
 ANNOTATION = re.compile(r"<<[^<>]*>>")
 
@@ -66,18 +67,8 @@ def math_verify(cases: list[tuple[str, str, str, bool]]) -> tuple[list[bool | No
 
 
 def adversarial_worst_ms() -> tuple[str, float]:
-    texts = {
-        "nested answer tags": "<answer>" * 20_000 + "7" + "</answer>" * 20_000,
-        "think x 10^4": "<think>" * 14_000,
-        "digits and commas": "1," * 50_000,
-        "digit run": "9" * 100_000,
-        "unicode digits": "١" * 100_000,
-        "NUL bytes": "\x00" * 100_000,
-        "fractions": "1/" * 50_000,
-        "answer is, repeated": "the answer is " * 7_200,
-    }
     worst = ("", 0.0)
-    for name, text in texts.items():
+    for name, text in ADVERSARIAL_100KB.items():
         for domain, gold in (("gsm8k", 7), ("mmlu", "B"), ("strategyqa", True)):
             start = time.perf_counter()
             score(domain, text, gold)

@@ -22,6 +22,7 @@ from strata_rewards import (
     verify,
 )
 from strata_rewards.extract import pick_yes_no
+from strata_rewards.testing.adversarial import ADVERSARIAL_100KB
 
 
 def test_template_round_trips_through_toml(tmp_path: Path) -> None:
@@ -170,29 +171,10 @@ def test_trl_reward_functions_name_a_missing_column() -> None:
         f(["q"], ["a"], domain=["gsm8k"])
 
 
-ADVERSARIAL = {
-    "nested answer tags": "<answer>" * 20_000 + "7" + "</answer>" * 20_000,
-    "think repeated": "<think>" * 14_000,
-    "unclosed boxed": "\\boxed{" * 14_000,
-    "long digit run": "9" * 100_000,
-    "digits and commas": "1," * 50_000,
-    "unicode digits": "١" * 100_000,
-    "NUL bytes": "\x00" * 100_000,
-    "unbalanced tags": "<decompose></compute><verify>" * 3_500,
-    "answer is, over and over": "the answer is " * 7_200,
-    "parentheses": "(" * 100_000,
-    "signs and dollars": "-$" * 50_000,
-    "fractions": "1/" * 50_000,
-    "latex fractions": "\\frac{1}{" * 10_000,
-    "yes no soup": "yes no " * 14_000,
-    "letters": "A B C D " * 12_500,
-}
-
-
-@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL_100KB))
 @pytest.mark.parametrize("domain", ["gsm8k", "mmlu", "strategyqa"])
 def test_adversarial_100kb_completions_neither_raise_nor_blow_up(domain: str, name: str) -> None:
-    text = ADVERSARIAL[name]
+    text = ADVERSARIAL_100KB[name]
     assert len(text) >= 90_000
     gold = {"gsm8k": 7, "mmlu": "B", "strategyqa": True}[domain]
     start = time.perf_counter()

@@ -1,6 +1,6 @@
-"""Test helpers for code that uses strata_rewards: Hypothesis strategies of completions.
-
-Needs ``hypothesis`` (not a dependency of the package: install it in your test environment).
+"""Test helpers for code that uses strata_rewards: Hypothesis strategies of completions
+(``strategies``, needs ``hypothesis``, not a dependency of the package: install it in your test
+environment) and fixed 100 kB adversarial completions (``adversarial``, no dependency).
 """
 
-__all__ = ["strategies"]
+__all__ = ["adversarial", "strategies"]
