@@ -105,7 +105,8 @@ def _toml(cfg: RunConfig) -> str:
     return "\n".join(out)
 
 
-def _engine_for_eval(model: Any, tokenizer: Any, cfg: RunConfig) -> Any:
+def _hf_engine(model: Any, tokenizer: Any, cfg: RunConfig) -> Any:
+    """An HFEngine over ``model`` (shared, not copied) as the config sets it up."""
     from strata_rollout import HFEngine
 
     return HFEngine(
@@ -137,7 +138,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
 
     from strata_grpo import Example, GRPOTrainer, load_nf4_base, make_policy
     from strata_rewards import score
-    from strata_rollout import HFEngine, load_model
+    from strata_rollout import load_model
     from strata_trainer.evaluate import from_json
     from strata_trainer.report import write_report
 
@@ -158,9 +159,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
         if (run / "eval_before.json").is_file():
             before = from_json(json.loads((run / "eval_before.json").read_text()))
         else:
-            before = _evaluate(
-                _engine_for_eval(loaded.model, loaded.tokenizer, cfg), held, cfg, "before"
-            )
+            before = _evaluate(_hf_engine(loaded.model, loaded.tokenizer, cfg), held, cfg, "before")
             _save_eval(run, "eval_before", before, "Before training")
 
     if cfg.train.quantization == "nf4":
@@ -176,9 +175,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
             loaded.path, seed=cfg.train.seed, gpu_memory_utilization=cfg.rollout.vllm_memory
         )
     else:
-        engine = HFEngine(
-            policy, loaded.tokenizer, seed=cfg.train.seed, max_batch_size=cfg.rollout.max_batch_size
-        )
+        engine = _hf_engine(policy, loaded.tokenizer, cfg)
 
     tasks = {
         d: [Example(prompt_for(d, it.question), it.gold, it.id) for it in items]
@@ -223,9 +220,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     after = None
     if cfg.eval.after:
         engine_eval = (
-            trainer.engine
-            if trainer.shares_policy
-            else _engine_for_eval(policy, loaded.tokenizer, cfg)
+            trainer.engine if trainer.shares_policy else _hf_engine(policy, loaded.tokenizer, cfg)
         )
         with torch.no_grad():
             after = _evaluate(engine_eval, held, cfg, "after")
@@ -388,7 +383,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     model = loaded.model
     if args.adapter:
         model = _with_adapter(model, args.adapter)
-    results = _evaluate(_engine_for_eval(model, loaded.tokenizer, cfg), held, cfg, "")
+    results = _evaluate(_hf_engine(model, loaded.tokenizer, cfg), held, cfg, "")
     text = results_markdown(
         results, f"{args.model}" + (f" + {args.adapter}" if args.adapter else "")
     )
