@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from strata_rollout import HFEngine, RolloutEngine, SamplingConfig
+from strata_rollout.hf import sample_tokens
 from strata_rollout.testing import tiny_causal_lm
 
 CHAT = [{"role": "user", "content": "Name a colour."}]
@@ -56,3 +62,98 @@ def test_small_batches_give_the_same_greedy_results(tokenizer: Any) -> None:
     assert [[c.completion_ids for c in g] for g in whole] == [
         [c.completion_ids for c in g] for g in pieces
     ]
+
+
+def test_greedy_equals_transformers_generate(tokenizer: Any) -> None:
+    """The engine's own decode loop (shared prefill, rows leaving as they finish) picks the same
+    tokens as ``generate`` on each prompt alone."""
+    model = tiny_causal_lm(tokenizer).eval()
+    prompts: list[Any] = [
+        CHAT,
+        [{"role": "user", "content": "Name a colour, then a fruit, then a city please."}],
+        "Once upon a time",
+    ]
+    greedy = SamplingConfig(max_new_tokens=12, temperature=0)
+    ours = HFEngine(model, tokenizer).generate(prompts, 2, greedy)
+    for group in ours:
+        ids = torch.tensor([group[0].prompt_ids])
+        with torch.no_grad():
+            reference = model.generate(
+                ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=12,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+            )[0, ids.shape[1] :].tolist()
+        eos_at = (
+            reference.index(tokenizer.eos_token_id) + 1
+            if tokenizer.eos_token_id in reference
+            else len(reference)
+        )
+        assert list(group[0].completion_ids) == reference[:eos_at]
+        assert group[0].completion_ids == group[1].completion_ids
+        # ... and each token's log-prob is that of the prompt alone, unpadded.
+        full = torch.tensor([group[0].prompt_ids + group[0].completion_ids])
+        with torch.no_grad():
+            logits = model(full).logits[0, ids.shape[1] - 1 : -1]  # [T, V]
+        expected = torch.log_softmax(logits, -1).gather(
+            1, torch.tensor(group[0].completion_ids)[:, None]
+        )[:, 0]
+        assert torch.allclose(torch.tensor(group[0].logprobs), expected, atol=1e-4)
+
+
+def test_sampled_logprobs_are_the_sampling_policys(tokenizer: Any) -> None:
+    """At temperature 0.7 each token's log-prob is log-softmax(logits / 0.7) at that token, as
+    the trainer computes it (SPEC.md: the policy that samples)."""
+    model = tiny_causal_lm(tokenizer).eval()
+    prompts: list[Any] = [CHAT, "Once upon a time there"]
+    sampling = SamplingConfig(max_new_tokens=10, temperature=0.7, seed=3)
+    groups = HFEngine(model, tokenizer).generate(prompts, 3, sampling)
+    for group in groups:
+        for c in group:
+            ids = torch.tensor([c.prompt_ids + c.completion_ids])
+            with torch.no_grad():
+                logits = model(ids).logits[0, len(c.prompt_ids) - 1 : -1]  # [T, V]
+            expected = torch.log_softmax(logits / 0.7, -1).gather(
+                1, torch.tensor(c.completion_ids)[:, None]
+            )[:, 0]
+            assert torch.allclose(torch.tensor(c.logprobs), expected, atol=1e-4)
+
+
+def test_evaluation_can_skip_logprobs(tokenizer: Any) -> None:
+    engine = HFEngine(tiny_causal_lm(tokenizer), tokenizer)
+    greedy = SamplingConfig(max_new_tokens=6, temperature=0)
+    with_lp = engine.generate([CHAT], 1, greedy)[0][0]
+    without = engine.generate([CHAT], 1, greedy, logprobs=False)[0][0]
+    assert with_lp.completion_ids == without.completion_ids
+    assert set(without.logprobs) == {0.0}
+    assert all(lp < 0 for lp in with_lp.logprobs)
+
+
+@given(
+    logits=arrays(np.float32, (3, 17), elements=st.floats(-8, 8, width=32)),
+    top_k=st.integers(0, 17),
+    top_p=st.floats(0.05, 1.0),
+    seed=st.integers(0, 2**31),
+)
+def test_drawn_tokens_stay_inside_top_k_and_top_p(
+    logits: np.ndarray, top_k: int, top_p: float, seed: int
+) -> None:
+    """A drawn token is among the top_k largest logits and inside the top_p nucleus (the
+    smallest set of most likely tokens whose mass reaches top_p)."""
+    sampling = SamplingConfig(temperature=1.3, top_k=top_k, top_p=top_p)
+    x = torch.from_numpy(logits)
+    tokens, logp = sample_tokens(x, sampling, torch.Generator().manual_seed(seed))
+    assert logp is not None
+    probs = torch.softmax(x.double() / 1.3, -1)
+    for row, tok in enumerate(tokens.tolist()):
+        rank = int((probs[row] > probs[row, tok]).sum())
+        if top_k:
+            assert rank < top_k
+        mass_before = float(probs[row][probs[row] > probs[row, tok]].sum())
+        assert mass_before < top_p + 1e-6
+        assert logp[row] == pytest.approx(float(torch.log(probs[row, tok])), abs=1e-4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -17,9 +18,15 @@ class RolloutEngine(Protocol):
     """Generates ``n`` completions per prompt and takes new policy weights."""
 
     def generate(
-        self, prompts: Sequence[Prompt], n: int, sampling: SamplingConfig
+        self,
+        prompts: Sequence[Prompt],
+        n: int,
+        sampling: SamplingConfig,
+        *,
+        logprobs: bool = True,
     ) -> list[list[Completion]]:
-        """One inner list of ``n`` completions per prompt, in prompt order."""
+        """One inner list of ``n`` completions per prompt, in prompt order. ``logprobs=False``:
+        the caller does not read ``Completion.logprobs`` (an engine may leave them zero)."""
         ...
 
     def update_weights(self, weights: Mapping[str, torch.Tensor] | None = None) -> None:
@@ -29,6 +36,22 @@ class RolloutEngine(Protocol):
         means "the shared model object has changed in place" (an engine sharing the trainer's
         model needs nothing more)."""
         ...
+
+
+@runtime_checkable
+class StatefulEngine(RolloutEngine, Protocol):
+    """An engine whose seed stream a checkpoint saves, so a resumed run samples what the
+    uninterrupted one would."""
+
+    def state_dict(self) -> dict[str, int]: ...
+
+    def load_state_dict(self, state: Mapping[str, int]) -> None: ...
+
+
+def call_seed(seed: int, call: int) -> int:
+    """The seed of an engine's ``call``-th ``generate`` in the stream seeded by ``seed``."""
+    digest = hashlib.sha256(f"{seed}:{call}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def encode_prompts(

@@ -1,42 +1,92 @@
-"""Rollouts with Hugging Face transformers' ``generate``: batched, left-padded, KV cache.
+"""Rollouts with a Hugging Face transformers causal LM and its KV cache, in a decode loop of our
+own rather than ``generate``, because on a CPU the cost of a step is its tokens:
 
-The engine can share the trainer's model object (a peft ``PeftModel`` included): then it samples
-from the current weights with no copy and no weight push. Log-probs are the log-softmax of the
-raw logits ``generate`` returns (``output_logits=True``), gathered at the sampled tokens.
+- **Shared prefill.** The ``n`` samples of a prompt share its KV cache, and every prompt of a
+  batch shares the tokens they have in common (the chat header, the instruction, few-shot
+  exemplars): those are run through the model once, then the cache is repeated.
+- **Finished rows leave.** A row that reached EOS, a stop string or its budget is dropped from
+  the batch (and its cache) at once; ``generate`` keeps computing padded rows until the longest
+  sequence ends.
+- **Log-probs on the fly.** The sampled token's log-probability is gathered at each step (at
+  the sampling temperature, before top-k/top-p: the policy that samples, SPEC.md); no per-step
+  logits are kept. Greedy calls with ``logprobs=False`` compute no softmax at all.
+- **Length-aware batches.** Distinct prompts are sorted by length and cut into batches of at
+  most ``max_batch_size`` sequences, so prompts of similar length are padded together.
+
+The engine can share the trainer's model object (a peft ``PeftModel`` included): it then samples
+from the current weights with no copy and no weight push.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from strata_rollout.engine import context_length_of, encode_prompts, first_stop
+from strata_rollout.engine import call_seed, context_length_of, encode_prompts, first_stop
 from strata_rollout.types import Completion, FinishReason, Prompt, SamplingConfig
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
-def _call_seed(seed: int, call: int) -> int:
-    digest = hashlib.sha256(f"{seed}:{call}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
+def common_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """Length of the longest token prefix every row shares."""
+    first, n = rows[0], min(len(r) for r in rows)
+    for i in range(n):
+        token = first[i]
+        if any(r[i] != token for r in rows):
+            return i
+    return n
 
 
-@contextmanager
-def _seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Seed torch for one call without disturbing the caller's random state."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+def sample_tokens(
+    logits: torch.Tensor,
+    sampling: SamplingConfig,
+    generator: torch.Generator | None,
+    *,
+    logprobs: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The next token of each row, and its log-probability under the sampling policy.
+
+    The log-probability is that of ``softmax(logits / temperature)`` (temperature 1 when greedy),
+    before top-k/top-p truncation, which only narrows what may be drawn.
+
+    Shapes: logits [B, V] -> tokens [B] (long), log-probs [B] (float32) or None.
+    """
+    logits = logits.float()
+    if sampling.temperature == 0:
+        tokens = logits.argmax(-1)
+        if not logprobs:
+            return tokens, None
+        return tokens, torch.log_softmax(logits, -1).gather(1, tokens[:, None])[:, 0]
+    logp = torch.log_softmax(logits / sampling.temperature, -1)  # [B, V]
+    allowed = logp
+    if sampling.top_k > 0 and sampling.top_k < logp.shape[-1]:
+        kth = logp.topk(sampling.top_k, dim=-1).values[:, -1:]  # [B, 1]
+        allowed = allowed.masked_fill(allowed < kth, -torch.inf)
+    if sampling.top_p < 1.0:
+        sorted_logp, order = allowed.sort(-1, descending=True)  # [B, V]
+        mass_before = sorted_logp.exp().cumsum(-1) - sorted_logp.exp()
+        drop = mass_before >= sampling.top_p  # the first token is always kept
+        allowed = allowed.scatter(1, order, sorted_logp.masked_fill(drop, -torch.inf))
+    tokens = torch.multinomial(torch.softmax(allowed, -1), 1, generator=generator)[:, 0]
+    return tokens, logp.gather(1, tokens[:, None])[:, 0] if logprobs else None
+
+
+@dataclass
+class _Decoded:
+    """One sequence's sampled tokens (before stop-string trimming)."""
+
+    ids: list[int]
+    logprobs: list[float]
+    reason: FinishReason
 
 
 class HFEngine:
-    """``generate`` over a transformers causal LM (see module doc)."""
+    """A transformers causal LM behind the rollout protocol (see module doc)."""
 
     def __init__(
         self,
@@ -48,17 +98,16 @@ class HFEngine:
     ) -> None:
         """
         Args:
-            model: any causal LM ``generate`` works with; share the trainer's to avoid a copy.
-            tokenizer: its tokenizer; padding side is set to left here.
+            model: any transformers causal LM with a KV cache; share the trainer's to avoid a
+                copy.
+            tokenizer: its tokenizer.
             seed: seeds the stream of per-call seeds (calls with ``sampling.seed`` use theirs).
-            max_batch_size: sequences (prompts × n) per ``generate`` call; bounds memory, since
-                the raw logits of every step are kept until the call ends ([B, T, vocab]).
+            max_batch_size: sequences (prompts × n) decoded together; bounds the KV cache.
         """
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
         self.model = model
         self.tokenizer = tokenizer
-        self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.seed = seed
@@ -80,78 +129,157 @@ class HFEngine:
         return ids
 
     def generate(
-        self, prompts: Sequence[Prompt], n: int, sampling: SamplingConfig
+        self,
+        prompts: Sequence[Prompt],
+        n: int,
+        sampling: SamplingConfig,
+        *,
+        logprobs: bool = True,
     ) -> list[list[Completion]]:
-        """``n`` completions for each prompt (one inner list per prompt, in order)."""
+        """``n`` completions for each prompt (one inner list per prompt, in order).
+
+        ``logprobs=False`` skips the log-softmax where nobody reads it (greedy evaluation); the
+        completions' ``logprobs`` are then zeros."""
         encoded = encode_prompts(
             self.tokenizer, prompts, n, sampling, context_length_of(self.model.config)
         )
-        seed = sampling.seed if sampling.seed is not None else _call_seed(self.seed, self._calls)
+        seed = sampling.seed if sampling.seed is not None else call_seed(self.seed, self._calls)
         self._calls += 1
-        # Greedy samples are all the same: generate one per prompt and copy it.
+        generator = torch.Generator(self.device).manual_seed(seed)
+        # Greedy samples are all the same: decode one per prompt and copy it.
         draws = 1 if sampling.temperature == 0 else n
-        flat = [ids for ids in encoded for _ in range(draws)]
-        out: list[Completion] = []
+        distinct: dict[tuple[int, ...], int] = {}
+        for ids in encoded:
+            distinct.setdefault(tuple(ids), len(distinct))
+        keys = list(distinct)
+        # Longest first: similar lengths share a batch, and a seed gives the same batches.
+        order = sorted(range(len(keys)), key=lambda i: -len(keys[i]))
+        per_batch = max(1, self.max_batch_size // draws)
+        decoded: dict[int, list[_Decoded]] = {}
         was_training = self.model.training
         self.model.eval()
         try:
-            with _seeded(seed, self.device), torch.no_grad():
-                for start in range(0, len(flat), self.max_batch_size):
-                    out += self._generate_batch(flat[start : start + self.max_batch_size], sampling)
+            with torch.no_grad():
+                for start in range(0, len(order), per_batch):
+                    chunk = order[start : start + per_batch]
+                    rows = self._decode(
+                        [list(keys[i]) for i in chunk], draws, sampling, generator, logprobs
+                    )
+                    for j, i in enumerate(chunk):
+                        decoded[i] = rows[j * draws : (j + 1) * draws]
         finally:
             self.model.train(was_training)
-        groups = [out[i * draws : (i + 1) * draws] for i in range(len(encoded))]
-        return [g * n if draws == 1 else g for g in groups]
-
-    def _generate_batch(self, batch: list[list[int]], sampling: SamplingConfig) -> list[Completion]:
-        pad = int(self.tokenizer.pad_token_id)
-        width = max(len(ids) for ids in batch)
-        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)  # [B, P]
-        attention = torch.zeros((len(batch), width), dtype=torch.long)  # [B, P]
-        for row, ids in enumerate(batch):
-            input_ids[row, width - len(ids) :] = torch.tensor(ids)
-            attention[row, width - len(ids) :] = 1
-        greedy = sampling.temperature == 0
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": sampling.max_new_tokens,
-            "do_sample": not greedy,
-            "pad_token_id": pad,
-            "eos_token_id": sorted(self._eos_ids()) or None,
-            "return_dict_in_generate": True,
-            "output_logits": True,
-            "use_cache": True,
-        }
-        if not greedy:
-            kwargs.update(
-                temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k or None
-            )
-        else:  # the model's generation_config may set them; greedy must ignore them
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        if sampling.stop:
-            kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
-        result = self.model.generate(
-            input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device), **kwargs
-        )
-        new = result.sequences[:, width:].cpu()  # [B, T]
-        logprobs = torch.empty(new.shape, dtype=torch.float32)  # [B, T]
-        for t, step_logits in enumerate(result.logits):  # each [B, vocab]
-            lp = torch.log_softmax(step_logits.float(), dim=-1)
-            logprobs[:, t] = lp.gather(1, new[:, t : t + 1].to(lp.device)).squeeze(1).cpu()
         eos = self._eos_ids()
+        out = []
+        for ids in encoded:
+            group = [self._completion(ids, d, eos, sampling) for d in decoded[distinct[tuple(ids)]]]
+            out.append(group * n if draws == 1 else group)
+        return out
+
+    def _prefill(self, prompts: list[list[int]]) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """Run the prompts through the model, their shared prefix once.
+
+        Returns: the last position's logits [U, V], the KV cache (batch U), and the attention
+        mask [U, L] (shared prefix, then each tail right-aligned after padding)."""
+        device = self.device
+        shared = min(common_prefix_length(prompts), min(len(p) for p in prompts) - 1)
+        cache = None
+        if shared > 0:
+            prefix = torch.tensor([prompts[0][:shared]], device=device)  # [1, C]
+            cache = self.model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+            cache.batch_repeat_interleave(len(prompts))
+        tails = [p[shared:] for p in prompts]
+        width = max(len(t) for t in tails)
+        pad = int(self.tokenizer.pad_token_id)
+        input_ids = torch.full((len(tails), width), pad, dtype=torch.long)  # [U, W]
+        tail_mask = torch.zeros((len(tails), width), dtype=torch.long)  # [U, W]
+        for row, tail in enumerate(tails):
+            input_ids[row, width - len(tail) :] = torch.tensor(tail)
+            tail_mask[row, width - len(tail) :] = 1
+        mask = torch.cat([torch.ones((len(tails), shared), dtype=torch.long), tail_mask], 1)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]  # [U, W]
+        mask = mask.to(device)
+        out = self.model(
+            input_ids=input_ids.to(device),
+            attention_mask=mask,
+            position_ids=positions.to(device),
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        return out.logits[:, -1], out.past_key_values, mask
+
+    def _decode(
+        self,
+        prompts: list[list[int]],
+        draws: int,
+        sampling: SamplingConfig,
+        generator: torch.Generator,
+        logprobs: bool,
+    ) -> list[_Decoded]:
+        """``draws`` sequences per prompt, rows in prompt order ([U * draws])."""
+        device = self.device
+        logits, cache, mask = self._prefill(prompts)
+        if draws > 1:
+            cache.batch_repeat_interleave(draws)
+            logits = logits.repeat_interleave(draws, 0)
+            mask = mask.repeat_interleave(draws, 0)
+        rows = logits.shape[0]
+        budget = sampling.max_new_tokens
+        tokens = torch.zeros((rows, budget), dtype=torch.long)  # [B, T]
+        token_logp = torch.zeros((rows, budget), dtype=torch.float32)  # [B, T]
+        lengths = [0] * rows
+        reasons: list[FinishReason] = ["length"] * rows
+        eos = torch.tensor(sorted(self._eos_ids()) or [-1], device=device)
+        alive = torch.arange(rows)  # which original row each batch row is
+        position = mask.sum(-1)  # [b]: the next token's position
+        tail = max((len(s) for s in sampling.stop), default=0) + 4  # tokens that can hold a stop
+        for step in range(budget):
+            next_tokens, lp = sample_tokens(logits, sampling, generator, logprobs=logprobs)
+            tokens[alive, step] = next_tokens.cpu()
+            if lp is not None:
+                token_logp[alive, step] = lp.cpu()
+            finished = torch.isin(next_tokens, eos).cpu()
+            for b, row in enumerate(alive.tolist()):
+                lengths[row] = step + 1
+                if finished[b]:
+                    reasons[row] = "stop"
+                elif sampling.stop and self._stopped(
+                    tokens[row, max(0, step + 1 - tail) : step + 1], sampling.stop
+                ):
+                    finished[b], reasons[row] = True, "stop"
+            if step + 1 == budget or bool(finished.all()):
+                break
+            if bool(finished.any()):
+                keep = (~finished).nonzero()[:, 0]
+                alive = alive[keep]
+                keep = keep.to(device)
+                cache.batch_select_indices(keep)
+                mask, position, next_tokens = mask[keep], position[keep], next_tokens[keep]
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], 1)
+            logits = self.model(
+                input_ids=next_tokens[:, None],
+                attention_mask=mask,
+                position_ids=position[:, None],
+                past_key_values=cache,
+                use_cache=True,
+            ).logits[:, -1]
+            position = position + 1
         return [
-            self._completion(prompt, new[row].tolist(), logprobs[row].tolist(), eos, sampling)
-            for row, prompt in enumerate(batch)
+            _Decoded(
+                tokens[r, : lengths[r]].tolist(), token_logp[r, : lengths[r]].tolist(), reasons[r]
+            )
+            for r in range(rows)
         ]
 
+    def _stopped(self, recent: torch.Tensor, stops: Sequence[str]) -> bool:
+        text = str(self.tokenizer.decode(recent.tolist(), skip_special_tokens=True))
+        return any(s in text for s in stops)
+
     def _completion(
-        self,
-        prompt: list[int],
-        ids: list[int],
-        logprobs: list[float],
-        eos: set[int],
-        sampling: SamplingConfig,
+        self, prompt: list[int], decoded: _Decoded, eos: set[int], sampling: SamplingConfig
     ) -> Completion:
-        end, reason = len(ids), "length"
+        ids, end, reason = decoded.ids, len(decoded.ids), decoded.reason
         eos_at = next((i for i, tok in enumerate(ids) if tok in eos), None)
         if eos_at is not None:
             end, reason = eos_at + 1, "stop"
@@ -162,9 +290,10 @@ class HFEngine:
         stop_at = first_stop(text_of, ids[:end], sampling.stop)
         if stop_at is not None:
             end, reason = stop_at, "stop"
-        finish: FinishReason = "stop" if reason == "stop" else "length"
         kept = ids[:end]
-        return Completion(tuple(prompt), tuple(kept), text_of(kept), finish, tuple(logprobs[:end]))
+        return Completion(
+            tuple(prompt), tuple(kept), text_of(kept), reason, tuple(decoded.logprobs[:end])
+        )
 
     def state_dict(self) -> dict[str, int]:
         """The seed stream's position: a resumed run samples what the uninterrupted one would."""

@@ -26,8 +26,7 @@ from typing import Any
 
 import torch
 
-from strata_rollout.engine import encode_prompts
-from strata_rollout.hf import _call_seed
+from strata_rollout.engine import call_seed, encode_prompts
 from strata_rollout.models import DType, load_tokenizer, resolve_model_source
 from strata_rollout.types import Completion, FinishReason, Prompt, SamplingConfig
 
@@ -85,14 +84,20 @@ class VLLMEngine:
         self._calls = 0
 
     def generate(
-        self, prompts: Sequence[Prompt], n: int, sampling: SamplingConfig
+        self,
+        prompts: Sequence[Prompt],
+        n: int,
+        sampling: SamplingConfig,
+        *,
+        logprobs: bool = True,
     ) -> list[list[Completion]]:
-        """``n`` completions for each prompt (one inner list per prompt, in order)."""
+        """``n`` completions for each prompt (one inner list per prompt, in order).
+        ``logprobs=False`` asks vLLM for none (the completions' are zeros)."""
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
         encoded = encode_prompts(self.tokenizer, prompts, n, sampling, self.context_length)
-        base = sampling.seed if sampling.seed is not None else _call_seed(self.seed, self._calls)
+        base = sampling.seed if sampling.seed is not None else call_seed(self.seed, self._calls)
         self._calls += 1
         # Greedy samples are all the same: vLLM refuses n > 1 for them, so sample once, copy.
         draws = 1 if sampling.temperature == 0 else n
@@ -105,7 +110,7 @@ class VLLMEngine:
                 max_tokens=sampling.max_new_tokens,
                 stop=list(sampling.stop) or None,
                 include_stop_str_in_output=True,
-                logprobs=0,  # the sampled token's log-prob only
+                logprobs=0 if logprobs else None,  # the sampled token's log-prob only
                 seed=(base + i) % (2**63),
             )
             for i in range(len(encoded))
@@ -120,9 +125,11 @@ class VLLMEngine:
 
     def _completion(self, prompt: list[int], out: Any) -> Completion:
         ids = list(out.token_ids)
-        logprobs = [
-            float(step[tok].logprob) for tok, step in zip(ids, out.logprobs or [], strict=True)
-        ]
+        logprobs = (
+            [float(step[tok].logprob) for tok, step in zip(ids, out.logprobs, strict=True)]
+            if out.logprobs is not None
+            else [0.0] * len(ids)
+        )
         finish: FinishReason = "length" if out.finish_reason == "length" else "stop"
         text = str(self.tokenizer.decode(ids, skip_special_tokens=True))
         return Completion(tuple(prompt), tuple(ids), text, finish, tuple(logprobs))
