@@ -168,3 +168,18 @@ def test_sigkill_mid_step_then_resume_ends_where_an_uninterrupted_run_ends(tmp_p
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed run differs from the straight one"
     steps = [json.loads(x)["step"] for x in (killed / "metrics.jsonl").read_text().splitlines()]
     assert steps == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0])
+def test_the_update_scores_the_policy_that_sampled(tokenizer: Any, temperature: float) -> None:
+    """At any sampling temperature the trainer's log πold equals the sampler's log-probs (both
+    of softmax(logits / T), SPEC.md); at temperature 1 alone before this was fixed."""
+    t = trainer(
+        tokenizer,
+        temperature_start=temperature,
+        temperature_end=temperature,
+        use_sampler_logprobs=True,
+    )
+    metrics = t.step()
+    assert metrics["temperature"] == temperature
+    assert metrics["train/sampler_logp_gap"] < 1e-4

@@ -83,6 +83,8 @@ class RolloutBatch:
     advantages: torch.Tensor
     """Shape: [N] float32."""
     breakdowns: list[Any]
+    temperature: float = 1.0
+    """The sampling temperature: every log-prob of the update is of this policy (SPEC.md)."""
     diagnostics: dict[Any, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -103,6 +105,7 @@ class RolloutBatch:
             rewards=self.rewards[idx],
             advantages=self.advantages[idx],
             breakdowns=[self.breakdowns[i] for i in idx],
+            temperature=self.temperature,
             diagnostics=self.diagnostics,
         )
 
@@ -278,6 +281,7 @@ class GRPOTrainer:
             rewards=rewards,
             advantages=result.advantages.float(),
             breakdowns=breakdowns,
+            temperature=sampling.temperature,
             diagnostics=result.diagnostics,
         )
 
@@ -288,17 +292,25 @@ class GRPOTrainer:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
-    def _logprobs(self, input_ids: torch.Tensor, attention: torch.Tensor, t: int) -> torch.Tensor:
+    def _logprobs(
+        self, input_ids: torch.Tensor, attention: torch.Tensor, t: int, temperature: float
+    ) -> torch.Tensor:
+        # Greedy sampling (temperature 0) has no distribution: score it at temperature 1.
         with self._autocast():
-            return completion_logprobs(self.policy, input_ids, attention, t).float()
+            return completion_logprobs(
+                self.policy, input_ids, attention, t, temperature=temperature or 1.0
+            ).float()
 
     def _logprobs_batched(
-        self, input_ids: torch.Tensor, attention: torch.Tensor, t: int
+        self, input_ids: torch.Tensor, attention: torch.Tensor, t: int, temperature: float
     ) -> torch.Tensor:
         """:meth:`_logprobs` of the whole batch, one micro-batch at a time. Shape: [N, T]."""
         n = input_ids.shape[0]
         return torch.cat(
-            [self._logprobs(input_ids[s], attention[s], t) for s in self._micro_batches(n)]
+            [
+                self._logprobs(input_ids[s], attention[s], t, temperature)
+                for s in self._micro_batches(n)
+            ]
         )
 
     def _micro_batches(self, n: int) -> Iterator[slice]:
@@ -326,6 +338,7 @@ class GRPOTrainer:
         advantages = batch.advantages.to(self.device)
         t = cmask.shape[1]
         n = len(batch)
+        temp = batch.temperature
         total_tokens = cmask.sum().item()
         global_tokens = sum_over_ranks(total_tokens)
         global_n = sum_over_ranks(n)
@@ -334,24 +347,25 @@ class GRPOTrainer:
         with torch.no_grad(), self._eval_mode():
             if cfg.beta > 0:
                 with self.policy.disable_adapter():
-                    ref_logp = self._logprobs_batched(input_ids, attention, t)
+                    ref_logp = self._logprobs_batched(input_ids, attention, t, temp)
             if cfg.use_sampler_logprobs:
                 sampler_logp = torch.zeros_like(cmask)
                 for i, lp in enumerate(batch.sampler_logprobs):
                     sampler_logp[i, : len(lp)] = torch.tensor(lp, dtype=torch.float32)
             if cfg.inner_updates > 1:
-                old_logp = self._logprobs_batched(input_ids, attention, t)
+                old_logp = self._logprobs_batched(input_ids, attention, t, temp)
 
         stats: dict[str, list[float]] = {
             k: [] for k in ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean")
         }
         ratio_min, ratio_max, grad_norm, skipped = math.inf, -math.inf, 0.0, 0
+        sampler_gap = 0.0  # Σ |log πold − log πsampler| over tokens: do both score one policy?
         self.policy.train()
-        for _ in range(cfg.inner_updates):
+        for inner in range(cfg.inner_updates):
             self.optimizer.zero_grad(set_to_none=True)
             finite = True
             for s in self._micro_batches(n):
-                logp = self._logprobs(input_ids[s], attention[s], t)  # [b, T]
+                logp = self._logprobs(input_ids[s], attention[s], t, temp)  # [b, T]
                 out = grpo_loss(
                     logp,
                     None if old_logp is None else old_logp[s],
@@ -378,6 +392,10 @@ class GRPOTrainer:
                 torch.autograd.backward(weighted)
                 for key in stats:
                     stats[key].append(float(getattr(out, key).detach()) * share * world_size)
+                if sampler_logp is not None and inner == 0:
+                    old = logp if old_logp is None else old_logp[s]
+                    gap = (old.detach() - sampler_logp[s]).abs() * cmask[s]
+                    sampler_gap += float(gap.sum())
                 if out.n_tokens.item() > 0:
                     ratio_min = min(ratio_min, out.ratio_min.item())
                     ratio_max = max(ratio_max, out.ratio_max.item())
@@ -402,6 +420,7 @@ class GRPOTrainer:
             grad_norm=grad_norm,
             skipped=float(skipped),
             tokens=float(total_tokens),
+            sampler_logp_gap=sampler_gap / max(total_tokens, 1),
         )
         return metrics
 
