@@ -5,12 +5,12 @@ flagging any domain whose accuracy fell below its earlier interval."""
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from strata_rewards import score
+from strata_rewards import get_domain, score
 from strata_rollout import SamplingConfig
 from strata_trainer.data import Item, prompt_for, reward_domain
 
@@ -40,6 +40,12 @@ class DomainResult:
     """Mean structure score (share of the template's checks passed)."""
     compliance: float
     """Share of completions that follow the whole template."""
+    parsed_accuracy: float = 0.0
+    """Accuracy among the completions an answer was read from: the skill, apart from the
+    format."""
+    baseline: float = 0.0
+    """Accuracy of the best constant answer on these items (the majority class; chance or
+    better for choices): what answering without reading the question gets."""
     per_subject: dict[str, dict[str, float]] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
 
@@ -56,10 +62,12 @@ def evaluate(
     results = {}
     for domain, domain_items in items.items():
         rdomain = reward_domain(domain)
-        outs = engine.generate([prompt_for(domain, it.question) for it in domain_items], 1, greedy)
+        prompts = [prompt_for(domain, it.question) for it in domain_items]
+        outs = engine.generate(prompts, 1, greedy, logprobs=False)
         correct = parsed = compliant = 0
         structure = 0.0
         subjects: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        golds: Counter[Any] = Counter(get_domain(rdomain).parse_gold(it.gold) for it in domain_items)
         samples: list[dict[str, Any]] = []
         for it, group in zip(domain_items, outs, strict=True):
             text = group[0].text
@@ -96,6 +104,8 @@ def evaluate(
             parse_rate=parsed / n if n else 0.0,
             structure=structure / n if n else 0.0,
             compliance=compliant / n if n else 0.0,
+            parsed_accuracy=correct / parsed if parsed else 0.0,
+            baseline=max(golds.values()) / n if n else 0.0,
             per_subject={
                 s: {"n": v[1], "accuracy": v[0] / v[1]} for s, v in sorted(subjects.items())
             },
@@ -142,13 +152,15 @@ def results_markdown(results: Mapping[str, DomainResult], title: str = "Evaluati
     lines = [
         f"### {title}",
         "",
-        "| domain | n | accuracy | 95 % CI | parse rate | structure | compliance |",
-        "|---|---|---|---|---|---|---|",
+        "| domain | n | accuracy | 95 % CI | parse rate | accuracy when parsed | best constant "
+        "answer | structure | compliance |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results.values():
         lines.append(
             f"| {r.domain} | {r.n} | {r.accuracy:.3f} | [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-            f" | {r.parse_rate:.3f} | {r.structure:.3f} | {r.compliance:.3f} |"
+            f" | {r.parse_rate:.3f} | {r.parsed_accuracy:.3f} | {r.baseline:.3f}"
+            f" | {r.structure:.3f} | {r.compliance:.3f} |"
         )
     for r in results.values():
         if r.per_subject:

@@ -95,6 +95,7 @@ class HFEngine:
         *,
         seed: int = 0,
         max_batch_size: int = 64,
+        max_batch_tokens: int = 16384,
     ) -> None:
         """
         Args:
@@ -102,16 +103,23 @@ class HFEngine:
                 copy.
             tokenizer: its tokenizer.
             seed: seeds the stream of per-call seeds (calls with ``sampling.seed`` use theirs).
-            max_batch_size: sequences (prompts × n) decoded together; bounds the KV cache.
+            max_batch_size: sequences (prompts × n) decoded together.
+            max_batch_tokens: bound on sequences × (longest prompt + max_new_tokens) in a
+                batch: the KV cache's size (SmolLM2-135M: 46 kB a token in fp32, so 16,384
+                tokens are 0.75 GB). A prompt longer than the bound is decoded alone.
         """
-        if max_batch_size < 1:
-            raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        if max_batch_size < 1 or max_batch_tokens < 1:
+            raise ValueError(
+                f"max_batch_size and max_batch_tokens must be >= 1, got {max_batch_size} and "
+                f"{max_batch_tokens}"
+            )
         self.model = model
         self.tokenizer = tokenizer
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.seed = seed
         self.max_batch_size = max_batch_size
+        self.max_batch_tokens = max_batch_tokens
         self._calls = 0
 
     @property
@@ -154,14 +162,12 @@ class HFEngine:
         keys = list(distinct)
         # Longest first: similar lengths share a batch, and a seed gives the same batches.
         order = sorted(range(len(keys)), key=lambda i: -len(keys[i]))
-        per_batch = max(1, self.max_batch_size // draws)
         decoded: dict[int, list[_Decoded]] = {}
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.no_grad():
-                for start in range(0, len(order), per_batch):
-                    chunk = order[start : start + per_batch]
+                for chunk in self._batches([len(keys[i]) for i in order], order, draws, sampling):
                     rows = self._decode(
                         [list(keys[i]) for i in chunk], draws, sampling, generator, logprobs
                     )
@@ -175,6 +181,22 @@ class HFEngine:
             group = [self._completion(ids, d, eos, sampling) for d in decoded[distinct[tuple(ids)]]]
             out.append(group * n if draws == 1 else group)
         return out
+
+    def _batches(
+        self, lengths: list[int], order: list[int], draws: int, sampling: SamplingConfig
+    ) -> list[list[int]]:
+        """``order`` (prompt indices, longest first; ``lengths`` theirs) cut into batches of at
+        most ``max_batch_size`` sequences and ``max_batch_tokens`` of KV cache."""
+        batches: list[list[int]] = []
+        width = 0  # the current batch's longest sequence: its first prompt + the budget
+        for index, length in zip(order, lengths, strict=True):
+            rows = (len(batches[-1]) + 1) * draws if batches else 0
+            if batches and rows <= self.max_batch_size and rows * width <= self.max_batch_tokens:
+                batches[-1].append(index)
+            else:
+                batches.append([index])
+                width = length + sampling.max_new_tokens
+        return batches
 
     def _prefill(self, prompts: list[list[int]]) -> tuple[torch.Tensor, Any, torch.Tensor]:
         """Run the prompts through the model, their shared prefix once.
