@@ -79,3 +79,32 @@ def test_a_bad_row_is_named_by_file_line_and_field(
 def test_a_missing_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["score", str(tmp_path / "nope.jsonl")]) == 2
     assert "nope.jsonl" in capsys.readouterr().err
+
+
+def test_a_line_that_is_not_utf8_is_named_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "latin1.jsonl"
+    good = json.dumps({"completion": "#### 7", "answer": "7"}).encode()
+    path.write_bytes(good + b"\n" + b'{"completion": "caf\xe9", "answer": "1"}\n' + good + b"\n")
+    assert main(["score", str(path)]) == 2
+    assert f"{path}:2: not UTF-8" in capsys.readouterr().err
+    # --skip-bad counts it and scores the rows after it.
+    summary = tmp_path / "summary.json"
+    assert main(["score", str(path), "--skip-bad", "--summary", str(summary)]) == 0
+    counts = json.loads(summary.read_text())
+    assert (counts["rows"], counts["skipped"]) == (2, 1)
+
+
+def test_a_dash_reads_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import sys
+
+    lines = [{"completion": "#### 7", "answer": "7"}, {"completion": "#### 8", "answer": "7"}]
+    data = "".join(json.dumps(r) + "\n" for r in lines).encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["score", "-"]) == 0
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["outcome"] for r in out] == [1.0, 0.0]

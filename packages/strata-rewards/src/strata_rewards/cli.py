@@ -25,30 +25,39 @@ class InputError(ValueError):
     """A row of the input file that cannot be scored; the message names file, line and field."""
 
 
-def _rows(path: Path, args: argparse.Namespace) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
+def _lines(path: Path) -> Iterator[tuple[int, str | InputError]]:
+    """Numbered lines of ``path`` (``-``: standard input); a line that is not UTF-8 comes as
+    the InputError naming it, and reading goes on."""
+    stream = sys.stdin.buffer if str(path) == "-" else path.open("rb")
+    with stream as f:
+        for line_no, raw in enumerate(f, start=1):
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise InputError(
-                    f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}"
+                yield line_no, raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                yield (
+                    line_no,
+                    InputError(
+                        f"{path}:{line_no}: not UTF-8 text (byte {err.start}: {err.reason})"
+                    ),
                 )
-            for field in (args.completion_field, args.gold_field):
-                if field not in row:
-                    raise InputError(
-                        f"{path}:{line_no}: missing field {field!r} "
-                        f"(fields: {', '.join(row) or 'none'})"
-                    )
-            if not isinstance(row[args.completion_field], str):
-                raise InputError(
-                    f"{path}:{line_no}: field {args.completion_field!r} must be a string"
-                )
-            yield line_no, row
+
+
+def _row(path: Path, line_no: int, line: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One line's object, checked; raises InputError naming file, line and field."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}:{line_no}: not valid JSON ({err.msg})") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}")
+    for field in (args.completion_field, args.gold_field):
+        if field not in row:
+            raise InputError(
+                f"{path}:{line_no}: missing field {field!r} (fields: {', '.join(row) or 'none'})"
+            )
+    if not isinstance(row[args.completion_field], str):
+        raise InputError(f"{path}:{line_no}: field {args.completion_field!r} must be a string")
+    return row
 
 
 def _score_file(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
@@ -57,25 +66,23 @@ def _score_file(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     )
     n = skipped = correct = parsed = 0
     sums = {"structure": 0.0, "repetition": 0.0, "total": 0.0}
-    rows = _rows(args.path, args)
-    while True:
+    for line_no, line in _lines(args.path):
         try:
-            line_no, row = next(rows)
-        except StopIteration:
-            break
-        except InputError:
-            if not args.skip_bad:
-                raise
-            skipped += 1
-            continue
-        domain = row.get("domain", args.domain)
-        try:
-            b = score(domain, row[args.completion_field], row[args.gold_field], weights=weights)
-        except (GoldError, ValueError) as err:
-            if not args.skip_bad:
+            if isinstance(line, InputError):
+                raise line
+            if not line.strip():
+                continue
+            row = _row(args.path, line_no, line, args)
+            domain = row.get("domain", args.domain)
+            try:
+                b = score(domain, row[args.completion_field], row[args.gold_field], weights=weights)
+            except (GoldError, ValueError) as err:
                 raise InputError(
                     f"{args.path}:{line_no}: field {args.gold_field!r}: {err}"
                 ) from None
+        except InputError:
+            if not args.skip_bad:
+                raise
             skipped += 1
             continue
         n += 1
@@ -106,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("path", type=Path, help="JSONL file, one object per line")
+    p.add_argument("path", type=Path, help="JSONL file, one object per line; - for stdin")
     p.add_argument(
         "--domain",
         default="gsm8k",
@@ -128,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--w-repetition", type=float, default=0.5)
     args = parser.parse_args(argv)
 
-    if not args.path.is_file():
+    if str(args.path) != "-" and not args.path.is_file():
         print(f"strata-rewards: no such file: {args.path}", file=sys.stderr)
         return 2
     try:
