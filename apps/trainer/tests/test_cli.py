@@ -36,16 +36,51 @@ def test_invalid_config_fails_before_any_model_loads(capsys: pytest.CaptureFixtu
     assert time.perf_counter() - start < 5
 
 
-def test_help_config_lists_the_fields(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_config_lists_every_field(capsys: pytest.CaptureFixture[str]) -> None:
+    import dataclasses
+
+    from strata_trainer.config import SECTIONS
+
     assert train_main(["--help-config"]) == 0
-    assert "[train]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    for section, cls in SECTIONS.items():
+        assert f"[{section}]" in out
+        for f in dataclasses.fields(cls):
+            assert f"  {f.name} = " in out, f"{section}.{f.name}"
+
+
+def test_dry_run_counts_the_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert train_main(["--dry-run", "--set", "data.train_size=7", "--set", "data.eval_size=3"]) == 0
+    err = capsys.readouterr().err
+    for domain in ("arithmetic", "choice", "compare"):
+        assert f"{domain} 7 train / 3 held out" in err
+
+
+def test_inputs_are_checked_before_any_model_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --compare file that is not JSON, or a --config that is not UTF-8, is one clear line at
+    once (it used to be a traceback, after the whole evaluation for --compare)."""
+    notjson = tmp_path / "before.json"
+    notjson.write_text("accuracy: 0.3\n")
+    start = time.perf_counter()
+    assert eval_main(["--domains", "arithmetic", "--limit", "2", "--compare", str(notjson)]) == 2
+    assert f"--compare {notjson}: not JSON" in capsys.readouterr().err
+    latin1 = tmp_path / "run.toml"
+    latin1.write_bytes(b"[model]\nsource = 'caf\xe9'\n")
+    assert train_main(["--config", str(latin1), "--dry-run"]) == 2
+    assert "run.toml: not UTF-8" in capsys.readouterr().err
+    assert time.perf_counter() - start < 5
 
 
 @pytest.mark.model
 @pytest.mark.slow
 def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    assert train_main(["--run-dir", str(run), *[a for s in SMALL for a in ("--set", s)]]) == 0
+    extra = ["train.lora_target_modules=q_proj,v_proj", "train.extra={'clip': 3.0}"]
+    assert (
+        train_main(["--run-dir", str(run), *[a for s in SMALL + extra for a in ("--set", s)]]) == 0
+    )
     for name in (
         "config.toml",
         "config.json",
@@ -74,6 +109,17 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     assert "Before / after" in report
     assert "![reward](plots/reward.png)" in report
     assert train_main(["--run-dir", str(run)]) == 2  # refuses to overwrite a run
+    # The checkpoint keeps the whole config: a tuple of target modules and estimator options.
+    state = json.loads((run / "checkpoint-000002" / "trainer_state.json").read_text())
+    assert state["config"]["lora_target_modules"] == ["q_proj", "v_proj"]
+    assert state["config"]["extra"] == {"clip": 3.0}
+    # strata-eval --adapter rebuilds that adapter (q_proj, v_proj), with the run's settings.
+    out = tmp_path / "eval"
+    assert eval_main(["--adapter", str(run), "--limit", "2", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) == {"arithmetic", "choice", "compare"}
+    after = json.loads((run / "eval_after.json").read_text())
+    assert [r["samples"] for r in results.values()] == [r["samples"] for r in after.values()]
 
 
 @pytest.mark.model

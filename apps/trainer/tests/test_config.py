@@ -105,3 +105,30 @@ def test_every_recipe_in_configs_is_valid(recipe: Path) -> None:
     assert set(cfg.data.domains) <= {"gsm8k", "mmlu", "strategyqa"}
     if cfg.rollout.backend == "vllm":  # the sampler's numbers differ from the trainer's
         assert cfg.train.use_sampler_logprobs
+
+
+def test_a_comma_list_reaches_a_tuple_field_as_a_tuple() -> None:
+    """--set train.lora_target_modules=q_proj,v_proj used to become the string "q_proj,v_proj"
+    (the coercer tried str before tuple) and peft then found no such module."""
+    cfg = build_config(None, ["train.lora_target_modules=q_proj,v_proj"])
+    assert cfg.train.lora_target_modules == ("q_proj", "v_proj")
+    assert (
+        build_config(None, ["train.lora_target_modules=all-linear"]).train.lora_target_modules
+        == "all-linear"
+    )
+
+
+def test_a_config_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'[model]\nsource = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match=r"latin1\.toml: not UTF-8"):
+        build_config(path)
+
+
+@pytest.mark.parametrize("field", ["train_size", "eval_size"])
+def test_size_zero_means_all_and_synthetic_domains_have_no_all(field: str) -> None:
+    """0 is documented as "the whole split"; the app used to read it as 500 / 200 for the
+    synthetic domains, which have no end: it is now refused for them, naming them."""
+    with pytest.raises(ConfigError, match=rf"data\.{field} = 0 .*arithmetic"):
+        build_config(None, [f"data.{field}=0"])
+    assert getattr(build_config(None, ["data.domains=gsm8k", f"data.{field}=0"]).data, field) == 0

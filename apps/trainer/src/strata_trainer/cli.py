@@ -61,10 +61,10 @@ def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[It
     for domain in d.domains:
         if domain in GENERATORS:
             train[domain] = load_synthetic(
-                domain, "train", d.train_size or 500, seed=d.seed, difficulty=d.difficulty
+                domain, "train", d.train_size, seed=d.seed, difficulty=d.difficulty
             )
             held[domain] = load_synthetic(
-                domain, "eval", d.eval_size or 200, seed=d.seed, difficulty=d.difficulty
+                domain, "eval", d.eval_size, seed=d.seed, difficulty=d.difficulty
             )
             continue
         data_dir = None if d.hub else Path(d.data_dir)
@@ -83,6 +83,12 @@ def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[It
                 )
             out[domain] = subsample(items, size or None, seed)
     return train, held
+
+
+def _say_counts(train: dict[str, list[Item]], held: dict[str, list[Item]]) -> None:
+    _say(
+        "data: " + ", ".join(f"{d} {len(train[d])} train / {len(held[d])} held out" for d in train)
+    )
 
 
 def _toml(cfg: RunConfig) -> str:
@@ -144,12 +150,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
 
     started = time.perf_counter()
     train_items, held = load_items(cfg)
-    _say(
-        "data: "
-        + ", ".join(
-            f"{d} {len(train_items[d])} train / {len(held[d])} held out" for d in cfg.data.domains
-        )
-    )
+    _say_counts(train_items, held)
     device = None if cfg.model.device == "auto" else cfg.model.device
     loaded = load_model(cfg.model.source, dtype=cfg.model.dtype, device=device)
     _say(f"model: {cfg.model.source} ({loaded.model.dtype}, {loaded.model.device})")
@@ -301,7 +302,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError(f"{run} holds a run already: use --resume {run}")
         check_available(cfg.log.to)  # a missing tracker package fails before any model loads
         if args.dry_run:
-            load_items(cfg)
+            _say_counts(*load_items(cfg))
             print(_toml(cfg))
             return 0
     except (ConfigError, DataError, TrackerError) as err:
@@ -324,23 +325,28 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="strata-eval",
         description="Evaluate a base model, or a run's adapter, on any domains with the training "
-        "prompt template: accuracy with 95 % Wilson intervals, parse rate, structure compliance, "
-        "MMLU per subject.",
+        "prompt template: accuracy with 95 %% Wilson intervals, parse rate, accuracy on parsed "
+        "answers, the best constant answer, structure compliance, MMLU per subject. With "
+        "--adapter RUN, the run's own model, domains, prompts and budgets are used unless an "
+        "option here says otherwise.",
     )
-    parser.add_argument("--model", default="smollm2", help="smollm2, a .gguf, a folder or a hub id")
+    parser.add_argument("--model", help="smollm2, a .gguf, a folder or a hub id (default smollm2)")
     parser.add_argument("--adapter", type=Path, help="a run folder or one of its checkpoints")
     parser.add_argument(
         "--domains",
-        default="gsm8k,mmlu,strategyqa",
-        help="comma-separated: gsm8k, mmlu, strategyqa, arithmetic, choice, compare",
+        help="comma-separated: gsm8k, mmlu, strategyqa, arithmetic, choice, compare "
+        "(default: the run's, else gsm8k,mmlu,strategyqa)",
     )
-    parser.add_argument("--data-dir", default="../shared/data", help="the benchmarks' files")
+    parser.add_argument("--data-dir", help="the benchmarks' files (default ../shared/data)")
     parser.add_argument("--hub", action="store_true", help="load benchmarks by hub id instead")
     parser.add_argument(
-        "--limit", type=int, default=0, help="items per domain (0: the whole split)"
+        "--limit",
+        type=int,
+        help="items per domain (0: a benchmark's whole split; synthetic domains need a number; "
+        "default: the run's eval_size, else 0)",
     )
-    parser.add_argument("--max-new-tokens", type=int, default=256)
-    parser.add_argument("--seed", type=int, default=0, help="seeds the --limit sample")
+    parser.add_argument("--max-new-tokens", type=int, help="default: the run's, else 256")
+    parser.add_argument("--seed", type=int, help="seeds the --limit sample (default 0)")
     parser.add_argument("--out", type=Path, help="write results.json and results.md here")
     parser.add_argument(
         "--compare",
@@ -350,45 +356,36 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--skip-malformed", action="store_true")
     args = parser.parse_args(argv)
-    domains = tuple(d.strip() for d in args.domains.split(",") if d.strip())
-    try:
-        cfg = build_config(
-            None,
-            [
-                f"data.domains={','.join(domains)}",
-                f"data.data_dir={args.data_dir}",
-                f"data.hub={args.hub}",
-                f"data.eval_size={args.limit}",
-                f"data.seed={args.seed}",
-                "data.train_size=1",
-                f"data.skip_malformed={args.skip_malformed}",
-                f"model.source={args.model}",
-                f"eval.max_new_tokens={args.max_new_tokens}",
-            ],
-        )
-        _, held = load_items(cfg)
-    except (ConfigError, DataError) as err:
-        print(f"strata-eval: {err}", file=sys.stderr)
-        return 2
-    from strata_rollout import load_model
     from strata_trainer.evaluate import (
         compare,
         comparison_markdown,
-        from_json,
         results_markdown,
         to_json,
     )
 
-    loaded = load_model(args.model)
+    try:
+        before = _read_results(args.compare) if args.compare else None
+        cfg = _eval_config(args)
+        _, held = load_items(cfg)
+    except (ConfigError, DataError) as err:
+        print(f"strata-eval: {err}", file=sys.stderr)
+        return 2
+    from strata_grpo import load_policy
+    from strata_rollout import load_model
+
+    loaded = load_model(cfg.model.source)
     model = loaded.model
     if args.adapter:
-        model = _with_adapter(model, args.adapter)
+        try:
+            model = load_policy(model, args.adapter)
+        except (FileNotFoundError, ValueError) as err:
+            print(f"strata-eval: {err}", file=sys.stderr)
+            return 2
     results = _evaluate(_hf_engine(model, loaded.tokenizer, cfg), held, cfg, "")
     text = results_markdown(
-        results, f"{args.model}" + (f" + {args.adapter}" if args.adapter else "")
+        results, f"{cfg.model.source}" + (f" + {args.adapter}" if args.adapter else "")
     )
-    if args.compare:
-        before = from_json(json.loads(args.compare.read_text()))
+    if before is not None:
         text += "\n" + comparison_markdown(compare(before, results))
     print(text)
     if args.out:
@@ -398,25 +395,56 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _with_adapter(model: Any, path: Path) -> Any:
-    """``model`` with the LoRA adapter of a run folder or checkpoint loaded."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
+def _read_results(path: Path) -> Any:
+    """An earlier results.json, checked before any model loads."""
+    from strata_trainer.evaluate import from_json
 
-    from strata_grpo import GRPOConfig, make_policy, resolve_checkpoint
+    try:
+        return from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ConfigError(f"--compare {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--compare {path}: not UTF-8 text (a results.json?)") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            f"--compare {path}: not JSON ({err.msg} at line {err.lineno}); give the "
+            "results.json of an earlier strata-eval --out, or a run's eval_before.json"
+        ) from None
+    except (TypeError, AttributeError) as err:
+        raise ConfigError(f"--compare {path}: not a strata-eval results file ({err})") from None
 
-    folder = resolve_checkpoint(path)
-    if not (folder / "adapter.safetensors").is_file():
-        raise SystemExit(f"strata-eval: {path} holds no adapter.safetensors (a run or checkpoint)")
-    saved = json.loads((folder / "trainer_state.json").read_text())["config"]
-    config = GRPOConfig(
-        lora_r=saved["lora_r"],
-        lora_alpha=saved["lora_alpha"],
-        lora_target_modules=saved.get("lora_target_modules", "all-linear"),
-    )
-    policy = make_policy(model, config)
-    set_peft_model_state_dict(policy, load_file(folder / "adapter.safetensors"))
-    return policy.eval()
+
+def _eval_config(args: argparse.Namespace) -> RunConfig:
+    """The run's configuration (with --adapter) or the default, then this command's options."""
+    base: Path | None = None
+    if args.adapter:
+        run = args.adapter if (args.adapter / "config.toml").is_file() else args.adapter.parent
+        if (run / "config.toml").is_file():
+            base = run / "config.toml"
+    overrides = [
+        f"{key}={value}"
+        for key, value in (
+            ("data.domains", args.domains),
+            ("data.data_dir", args.data_dir),
+            ("data.hub", True if args.hub else None),
+            ("data.eval_size", args.limit),
+            ("data.seed", args.seed),
+            ("data.skip_malformed", True if args.skip_malformed else None),
+            ("model.source", args.model),
+            ("eval.max_new_tokens", args.max_new_tokens),
+        )
+        if value is not None
+    ]
+    if base is None:  # no run: the command's own defaults
+        defaults = {
+            "data.domains": "gsm8k,mmlu,strategyqa",
+            "data.eval_size": 0,
+            "eval.max_new_tokens": 256,
+        }
+        given = {o.split("=", 1)[0] for o in overrides}
+        overrides += [f"{k}={v}" for k, v in defaults.items() if k not in given]
+    # Only the held-out split is read; train_size is irrelevant here but must be valid.
+    return build_config(base, [*overrides, "data.train_size=1"])
 
 
 if __name__ == "__main__":

@@ -52,9 +52,11 @@ class DataConfig:
     hub: bool = False
     """Load benchmarks by hub id through `datasets` instead (needs a network)."""
     train_size: int = 500
-    """Training examples per domain (a seeded sample of the train split; 0 = all)."""
+    """Training examples per domain (a seeded sample of the train split; 0 = all of a
+    benchmark's split; synthetic domains need a number)."""
     eval_size: int = 20
-    """Held-out examples per domain evaluated before and after (0 = the whole split)."""
+    """Held-out examples per domain evaluated before and after (0 = the whole split of a
+    benchmark; synthetic domains need a number)."""
     difficulty: int = 1
     """Synthetic domains' difficulty, 1 (small numbers, one step) to 5."""
     skip_malformed: bool = False
@@ -162,6 +164,13 @@ class RunConfig:
             raise ConfigError(f"data.difficulty: must be 1..5, got {self.data.difficulty}")
         if self.data.train_size < 0 or self.data.eval_size < 0:
             raise ConfigError("data.train_size and data.eval_size must be >= 0")
+        synthetic = [d for d in self.data.domains if d in GENERATORS]
+        for name in ("train_size", "eval_size"):
+            if synthetic and getattr(self.data, name) == 0:
+                raise ConfigError(
+                    f"data.{name} = 0 means the whole split, but the synthetic domain(s) "
+                    f"{', '.join(synthetic)} have no end: give a number of examples"
+                )
         try:
             self.curriculum.make(self.data.domains, seed=0)
         except ValueError as err:  # the scheduler's own message names the value
@@ -198,6 +207,10 @@ SECTIONS: dict[str, type] = {
 }
 
 
+def _is_tuple(hint: Any) -> bool:
+    return hint is tuple or typing.get_origin(hint) is tuple
+
+
 def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
     """``value`` (from TOML, or a string from --set) as the field's type, or ConfigError."""
     where = f"{section}.{name}"
@@ -211,6 +224,9 @@ def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
         if value in (None, "none", "None") and type(None) in args:
             return None
         errors = []
+        # "q_proj,v_proj" for str | tuple[str, ...] is a list: try the tuple before the text.
+        if isinstance(value, str) and "," in value:
+            args = tuple(sorted(args, key=lambda a: not _is_tuple(a)))
         for arg in args:
             if arg is type(None):
                 continue
@@ -285,6 +301,12 @@ def build_config(toml_path: str | Path | None = None, overrides: Sequence[str] =
             raise ConfigError(f"{path}: no such config file") from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML ({err})") from None
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); TOML files are UTF-8"
+            ) from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: is a folder, not a TOML file") from None
         for section, values in loaded.items():
             if section not in SECTIONS or not isinstance(values, dict):
                 raise ConfigError(

@@ -67,7 +67,9 @@ def evaluate(
         correct = parsed = compliant = 0
         structure = 0.0
         subjects: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        golds: Counter[Any] = Counter(get_domain(rdomain).parse_gold(it.gold) for it in domain_items)
+        golds: Counter[Any] = Counter(
+            get_domain(rdomain).parse_gold(it.gold) for it in domain_items
+        )
         samples: list[dict[str, Any]] = []
         for it, group in zip(domain_items, outs, strict=True):
             text = group[0].text

@@ -10,12 +10,13 @@ LoRA/QLoRA trainer (reference policy = the same model with its adapter off).
 See ``docs/grpo.md``.
 """
 
+from strata_grpo.checkpoint import load_policy, resolve_checkpoint
 from strata_grpo.config import GRPOConfig
 from strata_grpo.data import Example, TaskSampler
 from strata_grpo.logprobs import completion_logprobs, selective_log_softmax
 from strata_grpo.loss import Aggregation, GRPOLossOutput, grpo_loss
 from strata_grpo.policy import disable_bnb_cpu_repacking, load_nf4_base, make_policy
-from strata_grpo.trainer import GRPOTrainer, RolloutBatch, pad_batch, resolve_checkpoint
+from strata_grpo.trainer import GRPOTrainer, RolloutBatch, pad_batch
 
 __all__ = [
     "Aggregation",
@@ -29,6 +30,7 @@ __all__ = [
     "disable_bnb_cpu_repacking",
     "grpo_loss",
     "load_nf4_base",
+    "load_policy",
     "make_policy",
     "pad_batch",
     "resolve_checkpoint",

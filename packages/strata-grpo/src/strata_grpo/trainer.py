@@ -36,6 +36,16 @@ import torch
 
 from strata_advantage import AdvantageResult, compute_advantages
 from strata_curriculum import DomainScheduler, UCBScheduler
+from strata_grpo.checkpoint import (
+    CHECKPOINT_PREFIX,
+    append_metrics,
+    atomic_write_text,
+    config_to_json,
+    load_adapter_weights,
+    read_trainer_state,
+    resolve_checkpoint,
+    truncate_metrics,
+)
 from strata_grpo.config import GRPOConfig
 from strata_grpo.data import Example, TaskSampler
 from strata_grpo.distributed import (
@@ -62,8 +72,6 @@ from strata_rollout import (
 RewardFn = Callable[[str, str, Any], Any]
 """``(domain, completion_text, gold) -> breakdown`` with float fields ``total`` and ``outcome``
 (and optionally ``structure``, ``repetition``): ``strata_rewards.score`` by default."""
-
-CHECKPOINT_PREFIX = "checkpoint-"
 
 
 @dataclass
@@ -144,20 +152,6 @@ def has_native_bf16(device: torch.device) -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
-    """A checkpoint folder as given, or a run folder's latest checkpoint (its ``latest`` file)."""
-    folder = Path(path)
-    if (folder / "latest").is_file():
-        return folder / (folder / "latest").read_text().strip()
-    return folder
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class GRPOTrainer:
@@ -528,11 +522,7 @@ class GRPOTrainer:
         )
         state = {
             "step": self.step_count,
-            "config": {
-                k: v
-                for k, v in vars(self.config).items()
-                if isinstance(v, str | int | float | bool)
-            },
+            "config": config_to_json(self.config),
             "scheduler": self.scheduler.state_dict(),
             "sampler": self.sampler.state_dict(),
             "engines": engines,
@@ -541,7 +531,7 @@ class GRPOTrainer:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
-        _atomic_write_text(run / "latest", target.name + "\n")
+        atomic_write_text(run / "latest", target.name + "\n")
         checkpoints = sorted(p for p in run.glob(f"{CHECKPOINT_PREFIX}*") if p.is_dir())
         for old in checkpoints[: -self.config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
@@ -551,22 +541,14 @@ class GRPOTrainer:
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Restore everything :meth:`save_checkpoint` wrote; ``path`` is a checkpoint folder or
         a run folder (its latest checkpoint)."""
-        from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
-
         folder = resolve_checkpoint(path)
-        if not (folder / "trainer_state.json").is_file():
-            raise FileNotFoundError(f"{folder} is not a checkpoint (no trainer_state.json)")
-        result = set_peft_model_state_dict(self.policy, load_file(folder / "adapter.safetensors"))
-        unexpected = getattr(result, "unexpected_keys", [])
-        if unexpected:
-            raise ValueError(f"{folder}: adapter weights do not fit the policy: {unexpected[:3]}")
+        state = read_trainer_state(folder)
+        load_adapter_weights(self.policy, folder)
         extra = torch.load(folder / "optimizer.pt", weights_only=False)
         self.optimizer.load_state_dict(extra["optimizer"])
         self.lr_schedule.load_state_dict(extra["lr_schedule"])
         torch.set_rng_state(extra["torch_rng"])
         np.random.set_state(extra["numpy_rng"])  # noqa: NPY002
-        state = json.loads((folder / "trainer_state.json").read_text())
         self.step_count = int(state["step"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.sampler.load_state_dict(state["sampler"])
@@ -602,27 +584,12 @@ class GRPOTrainer:
         latest = self.latest_checkpoint(run)
         if latest is not None:
             self.load_checkpoint(latest)
-            _truncate_metrics(run / "metrics.jsonl", self.step_count)
+            truncate_metrics(run / "metrics.jsonl", self.step_count)
         every = self.config.checkpoint_every
         while self.step_count < self.config.steps:
             metrics = self.step()
-            with (run / "metrics.jsonl").open("a", encoding="utf-8") as f:
-                f.write(json.dumps(metrics) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            append_metrics(run / "metrics.jsonl", metrics)
             if on_step is not None:
                 on_step(metrics)
             if (every and self.step_count % every == 0) or self.step_count == self.config.steps:
                 self.save_checkpoint(run)
-
-
-def _truncate_metrics(path: Path, steps: int) -> None:
-    """Drop metrics of steps at or after ``steps`` (done after the checkpoint, then lost)."""
-    if not path.is_file():
-        return
-    kept = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and json.loads(line).get("step", 0) < steps
-    ]
-    _atomic_write_text(path, "".join(line + "\n" for line in kept))
