@@ -38,18 +38,37 @@ def all_gather_objects(obj: Any) -> list[Any]:
     return out
 
 
+def collective_device() -> torch.device:
+    """Where tensors handed to a collective must live: NCCL reduces CUDA tensors only (a CPU
+    tensor raises), gloo CPU ones."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
-    """Replace each gradient by its mean over the processes (missing ones count as zeros)."""
+    """Replace each gradient by its mean over the processes (missing ones count as zeros), in
+    one collective over a flat buffer rather than one per tensor (210 for LoRA r=16 on every
+    linear layer of SmolLM2)."""
     import torch.distributed as dist
 
     _, world = rank_and_world()
     if world == 1:
         return
+    params = list(params)
     for p in params:
         if p.grad is None:
             p.grad = torch.zeros_like(p)
-        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
-        p.grad.div_(world)
+    grads = [p.grad for p in params if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat.div_(world)
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
 
 
 def all_ranks_true(flag: bool) -> bool:
@@ -59,7 +78,7 @@ def all_ranks_true(flag: bool) -> bool:
     _, world = rank_and_world()
     if world == 1:
         return flag
-    t = torch.tensor([1 if flag else 0], dtype=torch.int64)
+    t = torch.tensor([1 if flag else 0], dtype=torch.int64, device=collective_device())
     dist.all_reduce(t, op=dist.ReduceOp.MIN)
     return bool(t.item())
 
@@ -70,7 +89,7 @@ def sum_over_ranks(value: float) -> float:
     _, world = rank_and_world()
     if world == 1:
         return value
-    t = torch.tensor([value], dtype=torch.float64)
+    t = torch.tensor([value], dtype=torch.float64, device=collective_device())
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return float(t.item())
 
