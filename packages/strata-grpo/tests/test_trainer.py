@@ -36,6 +36,9 @@ def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> Non
             "truncated",
             "adv_regime",
             "completions",
+            "parse_rate",
+            "equal_reward_groups",
+            "equal_outcome_groups",
         ):
             assert f"{domain}/{key}" in metrics
     for key in (
@@ -50,6 +53,9 @@ def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> Non
     ):
         assert key in metrics
     assert metrics["train/skipped"] == 0.0
+    # vowel_reward differs between most completions: few groups are all equal.
+    assert metrics["gsm8k/equal_reward_groups"] < 1.0
+    assert metrics["gsm8k/equal_outcome_groups"] in (0.0, 0.5, 1.0)  # one or two groups
     json.dumps(metrics)  # serialisable as it is
 
 
@@ -63,8 +69,11 @@ def test_the_default_reward_is_strata_rewards_composite(tokenizer: Any) -> None:
     t = GRPOTrainer(make_policy(tiny_causal_lm(tokenizer), cfg), tokenizer, tasks(), cfg)
     metrics = t.step()
     for domain in ("gsm8k", "strategyqa"):
-        for part in ("reward", "accuracy", "structure", "repetition"):
-            assert 0.0 <= abs(metrics[f"{domain}/{part}"]) <= 1.5
+        for part in ("accuracy", "structure", "repetition", "parse_rate"):
+            assert 0.0 <= metrics[f"{domain}/{part}"] <= 1.0
+        # total = outcome + 0.2 structure - 0.5 repetition (degenerate text: 0), averaged
+        m = {k.split("/")[1]: v for k, v in metrics.items() if k.startswith(f"{domain}/")}
+        assert -0.5 <= m["reward"] <= m["accuracy"] + 0.2 * m["structure"] + 1e-9
 
 
 @pytest.mark.parametrize("aggregation", ["token_mean", "sequence_mean", "dr_grpo"])

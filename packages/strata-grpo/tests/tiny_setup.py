@@ -38,6 +38,9 @@ def tasks() -> dict[str, list[Example]]:
 class Breakdown:
     total: float
     outcome: float
+    structure: float = 0.0
+    repetition: float = 0.0
+    answer: Any = None
 
 
 def vowel_reward(domain: str, text: str, gold: Any) -> Breakdown:

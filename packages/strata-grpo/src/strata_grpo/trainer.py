@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -69,9 +69,34 @@ from strata_rollout import (
     merged_lora_weights,
 )
 
-RewardFn = Callable[[str, str, Any], Any]
-"""``(domain, completion_text, gold) -> breakdown`` with float fields ``total`` and ``outcome``
-(and optionally ``structure``, ``repetition``): ``strata_rewards.score`` by default."""
+
+class Scored(Protocol):
+    """What the trainer reads of a completion's reward (``strata_rewards.RewardBreakdown``)."""
+
+    @property
+    def total(self) -> float:
+        """The reward advantages are computed from."""
+        ...
+
+    @property
+    def outcome(self) -> float:
+        """1.0 when the answer is right: the curriculum's and the logs' accuracy."""
+        ...
+
+    @property
+    def structure(self) -> float: ...
+
+    @property
+    def repetition(self) -> float: ...
+
+    @property
+    def answer(self) -> Any:
+        """The answer read from the completion, or None (the parse rate)."""
+        ...
+
+
+RewardFn = Callable[[str, str, Any], Scored]
+"""``(domain, completion_text, gold) -> Scored``: ``strata_rewards.score`` by default."""
 
 
 @dataclass
@@ -90,7 +115,7 @@ class RolloutBatch:
     """Shape: [N] float32."""
     advantages: torch.Tensor
     """Shape: [N] float32."""
-    breakdowns: list[Any]
+    breakdowns: list[Scored]
     temperature: float = 1.0
     """The sampling temperature: every log-prob of the update is of this policy (SPEC.md)."""
     diagnostics: dict[Any, Any] = field(default_factory=dict)
@@ -466,12 +491,23 @@ class GRPOTrainer:
             out[f"{domain}/completions"] = len(idx)
             if not idx:
                 continue
-            bds = [batch.breakdowns[i] for i in idx]
-            for part in ("total", "outcome", "structure", "repetition"):
-                values = [float(getattr(b, part)) for b in bds if hasattr(b, part)]
-                if values:
-                    name = {"total": "reward", "outcome": "accuracy"}.get(part, part)
-                    out[f"{domain}/{name}"] = float(np.mean(values))
+            bds: list[Scored] = [batch.breakdowns[i] for i in idx]
+            out[f"{domain}/reward"] = float(np.mean([b.total for b in bds]))
+            out[f"{domain}/accuracy"] = float(np.mean([b.outcome for b in bds]))
+            out[f"{domain}/structure"] = float(np.mean([b.structure for b in bds]))
+            out[f"{domain}/repetition"] = float(np.mean([b.repetition for b in bds]))
+            out[f"{domain}/parse_rate"] = float(np.mean([b.answer is not None for b in bds]))
+            # Signal health: a group whose rewards are all equal has zero advantages and teaches
+            # nothing; one whose outcomes are all equal teaches only format and length.
+            groups: dict[int, list[Scored]] = {}
+            for i in idx:
+                groups.setdefault(batch.groups[i], []).append(batch.breakdowns[i])
+            out[f"{domain}/equal_reward_groups"] = float(
+                np.mean([len({b.total for b in g}) == 1 for g in groups.values()])
+            )
+            out[f"{domain}/equal_outcome_groups"] = float(
+                np.mean([len({b.outcome for b in g}) == 1 for g in groups.values()])
+            )
             out[f"{domain}/completion_length"] = float(
                 np.mean([len(batch.completion_ids[i]) for i in idx])
             )
