@@ -69,6 +69,21 @@ def test_greedy_samples_agree_and_logprobs_match_the_model(engine: Any, tokenize
     assert logits.argmax(-1).tolist() == list(first.completion_ids)
 
 
+def test_sampled_logprobs_are_of_the_tempered_policy(engine: Any, tokenizer: Any) -> None:
+    """At temperature 0.7 each log-prob is log-softmax(logits / 0.7) at the sampled token: the
+    policy that samples, which the trainer's log πold also scores (SPEC.md)."""
+    sampling = SamplingConfig(max_new_tokens=8, temperature=0.7, seed=5)
+    model = tiny_causal_lm(tokenizer)
+    for c in engine.generate([CHAT], n=2, sampling=sampling)[0]:
+        ids = torch.tensor([c.prompt_ids + c.completion_ids])
+        with torch.no_grad():
+            logits = model(ids).logits[0, len(c.prompt_ids) - 1 : -1]  # [T, vocab]
+        expected = torch.log_softmax(logits.float() / 0.7, -1).gather(
+            1, torch.tensor(c.completion_ids)[:, None]
+        )[:, 0]
+        assert torch.allclose(torch.tensor(c.logprobs), expected, atol=2e-3)
+
+
 def test_a_stop_string_ends_the_completion(engine: Any) -> None:
     free = engine.generate([CHAT], n=1, sampling=SamplingConfig(max_new_tokens=24, temperature=0))
     text = free[0][0].text
