@@ -5,10 +5,12 @@
   and passed as token ids, so both engines see identical prompts.
 - Each prompt is one request with ``n`` samples and its own seed (drawn from the engine's seeded
   stream unless ``sampling.seed`` is set).
-- Log-probs are vLLM's ``processed_logprobs``: log-softmax of the logits divided by the sampling
-  temperature (raw logits when greedy), the quantity HFEngine reports and the trainer's own
-  ``log π_old`` is. With top-k or top-p set, vLLM's are of the truncated distribution (HFEngine's
-  are before truncation); the trainer's defaults set neither.
+- Log-probs are vLLM's default ``raw_logprobs``: log-softmax of the raw logits (temperature 1)
+  at the sampled token. **Known gap**: HFEngine and the trainer score the policy that samples
+  (logits / temperature), so at a temperature other than 1 these differ from theirs; the
+  trainer's ``train/sampler_logp_gap`` shows it. vLLM's ``processed_logprobs`` mode would match,
+  but with it the CPU build's start-up left no room for the KV cache of the packaged SmolLM2 at
+  ``gpu_memory_utilization=0.15`` (measured; not investigated further yet).
 - ``update_weights`` hands full parameter tensors, by their Hugging Face names, to the workers'
   ``reload_weights`` (checkpoint format: vLLM maps them onto its fused layers and repacks them
   for its kernels, as at load time), then drops the prefix cache, whose keys and values were
@@ -74,7 +76,6 @@ class VLLMEngine:
             "seed": seed,
             "dtype": {"auto": "bfloat16" if on_cuda else "float32"}.get(dtype, dtype),
             "enable_sleep_mode": enable_sleep_mode,
-            "logprobs_mode": "processed_logprobs",
             **llm_kwargs,
         }
         if max_model_len is not None:
