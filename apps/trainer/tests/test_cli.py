@@ -26,6 +26,7 @@ SMALL = [
     "data.train_size=6",
     "data.eval_size=2",
     "eval.max_new_tokens=12",
+    "log.samples_every=1",
 ]
 
 
@@ -99,15 +100,24 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     plots = sorted(p.name for p in (run / "plots").glob("*.png"))
     assert plots == [
         "accuracy.png",
+        "before_after.png",
         "curriculum.png",
         "curriculum_scores.png",
         "kl_clip.png",
+        "parse_truncation.png",
         "reward.png",
+        "signal.png",
         "structure.png",
     ]
     report = (run / "report.md").read_text()
     assert "Before / after" in report
     assert "![reward](plots/reward.png)" in report
+    assert "![before/after](plots/before_after.png)" in report
+    # SMALL logs samples every step: each step's first completions, with their reward parts.
+    samples = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
+    assert {s["step"] for s in samples} == {0, 1}
+    assert {"completion", "gold", "outcome", "structure", "advantage"} <= set(samples[0])
+    assert "## Samples written at step 1" in report
     assert train_main(["--run-dir", str(run)]) == 2  # refuses to overwrite a run
     # The checkpoint keeps the whole config: a tuple of target modules and estimator options.
     state = json.loads((run / "checkpoint-000002" / "trainer_state.json").read_text())

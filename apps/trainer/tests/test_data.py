@@ -9,7 +9,14 @@ import pytest
 
 from strata_rewards import verify
 from strata_trainer import DataError, load_benchmark, load_synthetic, prompt_for
-from strata_trainer.data import load_gsm8k, load_mmlu, load_strategyqa, reward_domain
+from strata_trainer.data import (
+    EXEMPLARS,
+    Prompting,
+    load_gsm8k,
+    load_mmlu,
+    load_strategyqa,
+    reward_domain,
+)
 from strata_trainer.synthetic import GENERATORS
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"  # ../shared beside the clone
@@ -86,7 +93,7 @@ def test_synthetic_domains_are_seeded_and_their_gold_verifies(kind: str, difficu
     a = load_synthetic(kind, "train", 40, seed=3, difficulty=difficulty)
     assert a == load_synthetic(kind, "train", 40, seed=3, difficulty=difficulty)
     held = load_synthetic(kind, "eval", 40, seed=3, difficulty=difficulty)
-    assert {x.question for x in a}.isdisjoint({x.question for x in held}) or difficulty == 1
+    assert {x.question for x in a}.isdisjoint({x.question for x in held})
     rdomain = reward_domain(kind)
     for it in a:
         gold_text = {
@@ -101,7 +108,29 @@ def test_prompts_carry_the_domain_template() -> None:
     messages = prompt_for("arithmetic", "How many?")
     assert messages[0]["role"] == "user"
     text = messages[0]["content"]
-    assert "<decompose>" in text
+    assert "<think>" in text
+    assert "<decompose>" not in text
     assert "<answer>" in text
     assert text.endswith("Question: How many?")
-    assert "<recall>" in prompt_for("mmlu", "q")[0]["content"]
+    full = Prompting(template_set="full")
+    assert "<decompose>" in full.messages("arithmetic", "q")[0]["content"]
+    assert "<recall>" in full.messages("mmlu", "q")[0]["content"]
+
+
+def test_an_exemplar_is_a_previous_chat_turn_in_the_template_it_asks_for() -> None:
+    prompting = Prompting(exemplars=("choice",))
+    messages = prompting.messages("choice", "Which number is the smallest?\nA. 1\nB. 2")
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    example = messages[2]["content"]
+    assert prompting.score("choice", example, EXEMPLARS["choice"][2]).outcome == 1.0
+    assert prompting.score("choice", example, EXEMPLARS["choice"][2]).structure == 1.0
+    assert prompting.messages("compare", "q") == prompt_for("compare", "q")
+
+
+def test_synthetic_splits_never_share_a_question_even_at_difficulty_one() -> None:
+    for kind in GENERATORS:
+        train = load_synthetic(kind, "train", 500, seed=0, difficulty=1)
+        held = load_synthetic(kind, "eval", 300, seed=0, difficulty=1)
+        assert len(train) == 500
+        assert len(held) == 300
+        assert {x.question for x in train}.isdisjoint({x.question for x in held})

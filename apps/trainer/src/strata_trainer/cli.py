@@ -16,6 +16,7 @@ the structured templates and HF generation, evaluated before and after. It finis
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import resource
@@ -33,8 +34,6 @@ from strata_trainer.data import (
     Split,
     load_benchmark,
     load_synthetic,
-    prompt_for,
-    reward_domain,
     subsample,
 )
 from strata_trainer.synthetic import GENERATORS
@@ -116,8 +115,40 @@ def _hf_engine(model: Any, tokenizer: Any, cfg: RunConfig) -> Any:
     from strata_rollout import HFEngine
 
     return HFEngine(
-        model, tokenizer, seed=cfg.train.seed, max_batch_size=cfg.rollout.max_batch_size
+        model,
+        tokenizer,
+        seed=cfg.train.seed,
+        max_batch_size=cfg.rollout.max_batch_size,
+        max_batch_tokens=cfg.rollout.max_batch_tokens,
     )
+
+
+def write_samples(path: Path, step: int, batch: Any, per_domain: int = 2) -> None:
+    """The first completions of each domain in ``batch`` (a RolloutBatch), with reward parts."""
+    taken: dict[str, int] = {}
+    with path.open("a", encoding="utf-8") as f:
+        for i, domain in enumerate(batch.domains):
+            if taken.get(domain, 0) >= per_domain:
+                continue
+            taken[domain] = taken.get(domain, 0) + 1
+            b = batch.breakdowns[i]
+            row = {
+                "step": step,
+                "domain": domain,
+                "gold": str(batch.golds[i]),
+                "completion": batch.texts[i],
+                "answer": None if b.answer is None else str(b.answer),
+                "outcome": b.outcome,
+                "structure": b.structure,
+                "repetition": b.repetition,
+                "total": b.total,
+                "advantage": float(batch.advantages[i]),
+            }
+            f.write(json.dumps(row) + "\n")
+
+
+def _stop(cfg: RunConfig) -> tuple[str, ...]:
+    return cfg.prompting().stop(cfg.data.domains) if cfg.rollout.stop_at_answer else ()
 
 
 def _evaluate(engine: Any, held: dict[str, list[Item]], cfg: RunConfig, label: str) -> Any:
@@ -127,7 +158,14 @@ def _evaluate(engine: Any, held: dict[str, list[Item]], cfg: RunConfig, label: s
 
     total = sum(len(v) for v in held.values())
     with tqdm(total=total, desc=f"eval {label}", unit="q", file=sys.stderr) as bar:
-        return evaluate(engine, held, max_new_tokens=cfg.eval.max_new_tokens, progress=bar.update)
+        return evaluate(
+            engine,
+            held,
+            cfg.prompting(),
+            max_new_tokens=cfg.eval.max_new_tokens,
+            stop=_stop(cfg),
+            progress=bar.update,
+        )
 
 
 def _save_eval(run: Path, name: str, results: Any, title: str) -> None:
@@ -143,7 +181,6 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     from tqdm import tqdm
 
     from strata_grpo import Example, GRPOTrainer, load_nf4_base, make_policy
-    from strata_rewards import score
     from strata_rollout import load_model
     from strata_trainer.evaluate import from_json
     from strata_trainer.report import write_report
@@ -178,21 +215,18 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     else:
         engine = _hf_engine(policy, loaded.tokenizer, cfg)
 
+    prompting = cfg.prompting()
     tasks = {
-        d: [Example(prompt_for(d, it.question), it.gold, it.id) for it in items]
+        d: [Example(prompting.messages(d, it.question), it.gold, it.id) for it in items]
         for d, items in train_items.items()
     }
-
-    def reward_fn(domain: str, text: str, gold: Any) -> Any:
-        return score(reward_domain(domain), text, gold)
-
     trainer = GRPOTrainer(
         policy,
         loaded.tokenizer,
         tasks,
-        cfg.train,
+        dataclasses.replace(cfg.train, stop=_stop(cfg)),
         engine=engine,
-        reward_fn=reward_fn,
+        reward_fn=prompting.score,
         scheduler=cfg.curriculum.make(list(tasks), seed=cfg.train.seed),
     )
     if not trainer.shares_policy:
@@ -206,6 +240,9 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     bar = tqdm(total=cfg.train.steps, initial=initial, desc="train", unit="step", file=sys.stderr)
 
     def on_step(m: dict[str, Any]) -> None:
+        every = cfg.log.samples_every
+        if every and m["step"] % every == 0 and trainer.last_batch is not None:
+            write_samples(run / "samples.jsonl", m["step"], trainer.last_batch)
         bar.update(1)
         bar.set_postfix(
             {d[:8]: f"{m.get(f'{d}/reward', float('nan')):.2f}" for d in cfg.data.domains}

@@ -23,7 +23,8 @@ from typing import Any, Literal
 
 from strata_curriculum import DomainScheduler, UCBScheduler, UniformScheduler
 from strata_grpo import GRPOConfig
-from strata_trainer.data import FILES
+from strata_rewards import Weights
+from strata_trainer.data import EXEMPLARS, FILES, Prompting
 from strata_trainer.synthetic import GENERATORS
 from strata_trainer.trackers import TRACKERS
 
@@ -54,7 +55,7 @@ class DataConfig:
     train_size: int = 500
     """Training examples per domain (a seeded sample of the train split; 0 = all of a
     benchmark's split; synthetic domains need a number)."""
-    eval_size: int = 20
+    eval_size: int = 200
     """Held-out examples per domain evaluated before and after (0 = the whole split of a
     benchmark; synthetic domains need a number)."""
     difficulty: int = 1
@@ -91,11 +92,38 @@ class CurriculumConfig:
 
 
 @dataclass(frozen=True)
+class PromptConfig:
+    templates: Literal["light", "full"] = "light"
+    """Template set the prompt asks for and the structure reward checks. light:
+    <think>…</think><answer>…</answer>, which SmolLM2-135M writes; full: the seed's sectioned
+    templates (decompose/compute/verify, recall/evaluate, decompose/resolve/synthesize)."""
+    exemplars: tuple[str, ...] = ("choice",)
+    """Domains whose prompt shows one worked example as a previous chat turn (light templates
+    only). Measured on SmolLM2 (docs/default-run.md): it makes choice write the template, and
+    makes compare stop answering yes or no."""
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    outcome: float = 1.0
+    """Weight of the right answer (1 or 0)."""
+    structure: float = 0.2
+    """Weight of the structure score (share of the template's checks passed)."""
+    repetition: float = 0.5
+    """Weight of the repetition penalty (share of repeated word 3-grams), subtracted."""
+
+
+@dataclass(frozen=True)
 class RolloutConfig:
     backend: Literal["hf", "vllm"] = "hf"
-    """hf: transformers generate, sharing the policy. vllm: vLLM (GPU, or its CPU build)."""
+    """hf: strata-rollout's HFEngine, sharing the policy. vllm: vLLM (GPU, or its CPU build)."""
     max_batch_size: int = 64
-    """hf: sequences per generate call (bounds the memory of raw logits)."""
+    """hf: sequences decoded together."""
+    max_batch_tokens: int = 16384
+    """hf: bound on sequences x (prompt + completion budget) per batch: the KV cache's size."""
+    stop_at_answer: bool = True
+    """End a completion once it closes its answer tag (training and evaluation): what follows
+    is not scored, and costs time."""
     vllm_memory: float = 0.15
     """vllm: share of device memory (on CPU, of host memory) for weights and KV cache."""
 
@@ -106,8 +134,8 @@ class EvalConfig:
     """Evaluate the base model before training."""
     after: bool = True
     """Evaluate the trained policy after training."""
-    max_new_tokens: int = 128
-    """Greedy completion length at evaluation."""
+    max_new_tokens: int = 64
+    """Greedy completion length at evaluation (with rollout.stop_at_answer, most stop sooner)."""
 
 
 @dataclass(frozen=True)
@@ -118,21 +146,28 @@ class LogConfig:
     """Experiment trackers that mirror each step's metrics: tensorboard (<run_dir>/tensorboard),
     trackio (local, TRACKIO_DIR), wandb (WANDB_MODE=offline works without a network). Each needs
     strata-trainer's extra of the same name."""
+    samples_every: int = 4
+    """Write a few sampled completions per domain, with their reward parts, to
+    <run_dir>/samples.jsonl every this many steps (0: never)."""
     project: str = "strata"
     """Project name for trackio and wandb (their run name is the run folder's)."""
 
 
 def _default_train() -> GRPOConfig:
-    # The embedded default: sized to finish within 15 minutes on a 2-core CPU. Six prompts a
-    # step for three domains: each gets its floor of one and UCB places the other three (with
-    # three prompts the floors alone fill the batch and the curriculum cannot act).
+    # The embedded default: sized to finish within 15 minutes on a 2-core CPU; each choice is
+    # measured in docs/default-run.md. Six prompts a step for three domains: each gets its floor
+    # of one and UCB places the other three. Temperature 0.7: at 1.0 SmolLM2-135M leaves the
+    # task (arithmetic sampled accuracy 0.06 vs 0.12, half the samples cut at the budget).
+    # Eight samples a prompt: more groups with mixed outcomes, the only ones that teach a skill.
     return GRPOConfig(
         prompts_per_step=6,
-        group_size=4,
-        max_new_tokens=96,
-        micro_batch_size=4,
-        steps=16,
-        learning_rate=2e-4,
+        group_size=8,
+        max_new_tokens=64,
+        micro_batch_size=8,
+        temperature_start=0.7,
+        temperature_end=0.7,
+        steps=20,
+        learning_rate=5e-4,
         checkpoint_every=4,
         lora_r=16,
         lora_alpha=32,
@@ -144,6 +179,8 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     train: GRPOConfig = field(default_factory=_default_train)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -180,10 +217,31 @@ class RunConfig:
                 raise ConfigError(
                     f"log.to: unknown tracker {tracker!r}; allowed: {', '.join(TRACKERS)}"
                 )
+        for domain in self.prompt.exemplars:
+            if domain not in EXEMPLARS:
+                raise ConfigError(
+                    f"prompt.exemplars: no example for {domain!r}; have: {', '.join(EXEMPLARS)}"
+                )
+        if self.prompt.exemplars and self.prompt.templates != "light":
+            raise ConfigError(
+                "prompt.exemplars: the examples are written in the light template; set "
+                "prompt.templates = light or prompt.exemplars = []"
+            )
+        if min(self.reward.outcome, self.reward.structure, self.reward.repetition) < 0:
+            raise ConfigError(f"[reward]: weights must be >= 0, got {self.reward}")
         if not 0 < self.rollout.vllm_memory <= 1:
             raise ConfigError(
                 f"rollout.vllm_memory: must be in (0, 1], got {self.rollout.vllm_memory}"
             )
+
+    def prompting(self) -> Prompting:
+        """Prompts and rewards as [prompt] and [reward] say, shared by training and eval."""
+        r = self.reward
+        return Prompting(
+            template_set=self.prompt.templates,
+            exemplars=self.prompt.exemplars,
+            weights=Weights(outcome=r.outcome, structure=r.structure, repetition=r.repetition),
+        )
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {
@@ -200,6 +258,8 @@ SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
     "curriculum": CurriculumConfig,
+    "prompt": PromptConfig,
+    "reward": RewardConfig,
     "rollout": RolloutConfig,
     "train": GRPOConfig,
     "eval": EvalConfig,

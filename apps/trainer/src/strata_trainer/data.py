@@ -10,6 +10,8 @@ which case it is counted in ``LoadStats``.
 from __future__ import annotations
 
 import csv
+import hashlib
+import itertools
 import json
 import random
 from collections.abc import Callable, Sequence
@@ -17,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from strata_rewards import get_domain
-from strata_trainer.synthetic import GENERATORS, generate
+from strata_rewards import RewardBreakdown, Template, Weights, get_domain, score, template_for
+from strata_trainer.synthetic import GENERATORS, stream
 
 Split = Literal["train", "eval"]
 
@@ -207,10 +209,20 @@ def _load_hub(domain: str, split: Split) -> list[Item]:  # pragma: no cover - ne
 
 
 def load_synthetic(kind: str, split: Split, n: int, *, seed: int, difficulty: int) -> list[Item]:
-    # Train and eval come from different seeds, so they share no generator stream.
-    stream = seed * 2 + (0 if split == "train" else 1)
-    rows = generate(kind, n, seed=stream, difficulty=difficulty)
-    return [Item(r.question, r.answer, f"synthetic:{kind}:{split}:{i}") for i, r in enumerate(rows)]
+    """``n`` items of a synthetic domain's split. Each question belongs to one split by a hash of
+    its text, so no held-out question is ever trained on, whatever the sizes (at difficulty 1
+    the same question is often drawn twice)."""
+    rows = (
+        r for r in stream(kind, seed=seed, difficulty=difficulty) if _split_of(r.question) == split
+    )
+    return [
+        Item(r.question, r.answer, f"synthetic:{kind}:{split}:{i}")
+        for i, r in enumerate(itertools.islice(rows, n))
+    ]
+
+
+def _split_of(question: str) -> Split:
+    return "train" if hashlib.sha256(question.encode()).digest()[0] % 2 == 0 else "eval"
 
 
 def reward_domain(domain: str) -> str:
@@ -220,11 +232,101 @@ def reward_domain(domain: str) -> str:
     return domain
 
 
-def prompt_for(domain: str, question: str) -> list[dict[str, str]]:
-    """The chat prompt used in training and evaluation alike: the task, the template, the
-    question."""
-    instruction = get_domain(reward_domain(domain)).instruction()
-    return [{"role": "user", "content": f"{instruction}\n\nQuestion: {question}"}]
+EXEMPLARS: dict[str, tuple[str, str, str]] = {
+    "arithmetic": (
+        "Mia has 3 cups. Then Mia buys 4 more. How many cups does Mia have now?",
+        "Mia had 3 and buys 4: 3 + 4 = 7.",
+        "7",
+    ),
+    "choice": (
+        "Which number is the largest?\nA. 12\nB. 45\nC. 7\nD. 30",
+        "45 is larger than 12, 7 and 30, so option B.",
+        "B",
+    ),
+    "compare": (
+        "Bo has 5 cups and Cy has 9 cups. Does Bo have more cups than Cy?",
+        "Bo has 5 and Cy has 9; 5 is less than 9.",
+        "no",
+    ),
+    "gsm8k": (
+        "A shop sells pens at $2 each. Sam buys 6 pens and pays with a $20 bill. How much change "
+        "does he get?",
+        "6 pens cost 6 * 2 = 12 dollars. The change is 20 - 12 = 8 dollars.",
+        "8",
+    ),
+    "mmlu": (
+        "Which gas do plants take in for photosynthesis?\nA. Oxygen\nB. Nitrogen\n"
+        "C. Carbon dioxide\nD. Helium",
+        "Plants take in carbon dioxide and give out oxygen, so option C.",
+        "C",
+    ),
+    "strategyqa": (
+        "Could a goldfish survive in the Sahara desert without water?",
+        "A goldfish needs water to breathe, and the Sahara is dry.",
+        "no",
+    ),
+}
+"""One worked example per domain: (question, reasoning, answer), shown as a previous chat turn
+where ``prompt.exemplars`` names the domain."""
+
+
+@dataclass(frozen=True)
+class Prompting:
+    """How a domain's items become prompts and how completions are scored, the same at training
+    and at evaluation (strata-eval --adapter reads it from the run's config)."""
+
+    template_set: str = "light"
+    """strata_rewards.TEMPLATE_SETS name: what the prompt asks for and the structure reward
+    checks."""
+    exemplars: tuple[str, ...] = ()
+    """Domains whose prompt shows one worked example (EXEMPLARS) as a previous chat turn."""
+    weights: Weights = field(default_factory=Weights)
+
+    def template(self, domain: str) -> Template:
+        return template_for(reward_domain(domain), self.template_set)
+
+    def messages(self, domain: str, question: str) -> list[dict[str, str]]:
+        """The chat prompt: the task, the template, (an example exchange,) the question."""
+        rdomain = reward_domain(domain)
+        instruction = get_domain(rdomain).instruction(self.template(domain))
+        if domain not in self.exemplars:
+            return [{"role": "user", "content": f"{instruction}\n\nQuestion: {question}"}]
+        example, reasoning, answer = EXEMPLARS[domain]
+        shown = self.template(domain)
+        if shown.sections != ("think",) or shown.wrapper is not None:
+            raise ValueError(
+                f"exemplars are written in the light template; template set "
+                f"{self.template_set!r} asks for {shown.sections}"
+            )
+        return [
+            {"role": "system", "content": instruction},
+            {"role": "user", "content": f"Question: {example}"},
+            {
+                "role": "assistant",
+                "content": f"<think>{reasoning}</think><{shown.answer_tag}>{answer}"
+                f"</{shown.answer_tag}>",
+            },
+            {"role": "user", "content": f"Question: {question}"},
+        ]
+
+    def score(self, domain: str, text: str, gold: Any) -> RewardBreakdown:
+        return score(
+            reward_domain(domain), text, gold, template=self.template(domain), weights=self.weights
+        )
+
+    def stop(self, domains: Sequence[str]) -> tuple[str, ...]:
+        """The answers' closing tags: a completion is done once it has written one."""
+        return tuple(sorted({f"</{self.template(d).answer_tag}>" for d in domains}))
+
+
+DEFAULT_PROMPTING = Prompting()
+
+
+def prompt_for(
+    domain: str, question: str, prompting: Prompting = DEFAULT_PROMPTING
+) -> list[dict[str, str]]:
+    """The chat prompt used in training and evaluation alike (see :class:`Prompting`)."""
+    return prompting.messages(domain, question)
 
 
 def subsample(items: list[Item], n: int | None, seed: int) -> list[Item]:

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from strata_rewards import get_domain, score
+from strata_rewards import get_domain
 from strata_rollout import SamplingConfig
-from strata_trainer.data import Item, prompt_for, reward_domain
+from strata_trainer.data import DEFAULT_PROMPTING, Item, Prompting, reward_domain
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -53,16 +53,19 @@ class DomainResult:
 def evaluate(
     engine: Any,
     items: Mapping[str, Sequence[Item]],
+    prompting: Prompting = DEFAULT_PROMPTING,
     *,
     max_new_tokens: int = 128,
+    stop: tuple[str, ...] = (),
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, DomainResult]:
-    """Greedy-decode every item with ``engine`` and score it with its domain's verifier."""
-    greedy = SamplingConfig(max_new_tokens=max_new_tokens, temperature=0)
+    """Greedy-decode every item with ``engine`` (the training prompts: ``prompting``) and score
+    it as training does."""
+    greedy = SamplingConfig(max_new_tokens=max_new_tokens, temperature=0, stop=stop)
     results = {}
     for domain, domain_items in items.items():
         rdomain = reward_domain(domain)
-        prompts = [prompt_for(domain, it.question) for it in domain_items]
+        prompts = [prompting.messages(domain, it.question) for it in domain_items]
         outs = engine.generate(prompts, 1, greedy, logprobs=False)
         correct = parsed = compliant = 0
         structure = 0.0
@@ -73,7 +76,7 @@ def evaluate(
         samples: list[dict[str, Any]] = []
         for it, group in zip(domain_items, outs, strict=True):
             text = group[0].text
-            b = score(rdomain, text, it.gold)
+            b = prompting.score(domain, text, it.gold)
             ok = b.outcome == 1.0
             correct += ok
             parsed += b.answer is not None

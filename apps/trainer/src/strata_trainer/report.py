@@ -57,7 +57,9 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         for key, label in keys:
             xs, ys = _series(data, key)
             if xs:
-                ax.plot(xs, ys, marker="o", markersize=3, label=label)
+                # Raw points faint, a moving average over them bold: single steps are noisy.
+                (line,) = ax.plot(xs, ys, marker="o", markersize=2, alpha=0.3, linewidth=0.8)
+                ax.plot(xs, moving_average(ys), color=line.get_color(), label=label)
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.set_ylabel(ylabel)
@@ -103,12 +105,105 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         "score",
     )
     panel(
+        "signal",
+        "Signal health: groups whose outcomes are all equal (teach no skill)",
+        [(f"{d}/equal_outcome_groups", d) for d in domains],
+        "share of groups",
+    )
+    panel(
+        "parse_truncation",
+        "Parse rate and share cut at the budget",
+        [(f"{d}/parse_rate", f"{d} parsed") for d in domains]
+        + [(f"{d}/truncated", f"{d} truncated") for d in domains],
+        "share",
+    )
+    panel(
         "kl_clip",
         "KL to the reference and clip fraction",
         [("train/kl", "KL (k3)"), ("train/clip_fraction", "clip fraction")],
         "value",
     )
     return written
+
+
+def moving_average(ys: Sequence[float], window: int = 5) -> list[float]:
+    """Trailing mean over up to ``window`` points (fewer at the start)."""
+    out, total = [], 0.0
+    for i, y in enumerate(ys):
+        total += y
+        if i >= window:
+            total -= ys[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_before_after(
+    before: Mapping[str, DomainResult], after: Mapping[str, DomainResult], out_dir: Path
+) -> Path:
+    """Held-out accuracy before and after per domain, with 95 % interval bars and each domain's
+    best constant answer as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    domains = [d for d in after if d in before]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    for offset, (label, results) in zip(
+        (-0.18, 0.18), (("before", before), ("after", after)), strict=True
+    ):
+        accs = [results[d].accuracy for d in domains]
+        errs = [
+            [results[d].accuracy - results[d].ci_low for d in domains],
+            [results[d].ci_high - results[d].accuracy for d in domains],
+        ]
+        xs = [i + offset for i in range(len(domains))]
+        ax.bar(xs, accs, width=0.34, label=label, yerr=errs, capsize=4)
+    for i, d in enumerate(domains):
+        ax.hlines(
+            after[d].baseline,
+            i - 0.4,
+            i + 0.4,
+            colors="black",
+            linestyles="dashed",
+            label="best constant answer" if i == 0 else None,
+        )
+    ax.set_xticks(range(len(domains)), [f"{d}\n(n={after[d].n})" for d in domains])
+    ax.set_ylabel("held-out accuracy (greedy)")
+    ax.set_ylim(0, 1)
+    ax.set_title("Before / after training, 95 % Wilson intervals")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out_dir / "before_after.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def samples_markdown(path: Path, per_domain: int = 2) -> str:
+    """The last logged step's sampled completions (``samples.jsonl``), with their rewards."""
+    if not path.is_file():
+        return ""
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    if not rows:
+        return ""
+    last = max(r["step"] for r in rows)
+    lines = [f"## Samples written at step {last} (sampled, as trained)", ""]
+    shown: dict[str, int] = {}
+    for r in rows:
+        if r["step"] != last or shown.get(r["domain"], 0) >= per_domain:
+            continue
+        shown[r["domain"]] = shown.get(r["domain"], 0) + 1
+        lines += [
+            f"**{r['domain']}** (gold {r['gold']}; answer {r['answer']}; outcome"
+            f" {r['outcome']:.0f}, structure {r['structure']:.2f}, repetition"
+            f" {r['repetition']:.2f}, total {r['total']:.2f})",
+            "",
+            "    " + r["completion"].replace("\n", "\n    "),
+            "",
+        ]
+    return "\n".join(lines)
 
 
 def write_report(
@@ -126,7 +221,14 @@ def write_report(
     lines.append("")
     if before and after:
         rows_cmp = compare(before, after)
-        lines += ["## Before / after (held-out, greedy)", "", comparison_markdown(rows_cmp)]
+        chart = plot_before_after(before, after, run_dir / "plots")
+        lines += [
+            "## Before / after (held-out, greedy)",
+            "",
+            f"![before/after](plots/{chart.name})",
+            "",
+            comparison_markdown(rows_cmp),
+        ]
         flagged = [c.domain for c in rows_cmp if c.flagged]
         lines.append(
             f"**Flagged:** {', '.join(flagged)} fell below the lower end of its "
@@ -142,6 +244,9 @@ def write_report(
         lines += ["## Training curves", ""]
         lines += [f"![{p.stem}](plots/{p.name})" for p in images]
         lines.append("")
+    samples = samples_markdown(run_dir / "samples.jsonl")
+    if samples:
+        lines += [samples, ""]
     if rows:
         last = rows[-1]
         lines += ["## Last step", "", "```", json.dumps(last, indent=1)[:3000], "```", ""]

@@ -26,6 +26,8 @@ class GRPOConfig:
     """How temperature moves from start to end over ``steps``."""
     top_p: float = 1.0
     """Nucleus sampling at rollout."""
+    stop: tuple[str, ...] = ()
+    """Strings that end a completion at rollout (kept in it), e.g. the answer's closing tag."""
 
     learning_rate: float = 1e-4
     """AdamW learning rate for the adapter (LoRA wants larger rates than full fine-tuning)."""

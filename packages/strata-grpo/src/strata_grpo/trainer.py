@@ -116,6 +116,10 @@ class RolloutBatch:
     advantages: torch.Tensor
     """Shape: [N] float32."""
     breakdowns: list[Scored]
+    texts: list[str] = field(default_factory=list)
+    """The completions' text, for logs and samples. Shape: [N]."""
+    golds: list[Any] = field(default_factory=list)
+    """Each completion's prompt's gold answer, for logs and samples. Shape: [N]."""
     temperature: float = 1.0
     """The sampling temperature: every log-prob of the update is of this policy (SPEC.md)."""
     diagnostics: dict[Any, Any] = field(default_factory=dict)
@@ -138,6 +142,8 @@ class RolloutBatch:
             rewards=self.rewards[idx],
             advantages=self.advantages[idx],
             breakdowns=[self.breakdowns[i] for i in idx],
+            texts=[self.texts[i] for i in idx],
+            golds=[self.golds[i] for i in idx],
             temperature=self.temperature,
             diagnostics=self.diagnostics,
         )
@@ -260,6 +266,7 @@ class GRPOTrainer:
             max_new_tokens=cfg.max_new_tokens,
             temperature=self.temperature(self.step_count),
             top_p=cfg.top_p,
+            stop=cfg.stop,
         )
         generated: list[list[Completion]] = (
             self.engine.generate([ex.prompt for _, _, ex in mine], cfg.group_size, sampling)
@@ -269,7 +276,7 @@ class GRPOTrainer:
         local = []
         for (g, domain, ex), group in zip(mine, generated, strict=True):
             for c in group:
-                local.append((g, domain, c, self.reward_fn(domain, c.text, ex.gold), rank))
+                local.append((g, domain, c, self.reward_fn(domain, c.text, ex.gold), rank, ex.gold))
         rows = sorted(
             (row for part in all_gather_objects(local) for row in part), key=lambda r: r[0]
         )  # stable: a group's completions keep their order
@@ -300,6 +307,8 @@ class GRPOTrainer:
             rewards=rewards,
             advantages=result.advantages.float(),
             breakdowns=breakdowns,
+            texts=[c.text for c in completions],
+            golds=[r[5] for r in rows],
             temperature=sampling.temperature,
             diagnostics=result.diagnostics,
         )

@@ -31,15 +31,26 @@ from strata_rewards.scoring import (
     score,
     verify,
 )
-from strata_rewards.templates import KNOWLEDGE, MATH, STRATEGY, Template, structure_score
+from strata_rewards.templates import (
+    KNOWLEDGE,
+    LIGHT,
+    MATH,
+    STRATEGY,
+    TEMPLATE_SETS,
+    Template,
+    structure_score,
+    template_for,
+)
 from strata_rewards.trl import as_trl_reward_funcs
 
 __all__ = [
     "DEFAULT_WEIGHTS",
     "ENTRY_POINT_GROUP",
     "KNOWLEDGE",
+    "LIGHT",
     "MATH",
     "STRATEGY",
+    "TEMPLATE_SETS",
     "AnswerSpan",
     "Domain",
     "GoldError",
@@ -56,5 +67,6 @@ __all__ = [
     "repetition_rate",
     "score",
     "structure_score",
+    "template_for",
     "verify",
 ]

@@ -177,3 +177,33 @@ STRATEGY = Template(
         "synthesize": "combine them into yes or no",
     },
 )
+LIGHT = Template(
+    name="light",
+    sections=("think",),
+    wrapper=None,
+    min_words=2,
+    hints={"think": "your reasoning, in a sentence or two"},
+)
+"""Reasoning, then the answer: ``<think>…</think><answer>…</answer>``. Two checks, so partial
+credit is 0.5 for either. SmolLM2-135M writes it when shown one example (docs/default-run.md);
+it never wrote the seed's sectioned templates within 96 tokens."""
+
+TEMPLATE_SETS: dict[str, dict[str, Template]] = {
+    "light": {"gsm8k": LIGHT, "mmlu": LIGHT, "strategyqa": LIGHT},
+    "full": {"gsm8k": MATH, "mmlu": KNOWLEDGE, "strategyqa": STRATEGY},
+}
+"""Named template sets, by reward domain. ``full`` is the seed's sectioned set (decompose /
+compute / verify, recall / evaluate, decompose / resolve / synthesize) for models that can
+write it; ``light`` is the default of ``strata-train``."""
+
+
+def template_for(domain: str, template_set: str) -> Template:
+    """The template ``template_set`` gives a reward domain; a domain the set does not name
+    (a plugin's) keeps its own."""
+    if template_set not in TEMPLATE_SETS:
+        raise ValueError(
+            f"unknown template set {template_set!r}; known: {', '.join(TEMPLATE_SETS)}"
+        )
+    from strata_rewards.domains import get_domain
+
+    return TEMPLATE_SETS[template_set].get(domain) or get_domain(domain).template
