@@ -91,3 +91,27 @@ def test_selective_log_softmax_matches_gather() -> None:
     index = torch.randint(0, 11, (5, 7))
     expected = torch.log_softmax(logits, -1).gather(-1, index[..., None])[..., 0]
     assert torch.allclose(selective_log_softmax(logits, index, chunk_rows=2), expected, atol=1e-6)
+
+
+def test_a_group_sharing_its_prompt_matches_the_naive_computation() -> None:
+    """Rows that share a prompt (a GRPO group) run it once; values and gradients are those of
+    each row computed alone, left padding included."""
+    g = torch.Generator().manual_seed(2)
+    prompts = torch.randint(3, 300, (2, 6), generator=g)
+    prompt_mask = torch.ones(2, 6, dtype=torch.long)
+    prompts[1, :2], prompt_mask[1, :2] = 0, 0  # the second prompt is shorter: left padding
+    rows = [0, 0, 0, 1, 1]  # two groups: three and two samples
+    completions = torch.randint(3, 300, (5, 4), generator=g)
+    completion_mask = torch.ones(5, 4, dtype=torch.long)
+    completion_mask[2, 3] = 0  # right padding after an early end
+    ids = torch.cat([prompts[rows], completions], 1)
+    mask = torch.cat([prompt_mask[rows], completion_mask], 1)
+    model = tiny()
+    fast = completion_logprobs(model, ids, mask, 4)
+    slow = naive(model, ids, mask, 4)
+    assert torch.allclose(fast, slow, atol=1e-5)
+    weights = torch.randn(5, 4) * completion_mask
+    grads_fast = torch.autograd.grad((fast * weights).sum(), list(model.parameters()))
+    grads_slow = torch.autograd.grad((slow * weights).sum(), list(model.parameters()))
+    for a, b in zip(grads_fast, grads_slow, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)

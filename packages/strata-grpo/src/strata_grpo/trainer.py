@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import torch
@@ -65,6 +65,7 @@ from strata_rollout import (
     HFEngine,
     RolloutEngine,
     SamplingConfig,
+    StatefulEngine,
     TemperatureSchedule,
     merged_lora_weights,
 )
@@ -99,6 +100,23 @@ RewardFn = Callable[[str, str, Any], Scored]
 """``(domain, completion_text, gold) -> Scored``: ``strata_rewards.score`` by default."""
 
 
+class Prompted(NamedTuple):
+    """One prompt of the step (stage 1)."""
+
+    group: int
+    """Its index in the step: the advantage group of its completions."""
+    domain: str
+    example: Example
+
+
+class Sampled(NamedTuple):
+    """One completion of a prompt (stage 2), and the rank that sampled it."""
+
+    prompt: Prompted
+    completion: Completion
+    rank: int
+
+
 @dataclass
 class RolloutBatch:
     """Everything one step's learning needs, flat over its N = prompts × G completions."""
@@ -120,6 +138,8 @@ class RolloutBatch:
     """The completions' text, for logs and samples. Shape: [N]."""
     golds: list[Any] = field(default_factory=list)
     """Each completion's prompt's gold answer, for logs and samples. Shape: [N]."""
+    local: list[int] = field(default_factory=list)
+    """Indices of the completions this rank sampled (all of them on one process)."""
     temperature: float = 1.0
     """The sampling temperature: every log-prob of the update is of this policy (SPEC.md)."""
     diagnostics: dict[Any, Any] = field(default_factory=dict)
@@ -144,6 +164,7 @@ class RolloutBatch:
             breakdowns=[self.breakdowns[i] for i in idx],
             texts=[self.texts[i] for i in idx],
             golds=[self.golds[i] for i in idx],
+            local=list(range(len(idx))),
             temperature=self.temperature,
             diagnostics=self.diagnostics,
         )
@@ -215,10 +236,12 @@ class GRPOTrainer:
         self.domains = tuple(tasks)
         rank, _ = rank_and_world()
         # Each rank samples its own groups: give each its own seed stream.
-        self.engine: Any = engine or HFEngine(policy, tokenizer, seed=config.seed + 7919 * rank)
-        self.local_indices: list[int] = []
+        self.engine: RolloutEngine = engine or HFEngine(
+            policy, tokenizer, seed=config.seed + 7919 * rank
+        )
         self.last_batch: RolloutBatch | None = None
-        self.shares_policy = getattr(self.engine, "model", None) is policy
+        """The latest step's global batch (the app logs samples from it)."""
+        self.shares_policy = isinstance(self.engine, HFEngine) and self.engine.model is policy
         self.scheduler = scheduler or UCBScheduler(list(self.domains), seed=config.seed)
         self.reward_fn: RewardFn = reward_fn or score
         self.temperature = TemperatureSchedule(
@@ -248,44 +271,55 @@ class GRPOTrainer:
 
     # ------------------------------------------------------------------ rollout
 
-    def rollout(self) -> RolloutBatch:
-        """Allocate domains, take prompts, sample G completions each, score, advantages.
-
-        Under ``torch.distributed`` every rank takes the same prompts, generates the groups
-        ``rank::world`` and the ranks exchange their groups, so each returns the same global
-        batch (and :attr:`local_indices` says which completions this rank sampled)."""
-        cfg = self.config
-        allocation = self.scheduler.allocate(cfg.prompts_per_step)
-        examples: list[tuple[int, str, Example]] = []
+    def choose_prompts(self) -> list[Prompted]:
+        """Stage 1, curriculum → data: the step's prompts, numbered by group. Every rank draws
+        the same ones (same scheduler and sampler state)."""
+        allocation = self.scheduler.allocate(self.config.prompts_per_step)
+        prompts: list[Prompted] = []
         for domain in self.domains:
-            for ex in self.sampler.take(domain, allocation.get(domain, 0)):
-                examples.append((len(examples), domain, ex))
-        rank, world = rank_and_world()
-        mine = examples[rank::world]
-        sampling = SamplingConfig(
+            for example in self.sampler.take(domain, allocation.get(domain, 0)):
+                prompts.append(Prompted(len(prompts), domain, example))
+        return prompts
+
+    def sampling(self) -> SamplingConfig:
+        """How this step samples (the temperature follows the schedule)."""
+        cfg = self.config
+        return SamplingConfig(
             max_new_tokens=cfg.max_new_tokens,
             temperature=self.temperature(self.step_count),
             top_p=cfg.top_p,
             stop=cfg.stop,
         )
-        generated: list[list[Completion]] = (
-            self.engine.generate([ex.prompt for _, _, ex in mine], cfg.group_size, sampling)
-            if mine
-            else []
+
+    def generate(self, prompts: Sequence[Prompted], sampling: SamplingConfig) -> list[Sampled]:
+        """Stage 2, engine: G completions for each of this rank's groups (``rank::world``)."""
+        rank, world = rank_and_world()
+        mine = list(prompts[rank::world])
+        if not mine:
+            return []
+        groups = self.engine.generate(
+            [p.example.prompt for p in mine], self.config.group_size, sampling
         )
-        local = []
-        for (g, domain, ex), group in zip(mine, generated, strict=True):
-            for c in group:
-                local.append((g, domain, c, self.reward_fn(domain, c.text, ex.gold), rank, ex.gold))
+        return [Sampled(p, c, rank) for p, group in zip(mine, groups, strict=True) for c in group]
+
+    def score(self, sampled: Sequence[Sampled], temperature: float) -> RolloutBatch:
+        """Stage 3, rewards then advantages: each rank scores its completions, the ranks
+        exchange them, and the estimator (SAN by default) normalises over the global batch."""
+        local = [
+            (s, self.reward_fn(s.prompt.domain, s.completion.text, s.prompt.example.gold))
+            for s in sampled
+        ]
+        # Stable sort by group: a group's completions keep their order on every rank.
         rows = sorted(
-            (row for part in all_gather_objects(local) for row in part), key=lambda r: r[0]
-        )  # stable: a group's completions keep their order
-        domains = [r[1] for r in rows]
-        groups = [r[0] for r in rows]
-        completions = [r[2] for r in rows]
-        breakdowns = [r[3] for r in rows]
-        self.local_indices = [i for i, r in enumerate(rows) if r[4] == rank]
-        rewards = torch.tensor([float(b.total) for b in breakdowns], dtype=torch.float32)
+            (row for part in all_gather_objects(local) for row in part),
+            key=lambda r: r[0].prompt.group,
+        )
+        rank, _ = rank_and_world()
+        completions = [s.completion for s, _ in rows]
+        breakdowns = [b for _, b in rows]
+        domains = [s.prompt.domain for s, _ in rows]
+        groups = [s.prompt.group for s, _ in rows]
+        rewards = torch.tensor([float(b.total) for b in breakdowns], dtype=torch.float32)  # [N]
         # ``extra`` is the estimator's options; cast: mypy cannot tell it holds no
         # ``return_diagnostics`` key, so it cannot pick the overload.
         advantages_with = cast(Callable[..., AdvantageResult], compute_advantages)
@@ -293,9 +327,9 @@ class GRPOTrainer:
             rewards,
             torch.tensor(groups),
             domains,
-            cfg.estimator,
+            self.config.estimator,
             return_diagnostics=True,
-            **cfg.extra,
+            **self.config.extra,
         )
         return RolloutBatch(
             domains=domains,
@@ -308,10 +342,19 @@ class GRPOTrainer:
             advantages=result.advantages.float(),
             breakdowns=breakdowns,
             texts=[c.text for c in completions],
-            golds=[r[5] for r in rows],
-            temperature=sampling.temperature,
+            golds=[s.prompt.example.gold for s, _ in rows],
+            local=[i for i, (s, _) in enumerate(rows) if s.rank == rank],
+            temperature=temperature,
             diagnostics=result.diagnostics,
         )
+
+    def rollout(self) -> RolloutBatch:
+        """Stages 1–3: the step's global batch with its advantages (``batch.local``: the
+        completions this rank sampled and learns from)."""
+        sampling = self.sampling()
+        with self._eval_mode():
+            sampled = self.generate(self.choose_prompts(), sampling)
+        return self.score(sampled, sampling.temperature)
 
     # ------------------------------------------------------------------ learning
 
@@ -383,15 +426,16 @@ class GRPOTrainer:
             if cfg.inner_updates > 1:
                 old_logp = self._logprobs_batched(input_ids, attention, t, temp)
 
-        stats: dict[str, list[float]] = {
-            k: [] for k in ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean")
-        }
-        ratio_min, ratio_max, grad_norm, skipped = math.inf, -math.inf, 0.0, 0
-        sampler_gap = 0.0  # Σ |log πold − log πsampler| over tokens: do both score one policy?
+        # Statistics stay on the device until the end: no host read-back per micro-batch.
+        keys = ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean")
+        sums = torch.zeros(len(keys), device=self.device)  # share-weighted, summed over μ
+        ratio_min = torch.tensor(math.inf, device=self.device)
+        ratio_max = torch.tensor(-math.inf, device=self.device)
+        sampler_gap = torch.zeros((), device=self.device)  # Σ |log πold − log πsampler|
+        grad_norm, skipped = 0.0, 0
         self.policy.train()
         for inner in range(cfg.inner_updates):
             self.optimizer.zero_grad(set_to_none=True)
-            finite = True
             for s in self._micro_batches(n):
                 logp = self._logprobs(input_ids[s], attention[s], t, temp)  # [b, T]
                 out = grpo_loss(
@@ -409,31 +453,27 @@ class GRPOTrainer:
                     sampler_logp=None if sampler_logp is None else sampler_logp[s],
                     importance_cap=cfg.importance_cap,
                 )
-                if cfg.aggregation == "token_mean":
-                    share = cmask[s].sum().item() / max(global_tokens, 1)
-                else:
-                    share = (s.stop - s.start) / global_n
-                weighted = out.loss * share * world_size
-                if not torch.isfinite(weighted):
-                    finite = False
-                    break
-                torch.autograd.backward(weighted)
-                for key in stats:
-                    stats[key].append(float(getattr(out, key).detach()) * share * world_size)
+                # This micro-batch's share of the global batch, so gradients accumulate to it.
+                share = (
+                    cmask[s].sum() / max(global_tokens, 1)
+                    if cfg.aggregation == "token_mean"
+                    else torch.tensor((s.stop - s.start) / global_n, device=self.device)
+                ) * world_size
+                # A non-finite loss makes the gradient non-finite: the step is skipped below.
+                torch.autograd.backward(out.loss * share)
+                sums += torch.stack([getattr(out, k).detach() for k in keys]) * share
+                has_tokens = out.n_tokens > 0
+                ratio_min = torch.where(has_tokens, ratio_min.minimum(out.ratio_min), ratio_min)
+                ratio_max = torch.where(has_tokens, ratio_max.maximum(out.ratio_max), ratio_max)
                 if sampler_logp is not None and inner == 0:
                     old = logp if old_logp is None else old_logp[s]
-                    gap = (old.detach() - sampler_logp[s]).abs() * cmask[s]
-                    sampler_gap += float(gap.sum())
-                if out.n_tokens.item() > 0:
-                    ratio_min = min(ratio_min, out.ratio_min.item())
-                    ratio_max = max(ratio_max, out.ratio_max.item())
+                    sampler_gap += ((old.detach() - sampler_logp[s]).abs() * cmask[s]).sum()
             average_gradients(self.params)
-            finite = all_ranks_true(finite)
             norm = torch.nn.utils.clip_grad_norm_(
                 self.params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf
             )
-            grad_norm = float(norm)
-            if not finite or not math.isfinite(grad_norm):
+            grad_norm = float(norm)  # the one read-back per update
+            if not all_ranks_true(math.isfinite(grad_norm)):
                 self.optimizer.zero_grad(set_to_none=True)
                 skipped += 1
                 continue
@@ -441,14 +481,15 @@ class GRPOTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         if not skipped:
             self.lr_schedule.step()
-        metrics = {k: float(sum(v)) / cfg.inner_updates for k, v in stats.items()}
+        low, high = float(ratio_min), float(ratio_max)
+        metrics = dict(zip(keys, (v / cfg.inner_updates for v in sums.tolist()), strict=True))
         metrics.update(
-            ratio_min=ratio_min if math.isfinite(ratio_min) else 1.0,
-            ratio_max=ratio_max if math.isfinite(ratio_max) else 1.0,
+            ratio_min=low if math.isfinite(low) else 1.0,
+            ratio_max=high if math.isfinite(high) else 1.0,
             grad_norm=grad_norm,
             skipped=float(skipped),
             tokens=float(total_tokens),
-            sampler_logp_gap=sampler_gap / max(total_tokens, 1),
+            sampler_logp_gap=float(sampler_gap) / max(total_tokens, 1),
         )
         return metrics
 
@@ -462,15 +503,31 @@ class GRPOTrainer:
     # ------------------------------------------------------------------ one step
 
     def step(self) -> dict[str, Any]:
-        """One full GRPO step; returns its metrics (flat, JSON-serialisable)."""
+        """One GRPO step, top-down; returns its metrics (flat, JSON-serialisable)."""
         start = time.perf_counter()
-        with self._eval_mode():
-            batch = self.rollout()
+        batch = self.rollout()  # prompts → completions → rewards → advantages
         generated = time.perf_counter()
-        self.last_batch = batch  # the global batch, for logging samples
-        learned = self.learn(batch.subset(self.local_indices))
+        learned = self.learn(batch.subset(batch.local))  # μ optimizer steps on this rank's part
         trained = time.perf_counter()
-        self.push_weights()
+        self.push_weights()  # the engine samples the updated policy next step
+        self.update_curriculum(batch)
+        self.last_batch = batch  # for samples in the app's logs
+        metrics: dict[str, Any] = {
+            "step": self.step_count,
+            "time/generation": generated - start,
+            "time/training": trained - generated,
+            "time/step": time.perf_counter() - start,
+            "lr": self.lr_schedule.get_last_lr()[0],
+            "temperature": batch.temperature,
+            **{f"train/{k}": v for k, v in learned.items()},
+            **self._domain_metrics(batch),
+            **{f"curriculum/{d}": s for d, s in self.scheduler.scores().items()},
+        }
+        self.step_count += 1
+        return metrics
+
+    def update_curriculum(self, batch: RolloutBatch) -> None:
+        """Each domain's outcomes of the step go to the scheduler."""
         for domain in self.domains:
             outcomes = [
                 float(b.outcome)
@@ -479,19 +536,6 @@ class GRPOTrainer:
             ]
             if outcomes:
                 self.scheduler.update(domain, outcomes)
-        metrics: dict[str, Any] = {
-            "step": self.step_count,
-            "time/generation": generated - start,
-            "time/training": trained - generated,
-            "time/step": time.perf_counter() - start,
-            "lr": self.lr_schedule.get_last_lr()[0],
-            "temperature": self.temperature(self.step_count),
-            **{f"train/{k}": v for k, v in learned.items()},
-            **self._domain_metrics(batch),
-            **{f"curriculum/{d}": s for d, s in self.scheduler.scores().items()},
-        }
-        self.step_count += 1
-        return metrics
 
     def _domain_metrics(self, batch: RolloutBatch) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -541,9 +585,11 @@ class GRPOTrainer:
 
         run = Path(run_dir)
         target = run / f"{CHECKPOINT_PREFIX}{self.step_count:06d}"
-        engine_state = getattr(self.engine, "state_dict", None)
         # Every rank has its own seed stream; rank 0 writes them all.
-        engines = all_gather_objects(engine_state() if callable(engine_state) else None)
+        engine = self.engine
+        engines = all_gather_objects(
+            engine.state_dict() if isinstance(engine, StatefulEngine) else None
+        )
         rank, _ = rank_and_world()
         if rank != 0:
             barrier()
@@ -603,7 +649,7 @@ class GRPOTrainer:
             raise ValueError(
                 f"{folder} was written by {len(engines)} process(es); this run has {world}"
             )
-        if engines[rank] is not None and hasattr(self.engine, "load_state_dict"):
+        if engines[rank] is not None and isinstance(self.engine, StatefulEngine):
             self.engine.load_state_dict(engines[rank])
         self.push_weights()
 

@@ -12,7 +12,7 @@ interface, model loading (hub id, folder, GGUF, the packaged SmolLM2), temperatu
 ``VLLMEngine`` (``strata_rollout.vllm``) has the same interface. See ``docs/rollout.md``.
 """
 
-from strata_rollout.engine import RolloutEngine, encode_prompts
+from strata_rollout.engine import RolloutEngine, StatefulEngine, encode_prompts
 from strata_rollout.hf import HFEngine
 from strata_rollout.models import (
     PACKAGED,
@@ -36,6 +36,7 @@ __all__ = [
     "Prompt",
     "RolloutEngine",
     "SamplingConfig",
+    "StatefulEngine",
     "TemperatureSchedule",
     "cache_dir",
     "encode_prompts",
