@@ -166,7 +166,7 @@ def _default_train() -> GRPOConfig:
         micro_batch_size=8,
         temperature_start=0.7,
         temperature_end=0.7,
-        steps=20,
+        steps=18,
         learning_rate=5e-4,
         checkpoint_every=4,
         lora_r=16,
