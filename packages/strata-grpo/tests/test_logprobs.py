@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from strata_grpo import completion_logprobs, selective_log_softmax
+from strata_grpo import completion_logprobs
 
 transformers = pytest.importorskip("transformers")
 peft = pytest.importorskip("peft")
@@ -84,13 +84,6 @@ def test_temperature_divides_the_logits() -> None:
     logits = model(input_ids=ids, attention_mask=mask, position_ids=position_ids).logits / 2.0
     expected = torch.log_softmax(logits[:, -t - 1 : -1], -1).gather(-1, ids[:, -t:, None])[..., 0]
     assert torch.allclose(hot, expected, atol=1e-5)
-
-
-def test_selective_log_softmax_matches_gather() -> None:
-    logits = torch.randn(5, 7, 11)
-    index = torch.randint(0, 11, (5, 7))
-    expected = torch.log_softmax(logits, -1).gather(-1, index[..., None])[..., 0]
-    assert torch.allclose(selective_log_softmax(logits, index, chunk_rows=2), expected, atol=1e-6)
 
 
 def test_a_group_sharing_its_prompt_matches_the_naive_computation() -> None:

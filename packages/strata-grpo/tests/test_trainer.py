@@ -111,9 +111,14 @@ def test_the_reference_is_the_policy_with_its_adapter_off(tokenizer: Any) -> Non
 
 
 def test_several_inner_updates_use_old_logprobs(tokenizer: Any) -> None:
-    t = trainer(tokenizer, inner_updates=3, eps_low=0.01, eps_high=0.01)
-    metrics = t.step()
-    assert metrics["train/ratio_max"] != 1.0 or metrics["train/ratio_min"] != 1.0
+    """With μ = 1 the ratio to log πold is exactly 1; with μ = 3 the later updates see the
+    policy move away from the one that sampled, both ways, and clipping acts."""
+    one = trainer(tokenizer).step()
+    assert (one["train/ratio_min"], one["train/ratio_max"]) == (1.0, 1.0)
+    metrics = trainer(tokenizer, inner_updates=3, eps_low=0.01, eps_high=0.01).step()
+    assert metrics["train/ratio_max"] > 1.0
+    assert metrics["train/ratio_min"] < 1.0
+    assert metrics["train/clip_fraction"] > 0.0
 
 
 def test_sampler_weights_at_one_update_are_one_when_the_sampler_is_the_policy(

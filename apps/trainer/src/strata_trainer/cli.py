@@ -147,6 +147,18 @@ def write_samples(path: Path, step: int, batch: Any, per_domain: int = 2) -> Non
             f.write(json.dumps(row) + "\n")
 
 
+def _check_backend(cfg: RunConfig) -> None:
+    """rollout.backend = vllm where vLLM is not installed: one line saying what to do."""
+    import importlib.util
+
+    if cfg.rollout.backend == "vllm" and importlib.util.find_spec("vllm") is None:
+        raise ConfigError(
+            "rollout.backend = vllm: vLLM is not installed in this environment "
+            f"({sys.executable}); on a GPU: pip install 'strata-rollout[vllm]'; on a CPU, vLLM's "
+            "CPU build needs an environment of its own (docs/rollout.md, .ci/vllm-cpu-env)"
+        )
+
+
 def _stop(cfg: RunConfig) -> tuple[str, ...]:
     return cfg.prompting().stop(cfg.data.domains) if cfg.rollout.stop_at_answer else ()
 
@@ -176,29 +188,44 @@ def _save_eval(run: Path, name: str, results: Any, title: str) -> None:
 
 
 def run_training(cfg: RunConfig, run: Path) -> Path:
-    """The whole job: data, model, before-eval, GRPO, after-eval, report. Resumable."""
-    import torch
-    from tqdm import tqdm
-
-    from strata_grpo import Example, GRPOTrainer, load_nf4_base, make_policy
-    from strata_rollout import load_model
-    from strata_trainer.evaluate import from_json
-    from strata_trainer.report import write_report
-
+    """The whole job, top-down: data → model → before-eval → GRPO → after-eval → report.
+    Resumable: a run folder with checkpoints continues where it stopped."""
     started = time.perf_counter()
     train_items, held = load_items(cfg)
     _say_counts(train_items, held)
+    loaded = _load_model(cfg)
+    before = _evaluate_before(cfg, run, loaded, held)
+    trainer = _make_trainer(cfg, loaded, train_items)
+    _train(cfg, run, trainer)
+    after = _evaluate_after(cfg, run, trainer, loaded.tokenizer, held)
+    return _finish(cfg, run, before, after, time.perf_counter() - started)
+
+
+def _load_model(cfg: RunConfig) -> Any:
+    from strata_rollout import load_model
+
     device = None if cfg.model.device == "auto" else cfg.model.device
     loaded = load_model(cfg.model.source, dtype=cfg.model.dtype, device=device)
     _say(f"model: {cfg.model.source} ({loaded.model.dtype}, {loaded.model.device})")
+    return loaded
 
-    before = None
-    if cfg.eval.before:
-        if (run / "eval_before.json").is_file():
-            before = from_json(json.loads((run / "eval_before.json").read_text()))
-        else:
-            before = _evaluate(_hf_engine(loaded.model, loaded.tokenizer, cfg), held, cfg, "before")
-            _save_eval(run, "eval_before", before, "Before training")
+
+def _evaluate_before(cfg: RunConfig, run: Path, loaded: Any, held: dict[str, list[Item]]) -> Any:
+    """The base model on the held-out items (read back when the run resumes)."""
+    from strata_trainer.evaluate import from_json
+
+    if not cfg.eval.before:
+        return None
+    if (run / "eval_before.json").is_file():
+        return from_json(json.loads((run / "eval_before.json").read_text(encoding="utf-8")))
+    before = _evaluate(_hf_engine(loaded.model, loaded.tokenizer, cfg), held, cfg, "before")
+    _save_eval(run, "eval_before", before, "Before training")
+    return before
+
+
+def _make_trainer(cfg: RunConfig, loaded: Any, train_items: dict[str, list[Item]]) -> Any:
+    """The LoRA (or QLoRA) policy, its rollout engine, prompts and rewards, the curriculum."""
+    from strata_grpo import Example, GRPOTrainer, load_nf4_base, make_policy
 
     if cfg.train.quantization == "nf4":
         base = load_nf4_base(loaded.path, device=loaded.model.device)
@@ -214,7 +241,6 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
         )
     else:
         engine = _hf_engine(policy, loaded.tokenizer, cfg)
-
     prompting = cfg.prompting()
     tasks = {
         d: [Example(prompting.messages(d, it.question), it.gold, it.id) for it in items]
@@ -231,6 +257,13 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     )
     if not trainer.shares_policy:
         trainer.push_weights()
+    return trainer
+
+
+def _train(cfg: RunConfig, run: Path, trainer: Any) -> None:
+    """GRPO steps until train.steps, with progress, samples and trackers."""
+    from tqdm import tqdm
+
     latest = trainer.latest_checkpoint(run)
     initial = 0
     if latest is not None:
@@ -255,15 +288,26 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
         bar.close()
         trackers.close()
 
-    after = None
-    if cfg.eval.after:
-        engine_eval = (
-            trainer.engine if trainer.shares_policy else _hf_engine(policy, loaded.tokenizer, cfg)
-        )
-        with torch.no_grad():
-            after = _evaluate(engine_eval, held, cfg, "after")
-        _save_eval(run, "eval_after", after, "After training")
-    wall = time.perf_counter() - started
+
+def _evaluate_after(
+    cfg: RunConfig, run: Path, trainer: Any, tokenizer: Any, held: dict[str, list[Item]]
+) -> Any:
+    """The trained policy on the same held-out items."""
+    import torch
+
+    if not cfg.eval.after:
+        return None
+    engine = trainer.engine if trainer.shares_policy else _hf_engine(trainer.policy, tokenizer, cfg)
+    with torch.no_grad():
+        after = _evaluate(engine, held, cfg, "after")
+    _save_eval(run, "eval_after", after, "After training")
+    return after
+
+
+def _finish(cfg: RunConfig, run: Path, before: Any, after: Any, wall: float) -> Path:
+    """summary.json and report.md."""
+    from strata_trainer.report import write_report
+
     facts = {
         "model": cfg.model.source,
         "domains": ", ".join(cfg.data.domains),
@@ -338,6 +382,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             if (run / "latest").exists():
                 raise ConfigError(f"{run} holds a run already: use --resume {run}")
         check_available(cfg.log.to)  # a missing tracker package fails before any model loads
+        _check_backend(cfg)
         if args.dry_run:
             _say_counts(*load_items(cfg))
             print(_toml(cfg))

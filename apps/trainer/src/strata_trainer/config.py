@@ -16,7 +16,7 @@ import itertools
 import tomllib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -387,21 +387,32 @@ def build_config(toml_path: str | Path | None = None, overrides: Sequence[str] =
     return RunConfig(**parts)
 
 
-def describe() -> str:
-    """Every section and field with its default and its documentation (for --help-config and
-    docs/trainer.md)."""
+def reference() -> Iterator[tuple[str, list[tuple[str, Any, str]]]]:
+    """Each section with its fields: (name, default, documentation). The one source of
+    ``--help-config`` and docs/trainer.md's reference."""
     import inspect
 
-    lines = []
     default = RunConfig()
     for section, cls in SECTIONS.items():
-        lines.append(f"[{section}]")
         docs = _field_docs(inspect.getsource(cls))
-        for f in dataclasses.fields(cls):
-            value = getattr(getattr(default, section), f.name)
-            lines.append(f"  {f.name} = {value!r}")
-            if docs.get(f.name):
-                lines.append(f"      {docs[f.name]}")
+        yield (
+            section,
+            [
+                (f.name, getattr(getattr(default, section), f.name), docs.get(f.name, ""))
+                for f in dataclasses.fields(cls)
+            ],
+        )
+
+
+def describe() -> str:
+    """Every section and field with its default and its documentation (--help-config)."""
+    lines = []
+    for section, fields in reference():
+        lines.append(f"[{section}]")
+        for name, value, doc in fields:
+            lines.append(f"  {name} = {value!r}")
+            if doc:
+                lines.append(f"      {doc}")
         lines.append("")
     return "\n".join(lines)
 
@@ -425,18 +436,12 @@ def _field_docs(source: str) -> dict[str, str]:
 
 def describe_markdown() -> str:
     """The configuration reference as Markdown tables (the block in docs/trainer.md)."""
-    import inspect
-
     lines = []
-    default = RunConfig()
-    for section, cls in SECTIONS.items():
-        docs = _field_docs(inspect.getsource(cls))
+    for section, fields in reference():
         lines += [f"#### [{section}]", "", "| field | default | meaning |", "|---|---|---|"]
-        for f in dataclasses.fields(cls):
-            value = getattr(getattr(default, section), f.name)
+        for name, value, doc in fields:
             shown = list(value) if isinstance(value, tuple) else value
-            meaning = docs.get(f.name, "").replace("|", "\\|")
-            lines.append(f"| `{f.name}` | `{shown!r}` | {meaning} |")
+            lines.append(f"| `{name}` | `{shown!r}` | {doc.replace('|', chr(92) + '|')} |")
         lines.append("")
     return "\n".join(lines)
 

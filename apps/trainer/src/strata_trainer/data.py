@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from strata_rewards import RewardBreakdown, Template, Weights, get_domain, score, template_for
-from strata_trainer.synthetic import GENERATORS, stream
+from strata_rewards.extract import LETTERS
+from strata_trainer.synthetic import GENERATORS, stream, with_options
 
 Split = Literal["train", "eval"]
 
@@ -101,15 +102,7 @@ def load_mmlu(folder: Path, stats: LoadStats | None = None) -> list[Item]:
                 if answer.strip() not in ("A", "B", "C", "D"):
                     _bad(stats, f"{where}: field 'answer' (6th) must be A-D, got {answer!r}")
                     continue
-                text = (
-                    question.strip()
-                    + "\n"
-                    + "\n".join(
-                        f"{letter}. {opt.strip()}"
-                        for letter, opt in zip("ABCD", options, strict=True)
-                    )
-                )
-                items.append(Item(text, answer.strip(), where, subject))
+                items.append(Item(with_options(question, options), answer.strip(), where, subject))
     return items
 
 
@@ -194,11 +187,10 @@ def _load_hub(domain: str, split: Split) -> list[Item]:  # pragma: no cover - ne
         if domain == "gsm8k":
             out.append(Item(row["question"], row["answer"], where))
         elif domain == "mmlu":
-            options = "\n".join(f"{k}. {c}" for k, c in zip("ABCD", row["choices"], strict=True))
             out.append(
                 Item(
-                    f"{row['question']}\n{options}",
-                    "ABCD"[row["answer"]],
+                    with_options(row["question"], row["choices"]),
+                    LETTERS[row["answer"]],
                     where,
                     row.get("subject"),
                 )

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from strata_rewards.extract import LETTERS
+
 NAMES = ("Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun")
 ITEMS = ("apples", "books", "coins", "marbles", "pencils", "stamps", "shells", "cards")
+
+
+def with_options(question: str, options: Sequence[str]) -> str:
+    """A multiple-choice question as every MMLU-style domain shows it: the question, then one
+    ``A. option`` line per option."""
+    lines = (f"{letter}. {text.strip()}" for letter, text in zip(LETTERS, options, strict=True))
+    return question.strip() + "\n" + "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -60,8 +69,8 @@ def choice(rng: random.Random, difficulty: int) -> Row:
     values = rng.sample(range(1, top + 4), 4)
     ask = rng.choice(("largest", "smallest"))
     target = max(values) if ask == "largest" else min(values)
-    options = "\n".join(f"{letter}. {v}" for letter, v in zip("ABCD", values, strict=True))
-    return Row(f"Which number is the {ask}?\n{options}", "ABCD"[values.index(target)])
+    question = with_options(f"Which number is the {ask}?", [str(v) for v in values])
+    return Row(question, LETTERS[values.index(target)])
 
 
 def compare(rng: random.Random, difficulty: int) -> Row:

@@ -8,7 +8,7 @@ from typing import Any, Literal, overload
 
 from strata_advantage._ops import Array, is_torch_tensor
 from strata_advantage.batch import NanPolicy, StratifiedBatch, cast_like, make_batch
-from strata_advantage.estimators import get_estimator, san
+from strata_advantage.estimators import check_estimator_options, get_estimator, san
 
 Regime = Literal["centre_only", "damped", "z_norm"]
 
@@ -104,7 +104,7 @@ def compute_advantages(
         TypeError: rewards or ids of an unusable type.
     """
     fn = get_estimator(estimator)
-    _check_options(estimator, fn, options)
+    check_estimator_options(estimator, options)
     batch, out_dtype = make_batch(rewards, groups, domains, nan_policy=nan_policy)
     advantages = fn(batch, **options)
     advantages = batch.ops.where(batch.valid, advantages, 0.0)
@@ -117,15 +117,6 @@ def compute_advantages(
         return advantages
     thresholds = _san_thresholds(options) if fn is san else None
     return AdvantageResult(advantages, diagnose(batch, thresholds))
-
-
-def _check_options(name: str, fn: Any, options: dict[str, Any]) -> None:
-    params = inspect.signature(fn).parameters.values()
-    accepted = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        takes = ", ".join(accepted) if accepted else "no options"
-        raise ValueError(f"estimator {name!r} takes {takes}; got unknown option(s) {unknown}")
 
 
 def _san_thresholds(options: dict[str, Any]) -> tuple[float, float]:

@@ -12,7 +12,7 @@ reward, ``c_i = r_i - m_g(i)`` the group-centred reward.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
 from strata_advantage._ops import Array
@@ -73,6 +73,16 @@ def estimator_options(name: str) -> dict[str, object]:
     """The options an estimator accepts, with their defaults."""
     params = inspect.signature(get_estimator(name)).parameters.values()
     return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def check_estimator_options(name: str, options: Mapping[str, object]) -> None:
+    """Raise ValueError naming the estimator, what it takes and what it does not (or naming the
+    registered estimators when ``name`` is not one)."""
+    accepted = list(estimator_options(name))
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        takes = ", ".join(accepted) if accepted else "no options"
+        raise ValueError(f"estimator {name!r} takes {takes}; got unknown option(s) {unknown}")
 
 
 @register_estimator("san")

@@ -35,7 +35,7 @@ from accelerate.utils import gather_object
 from trl import GRPOTrainer
 
 from strata_advantage.api import compute_advantages
-from strata_advantage.estimators import estimator_options as options_of
+from strata_advantage.estimators import check_estimator_options
 
 _HOOKS = ("_calculate_rewards", "_generate_and_score_completions")
 _missing = [name for name in _HOOKS if not hasattr(GRPOTrainer, name)]
@@ -66,12 +66,7 @@ class StratifiedGRPOTrainer(GRPOTrainer):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         options = dict(estimator_options or {})
-        accepted = options_of(estimator)  # raises ValueError naming the registered ones
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise ValueError(
-                f"estimator_options: {estimator!r} takes {sorted(accepted)}, not {unknown}"
-            )
+        check_estimator_options(estimator, options)  # names the registered ones, or the options
         super().__init__(*args, **kwargs)
         aggregation = getattr(self.args, "multi_objective_aggregation", "sum_then_normalize")
         if aggregation != "sum_then_normalize":

@@ -19,7 +19,6 @@ instead of an argmax.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
@@ -196,9 +195,6 @@ class _Scheduler:
         self._seen = {d: int(state["seen"][d]) for d in self._domains}
         version, internal, gauss = state["rng"]
         self._rng.setstate((version, tuple(internal), gauss))
-
-    def to_json(self) -> str:
-        return json.dumps(self.state_dict())
 
 
 class UCBScheduler(_Scheduler):

@@ -13,7 +13,7 @@ See ``docs/grpo.md``.
 from strata_grpo.checkpoint import load_policy, resolve_checkpoint
 from strata_grpo.config import GRPOConfig
 from strata_grpo.data import Example, TaskSampler
-from strata_grpo.logprobs import completion_logprobs, selective_log_softmax
+from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import Aggregation, GRPOLossOutput, grpo_loss
 from strata_grpo.policy import disable_bnb_cpu_repacking, load_nf4_base, make_policy
 from strata_grpo.trainer import GRPOTrainer, RolloutBatch, pad_batch
@@ -34,5 +34,4 @@ __all__ = [
     "make_policy",
     "pad_batch",
     "resolve_checkpoint",
-    "selective_log_softmax",
 ]

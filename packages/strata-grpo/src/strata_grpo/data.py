@@ -36,11 +36,16 @@ class TaskSampler:
         self.tasks = {d: list(ex) for d, ex in tasks.items()}
         self.seed = seed
         self.position = dict.fromkeys(self.tasks, 0)
+        self._orders: dict[str, tuple[tuple[int, str, int], list[int]]] = {}
 
     def _order(self, domain: str, epoch: int) -> list[int]:
-        order = list(range(len(self.tasks[domain])))
-        random.Random(f"{self.seed}:{domain}:{epoch}").shuffle(order)
-        return order
+        # One shuffle per domain and epoch (not per example taken), kept until the next epoch.
+        key = (self.seed, domain, epoch)
+        if self._orders.get(domain, (None, []))[0] != key:
+            order = list(range(len(self.tasks[domain])))
+            random.Random(f"{self.seed}:{domain}:{epoch}").shuffle(order)
+            self._orders[domain] = (key, order)
+        return self._orders[domain][1]
 
     def take(self, domain: str, k: int) -> list[Example]:
         """The next ``k`` examples of ``domain`` (wrapping into a new epoch as needed)."""

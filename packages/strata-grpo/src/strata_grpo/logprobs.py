@@ -15,24 +15,6 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 
-def selective_log_softmax(
-    logits: torch.Tensor, index: torch.Tensor, chunk_rows: int = 4
-) -> torch.Tensor:
-    """``log_softmax(logits)[..., index]`` computed ``chunk_rows`` rows at a time, in float32.
-
-    Shapes: logits [B, T, V], index [B, T] -> [B, T].
-    """
-    out = []
-    for start in range(0, logits.shape[0], chunk_rows):
-        part = logits[start : start + chunk_rows].float()
-        out.append(
-            torch.log_softmax(part, -1).gather(-1, index[start : start + chunk_rows, :, None])[
-                ..., 0
-            ]
-        )
-    return torch.cat(out)
-
-
 def _chunk_logp(
     hidden: torch.Tensor, head: torch.nn.Module, targets: torch.Tensor, temperature: float
 ) -> torch.Tensor:

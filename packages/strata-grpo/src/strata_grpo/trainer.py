@@ -69,6 +69,7 @@ from strata_rollout import (
     TemperatureSchedule,
     merged_lora_weights,
 )
+from strata_rollout.engine import left_pad, pad_id
 
 
 class Scored(Protocol):
@@ -176,19 +177,16 @@ def pad_batch(
     """Prompts left-padded, completions right-padded, side by side.
 
     Returns: input_ids [N, P+T], attention_mask [N, P+T], completion_mask [N, T]."""
-    p = max(len(x) for x in prompt_ids)
+    prompts, prompt_mask = left_pad(prompt_ids, pad_id)  # [N, P]
     t = max(max(len(x) for x in completion_ids), 1)
-    n = len(prompt_ids)
-    input_ids = torch.full((n, p + t), pad_id, dtype=torch.long)  # [N, P+T]
-    attention = torch.zeros((n, p + t), dtype=torch.long)  # [N, P+T]
-    completion_mask = torch.zeros((n, t), dtype=torch.float32)  # [N, T]
-    for i, (prompt, completion) in enumerate(zip(prompt_ids, completion_ids, strict=True)):
-        input_ids[i, p - len(prompt) : p] = torch.tensor(prompt, dtype=torch.long)
-        attention[i, p - len(prompt) : p] = 1
+    completions = torch.full((len(completion_ids), t), pad_id, dtype=torch.long)  # [N, T]
+    completion_mask = torch.zeros((len(completion_ids), t), dtype=torch.float32)  # [N, T]
+    for i, completion in enumerate(completion_ids):
         if completion:
-            input_ids[i, p : p + len(completion)] = torch.tensor(completion, dtype=torch.long)
-            attention[i, p : p + len(completion)] = 1
+            completions[i, : len(completion)] = torch.tensor(completion, dtype=torch.long)
             completion_mask[i, : len(completion)] = 1
+    input_ids = torch.cat([prompts, completions], 1)
+    attention = torch.cat([prompt_mask, completion_mask.long()], 1)
     return input_ids, attention, completion_mask
 
 
@@ -264,10 +262,7 @@ class GRPOTrainer:
         self.device = next(policy.parameters()).device
         use_bf16 = config.bf16 == "on" or (config.bf16 == "auto" and has_native_bf16(self.device))
         self.autocast_dtype = torch.bfloat16 if use_bf16 else None
-        pad = (
-            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        )
-        self.pad_id = int(pad)
+        self.pad_id = pad_id(tokenizer)
 
     # ------------------------------------------------------------------ rollout
 

@@ -48,6 +48,29 @@ class StatefulEngine(RolloutEngine, Protocol):
     def load_state_dict(self, state: Mapping[str, int]) -> None: ...
 
 
+def pad_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The tokenizer's pad token id; a tokenizer without one is given its EOS as pad token."""
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return int(tokenizer.pad_token_id)
+
+
+def left_pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of token ids right-aligned in one tensor.
+
+    Returns: ids [B, W] (``pad`` on the left), attention mask [B, W] (1 for real tokens)."""
+    import torch
+
+    width = max((len(r) for r in rows), default=0)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)  # [B, W]
+    mask = torch.zeros((len(rows), width), dtype=torch.long)  # [B, W]
+    for i, row in enumerate(rows):
+        if row:
+            ids[i, width - len(row) :] = torch.tensor(list(row), dtype=torch.long)
+            mask[i, width - len(row) :] = 1
+    return ids, mask
+
+
 def call_seed(seed: int, call: int) -> int:
     """The seed of an engine's ``call``-th ``generate`` in the stream seeded by ``seed``."""
     digest = hashlib.sha256(f"{seed}:{call}".encode()).digest()

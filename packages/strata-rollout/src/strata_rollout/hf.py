@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from strata_rollout.engine import call_seed, context_length_of, encode_prompts, first_stop
+from strata_rollout.engine import (
+    call_seed,
+    context_length_of,
+    encode_prompts,
+    first_stop,
+    left_pad,
+    pad_id,
+)
 from strata_rollout.types import Completion, FinishReason, Prompt, SamplingConfig
 
 if TYPE_CHECKING:
@@ -115,8 +122,7 @@ class HFEngine:
             )
         self.model = model
         self.tokenizer = tokenizer
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.pad_id = pad_id(tokenizer)
         self.seed = seed
         self.max_batch_size = max_batch_size
         self.max_batch_tokens = max_batch_tokens
@@ -211,13 +217,7 @@ class HFEngine:
             cache = self.model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
             cache.batch_repeat_interleave(len(prompts))
         tails = [p[shared:] for p in prompts]
-        width = max(len(t) for t in tails)
-        pad = int(self.tokenizer.pad_token_id)
-        input_ids = torch.full((len(tails), width), pad, dtype=torch.long)  # [U, W]
-        tail_mask = torch.zeros((len(tails), width), dtype=torch.long)  # [U, W]
-        for row, tail in enumerate(tails):
-            input_ids[row, width - len(tail) :] = torch.tensor(tail)
-            tail_mask[row, width - len(tail) :] = 1
+        input_ids, tail_mask = left_pad(tails, self.pad_id)  # [U, W]
         mask = torch.cat([torch.ones((len(tails), shared), dtype=torch.long), tail_mask], 1)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]  # [U, W]
         mask = mask.to(device)

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
+from strata_rollout.engine import pad_id
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -187,8 +189,7 @@ def load_tokenizer(source: str | os.PathLike[str]) -> PreTrainedTokenizerBase:
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(source))
     tokenizer.padding_side = "left"
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    pad_id(tokenizer)
     return tokenizer
 
 
