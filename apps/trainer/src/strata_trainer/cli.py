@@ -2,12 +2,14 @@
 
 strata-train with no arguments runs the embedded default: the packaged SmolLM2-135M-Instruct with
 LoRA on three synthetic domains (arithmetic, choice, compare) mixed by the UCB scheduler, SAN,
-the structured templates and HF generation, evaluated before and after. It finishes within
-15 minutes on a 2-core CPU and writes a run folder:
+the light templates and HF generation, evaluated on 200 held-out items a domain before and
+after. It is sized for 15 minutes on a 2-core CPU (docs/default-run.md: it does not yet show
+learning) and writes a run folder:
 
     config.toml / config.json   the resolved configuration
     eval_before.json / .md      held-out evaluation of the base model
-    metrics.jsonl               one line of metrics per step
+    metrics.jsonl               one line of metrics per step (signal health included)
+    samples.jsonl               sampled completions with their reward parts, every few steps
     checkpoint-NNNNNN/, latest  resumable checkpoints (strata-train --resume RUN_DIR)
     eval_after.json / .md       the trained policy on the same held-out items
     report.md, plots/*.png      curves and the before/after table
