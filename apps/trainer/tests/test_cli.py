@@ -195,6 +195,8 @@ def test_a_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> 
     assert all(torch.equal(a[k], b[k]) for k in a)
     steps = [json.loads(x)["step"] for x in (killed / "metrics.jsonl").read_text().splitlines()]
     assert steps == [0, 1, 2]
+    # Samples the killed process wrote after its last checkpoint are redone, not duplicated.
+    assert (killed / "samples.jsonl").read_text() == (straight / "samples.jsonl").read_text()
 
 
 @pytest.mark.model

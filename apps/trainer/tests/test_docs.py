@@ -2,12 +2,25 @@
 
 from pathlib import Path
 
-from strata_trainer.config import describe_markdown
+import pytest
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "trainer.md"
+from strata_trainer.config import describe_markdown
+from strata_trainer.experiment import doc_block, doc_table, load_grid
+
+ROOT = Path(__file__).resolve().parents[3]
+DOC = ROOT / "docs" / "trainer.md"
+GRIDS = sorted((ROOT / "experiments").glob("*.toml"))
 
 
 def test_the_config_reference_in_the_docs_is_current() -> None:
     text = DOC.read_text(encoding="utf-8")
     block = text.split("<!-- config:begin -->\n", 1)[1].split("\n<!-- config:end -->", 1)[0]
     assert block == describe_markdown().rstrip("\n"), "regenerate: python -m strata_trainer.config"
+
+
+@pytest.mark.parametrize("path", GRIDS, ids=[p.stem for p in GRIDS])
+def test_each_grid_table_in_the_docs_is_its_committed_summaries(path: Path) -> None:
+    grid = load_grid(path)
+    assert grid.doc is not None, f"{path}: no doc = ... for its table"
+    _, block, _ = doc_block(grid.doc.read_text(encoding="utf-8"), grid.name)
+    assert block == doc_table(grid), f"regenerate: strata-experiment {path} --aggregate-only"

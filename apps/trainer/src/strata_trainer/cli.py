@@ -266,11 +266,14 @@ def _train(cfg: RunConfig, run: Path, trainer: Any) -> None:
     """GRPO steps until train.steps, with progress, samples and trackers."""
     from tqdm import tqdm
 
+    from strata_grpo import read_trainer_state, truncate_jsonl
+
     latest = trainer.latest_checkpoint(run)
     initial = 0
     if latest is not None:
-        initial = json.loads((latest / "trainer_state.json").read_text())["step"]
+        initial = read_trainer_state(latest)["step"]
         _say(f"resuming from {latest.name} (step {initial})")
+    truncate_jsonl(run / "samples.jsonl", initial)  # samples written after it are redone
     trackers = open_trackers(cfg.log.to, run, cfg.log.project, cfg.to_dict())
     bar = tqdm(total=cfg.train.steps, initial=initial, desc="train", unit="step", file=sys.stderr)
 

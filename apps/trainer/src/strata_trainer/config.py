@@ -111,6 +111,10 @@ class RewardConfig:
     """Weight of the structure score (share of the template's checks passed)."""
     repetition: float = 0.5
     """Weight of the repetition penalty (share of repeated word 3-grams), subtracted."""
+    scale: dict[str, float] = field(default_factory=dict)
+    """Multiplies a domain's total reward, e.g. {arithmetic = 10.0}: domains whose rewards
+    differ in scale, the setting in which batch-level normalisation lets one domain drown the
+    others (docs/results.md, experiment A). Accuracy is unaffected."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,12 @@ class RunConfig:
             )
         if min(self.reward.outcome, self.reward.structure, self.reward.repetition) < 0:
             raise ConfigError(f"[reward]: weights must be >= 0, got {self.reward}")
+        for domain, factor in self.reward.scale.items():
+            if domain not in self.data.domains or not factor > 0:
+                raise ConfigError(
+                    f"reward.scale: {domain} = {factor}: needs one of data.domains "
+                    f"({', '.join(self.data.domains)}) and a factor > 0"
+                )
         if not 0 < self.rollout.vllm_memory <= 1:
             raise ConfigError(
                 f"rollout.vllm_memory: must be in (0, 1], got {self.rollout.vllm_memory}"
@@ -242,6 +252,7 @@ class RunConfig:
             template_set=self.prompt.templates,
             exemplars=self.prompt.exemplars,
             weights=Weights(outcome=r.outcome, structure=r.structure, repetition=r.repetition),
+            scale=dict(r.scale),
         )
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
@@ -304,11 +315,15 @@ def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         return tuple(str(x) for x in items)
     if origin is dict or hint is dict:
-        if isinstance(value, str):
-            value = ast.literal_eval(value)
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a table, got {value!r}")
-        return {str(k): float(v) for k, v in value.items()}
+        try:
+            table = ast.literal_eval(value) if isinstance(value, str) else value
+            if not isinstance(table, Mapping):
+                raise ValueError
+            return {str(k): float(v) for k, v in table.items()}
+        except (ValueError, TypeError, SyntaxError):
+            raise ConfigError(
+                f"{where}: expected a table of numbers such as {{'name': 1.0}}, got {value!r}"
+            ) from None
     if hint is bool:
         if isinstance(value, bool):
             return value

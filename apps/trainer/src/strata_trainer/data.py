@@ -10,11 +10,12 @@ which case it is counted in ``LoadStats``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import itertools
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -273,6 +274,8 @@ class Prompting:
     exemplars: tuple[str, ...] = ()
     """Domains whose prompt shows one worked example (EXEMPLARS) as a previous chat turn."""
     weights: Weights = field(default_factory=Weights)
+    scale: Mapping[str, float] = field(default_factory=dict)
+    """Domain -> factor on its total reward (1 where absent)."""
 
     def template(self, domain: str) -> Template:
         return template_for(reward_domain(domain), self.template_set)
@@ -302,9 +305,11 @@ class Prompting:
         ]
 
     def score(self, domain: str, text: str, gold: Any) -> RewardBreakdown:
-        return score(
+        scored = score(
             reward_domain(domain), text, gold, template=self.template(domain), weights=self.weights
         )
+        factor = self.scale.get(domain, 1.0)
+        return scored if factor == 1.0 else dataclasses.replace(scored, total=scored.total * factor)
 
     def stop(self, domains: Sequence[str]) -> tuple[str, ...]:
         """The answers' closing tags: a completion is done once it has written one."""

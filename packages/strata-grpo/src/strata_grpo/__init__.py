@@ -10,7 +10,12 @@ LoRA/QLoRA trainer (reference policy = the same model with its adapter off).
 See ``docs/grpo.md``.
 """
 
-from strata_grpo.checkpoint import load_policy, resolve_checkpoint
+from strata_grpo.checkpoint import (
+    load_policy,
+    read_trainer_state,
+    resolve_checkpoint,
+    truncate_jsonl,
+)
 from strata_grpo.config import GRPOConfig
 from strata_grpo.data import Example, TaskSampler
 from strata_grpo.logprobs import completion_logprobs
@@ -33,5 +38,7 @@ __all__ = [
     "load_policy",
     "make_policy",
     "pad_batch",
+    "read_trainer_state",
     "resolve_checkpoint",
+    "truncate_jsonl",
 ]

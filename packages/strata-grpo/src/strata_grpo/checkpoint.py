@@ -48,10 +48,8 @@ def config_from_json(saved: dict[str, Any]) -> GRPOConfig:
     unknown = sorted(set(saved) - known)
     if unknown:
         raise ValueError(f"checkpoint config has unknown field(s) {unknown}")
-    values = dict(saved)
-    target = values.get("lora_target_modules")
-    if isinstance(target, list):
-        values["lora_target_modules"] = tuple(target)
+    # JSON has no tuples: every list comes back as the tuple the config holds.
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
     return GRPOConfig(**values)
 
 
@@ -93,8 +91,9 @@ def load_policy(base: Any, path: str | os.PathLike[str]) -> Any:
     return policy.eval()
 
 
-def truncate_metrics(path: Path, steps: int) -> None:
-    """Drop metrics of steps at or after ``steps`` (done after the checkpoint, then lost)."""
+def truncate_jsonl(path: Path, steps: int) -> None:
+    """Drop the lines of a run's JSON Lines log (metrics, samples) whose ``step`` is ``steps`` or
+    later: work done after the checkpoint a run resumes from, which it is about to redo."""
     if not path.is_file():
         return
     kept = [

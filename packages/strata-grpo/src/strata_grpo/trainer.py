@@ -44,7 +44,7 @@ from strata_grpo.checkpoint import (
     load_adapter_weights,
     read_trainer_state,
     resolve_checkpoint,
-    truncate_metrics,
+    truncate_jsonl,
 )
 from strata_grpo.config import GRPOConfig
 from strata_grpo.data import Example, TaskSampler
@@ -670,7 +670,7 @@ class GRPOTrainer:
         latest = self.latest_checkpoint(run)
         if latest is not None:
             self.load_checkpoint(latest)
-            truncate_metrics(run / "metrics.jsonl", self.step_count)
+            truncate_jsonl(run / "metrics.jsonl", self.step_count)
         every = self.config.checkpoint_every
         while self.step_count < self.config.steps:
             metrics = self.step()

@@ -1,0 +1,443 @@
+"""``strata-experiment GRID.toml``: configurations × seeds, each a normal ``strata-train`` run
+folder, then one aggregate over their small summaries.
+
+A grid file::
+
+    name = "estimators-a"              # the summaries go to <summaries>/<name>/
+    summaries = "docs/results"         # relative to the grid file; committed
+    doc = "docs/results.md"            # optional: its <!-- grid:NAME --> block gets the table
+    runs = "runs/grids"                # run folders (checkpoints), relative to where it runs
+    config = "base.toml"               # optional strata-train config, relative to the grid file
+    set = ["train.steps=20"]           # overrides every configuration shares
+    seeds = [0, 1, 2]                  # each run gets --set train.seed=<seed>
+
+    [configs.san]
+    set = ["train.estimator=san"]
+    [configs.batch]
+    set = ["train.estimator=batch"]
+
+Resumable at two levels: a run whose summary exists is not redone; a run folder left by a stopped
+grid continues from its latest checkpoint (``strata-train --resume``). Held-out items do not
+depend on the seed (``data.seed`` is shared), so every run of a grid is evaluated on the same
+items and before/after differences are paired.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from strata_trainer.config import ConfigError, build_config
+from strata_trainer.evaluate import wilson
+from strata_trainer.report import moving_average, read_metrics
+
+RESULT_FIELDS = (
+    "n",
+    "correct",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+    "parse_rate",
+    "parsed_accuracy",
+    "baseline",
+)
+
+
+@dataclass(frozen=True)
+class Grid:
+    name: str
+    path: Path
+    """The grid file (errors name it)."""
+    seeds: tuple[int, ...]
+    configs: dict[str, tuple[str, ...]]
+    """Configuration name -> its ``--set`` overrides, the shared ones first."""
+    base_config: Path | None
+    runs: Path
+    summaries: Path
+    """``<summaries>/<name>``: one JSON per finished run, the aggregate table and plot."""
+    doc: Path | None = None
+    """A Markdown file whose ``<!-- grid:NAME:begin -->``…``end`` block is the table."""
+
+    def runs_of(self) -> list[tuple[str, int]]:
+        """Seed-major: every configuration's first seed before any second seed, so a grid cut
+        short still compares every configuration."""
+        return [(c, s) for s in self.seeds for c in self.configs]
+
+    def run_dir(self, config: str, seed: int) -> Path:
+        return self.runs / self.name / f"{config}-seed{seed}"
+
+    def summary_path(self, config: str, seed: int) -> Path:
+        return self.summaries / f"{config}-seed{seed}.json"
+
+    def overrides(self, config: str, seed: int) -> list[str]:
+        return [*self.configs[config], f"train.seed={seed}"]
+
+
+def load_grid(path: Path, runs: Path | None = None) -> Grid:
+    """Read and check a grid file; every configuration is built once here, so a typo fails
+    before the first run rather than hours into the grid."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such grid file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not a UTF-8 TOML file ({err})") from None
+    known = {"name", "summaries", "runs", "config", "set", "seeds", "configs", "doc"}
+    if unknown := sorted(set(raw) - known):
+        raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(known)}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConfigError(f"{path}: 'name' must be a non-empty name without '/'")
+    seeds = raw.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        raise ConfigError(f"{path}: 'seeds' must be a non-empty list of integers")
+    shared = _overrides(path, "set", raw.get("set", []))
+    tables = raw.get("configs")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{path}: no [configs.<name>] tables")
+    here = path.parent
+    base = here / raw["config"] if "config" in raw else None
+    configs = {}
+    for cname, table in tables.items():
+        if not isinstance(table, dict) or set(table) - {"set"}:
+            raise ConfigError(f"{path}: [configs.{cname}] takes one key, set = [...]")
+        configs[cname] = (*shared, *_overrides(path, f"configs.{cname}.set", table.get("set", [])))
+        try:
+            build_config(base, configs[cname])
+        except ConfigError as err:
+            raise ConfigError(f"{path}: [configs.{cname}]: {err}") from None
+    return Grid(
+        name=name,
+        path=path,
+        seeds=tuple(seeds),
+        configs=configs,
+        base_config=base,
+        runs=runs or Path(raw.get("runs", "runs/grids")),
+        summaries=here / raw.get("summaries", "docs/results") / name,
+        doc=here / raw["doc"] if "doc" in raw else None,
+    )
+
+
+def _overrides(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and "=" in v for v in value):
+        raise ConfigError(f"{path}: {key} must be a list of 'section.field=value' strings")
+    return tuple(value)
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
+    """Train (or resume) one run of the grid in its own process, then write its summary."""
+    run = grid.run_dir(config, seed)
+    cmd = [sys.executable, "-m", "strata_trainer"]
+    if (run / "config.toml").is_file():  # a stopped run: continue it with its saved config
+        cmd += ["--resume", str(run)]
+    else:
+        cmd += ["--run-dir", str(run)]
+        if grid.base_config is not None:
+            cmd += ["--config", str(grid.base_config)]
+        cmd += [a for s in grid.overrides(config, seed) for a in ("--set", s)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    _log_invocation(run, wall, usage.ru_maxrss / 1024**2, os.waitstatus_to_exitcode(status))
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{config} seed {seed}: strata-train failed (run folder {run})")
+    summary = summarise_run(run, grid.name, config, seed, grid.overrides(config, seed))
+    grid.summaries.mkdir(parents=True, exist_ok=True)
+    grid.summary_path(config, seed).write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
+    return summary
+
+
+def _log_invocation(run: Path, wall_s: float, peak_rss_gb: float, code: int) -> None:
+    """Each process a run took (a resumed run takes several): its wall time, peak RSS, exit."""
+    run.mkdir(parents=True, exist_ok=True)
+    with (run / "invocations.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"wall_s": wall_s, "peak_rss_gb": peak_rss_gb, "exit": code}) + "\n")
+
+
+def machine() -> str:
+    """The processor as these notes name it: model name, cores, bf16 support."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    lines = info.splitlines()
+    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "?")
+    flags = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
+    bf16 = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "no bf16"
+    return f"{model}, {os.cpu_count()} cores, {bf16}"
+
+
+def summarise_run(
+    run: Path, grid: str, config: str, seed: int, overrides: Sequence[str]
+) -> dict[str, Any]:
+    """The small, committable record of a finished run: before/after per domain, curves, cost."""
+    for name in ("eval_before.json", "eval_after.json"):
+        if not (run / name).is_file():
+            raise RuntimeError(f"{run}: no {name} (the grid needs eval.before and eval.after)")
+    before, after = (
+        json.loads((run / n).read_text("utf-8")) for n in ("eval_before.json", "eval_after.json")
+    )
+    invocations = [
+        json.loads(x) for x in (run / "invocations.jsonl").read_text("utf-8").splitlines()
+    ]
+    rows = read_metrics(run / "metrics.jsonl")
+    domains = list(after)
+    curve_keys = [f"{d}/{k}" for d in domains for k in ("accuracy", "reward")]
+    return {
+        "grid": grid,
+        "config": config,
+        "seed": seed,
+        "set": list(overrides),
+        "machine": machine(),
+        "wall_s": round(sum(i["wall_s"] for i in invocations), 1),
+        "processes": len(invocations),
+        "peak_rss_gb": round(max(i["peak_rss_gb"] for i in invocations), 3),
+        "steps": len(rows),
+        "before": {d: {k: before[d][k] for k in RESULT_FIELDS} for d in domains if d in before},
+        "after": {d: {k: after[d][k] for k in RESULT_FIELDS} for d in domains},
+        "curves": {"step": [r["step"] for r in rows]}
+        | {k: [r.get(k) for r in rows] for k in curve_keys},
+    }
+
+
+# ---------------------------------------------------------------------------- aggregate
+
+
+@dataclass(frozen=True)
+class Row:
+    """One configuration's result on one domain, over its seeds."""
+
+    config: str
+    domain: str
+    seeds: int
+    before: float
+    """Base-model accuracy (the same items for every seed)."""
+    before_ci: tuple[float, float]
+    after_mean: float
+    after_sd: float
+    """Standard deviation over seeds (0 with one seed)."""
+    after_pooled_ci: tuple[float, float]
+    """Wilson interval of all seeds' after-training answers pooled (items × seeds)."""
+    gain_mean: float
+    gain_sd: float
+    above: int
+    """Seeds whose after interval lies wholly above the before interval."""
+    below: int
+
+
+def aggregate(summaries: Sequence[Mapping[str, Any]]) -> list[Row]:
+    """Per configuration and domain: before, after (mean, spread, pooled interval), gain, and
+    how many seeds moved beyond their intervals."""
+    by_config: dict[str, list[Mapping[str, Any]]] = {}
+    for s in summaries:
+        by_config.setdefault(s["config"], []).append(s)
+    rows = []
+    for config, runs in by_config.items():
+        for domain in runs[0]["after"]:
+            pairs = [(r["before"][domain], r["after"][domain]) for r in runs]
+            gains = [a["accuracy"] - b["accuracy"] for b, a in pairs]
+            afters = [a["accuracy"] for _, a in pairs]
+            b0 = pairs[0][0]
+            rows.append(
+                Row(
+                    config=config,
+                    domain=domain,
+                    seeds=len(runs),
+                    before=b0["accuracy"],
+                    before_ci=(b0["ci_low"], b0["ci_high"]),
+                    after_mean=statistics.fmean(afters),
+                    after_sd=statistics.stdev(afters) if len(afters) > 1 else 0.0,
+                    after_pooled_ci=wilson(
+                        sum(a["correct"] for _, a in pairs), sum(a["n"] for _, a in pairs)
+                    ),
+                    gain_mean=statistics.fmean(gains),
+                    gain_sd=statistics.stdev(gains) if len(gains) > 1 else 0.0,
+                    above=sum(a["ci_low"] > b["ci_high"] for b, a in pairs),
+                    below=sum(a["ci_high"] < b["ci_low"] for b, a in pairs),
+                )
+            )
+    return rows
+
+
+def worst_domain_gain(summaries: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Per configuration: the mean and spread over seeds of the smallest per-domain gain."""
+    by_config: dict[str, list[float]] = {}
+    for s in summaries:
+        worst = min(s["after"][d]["accuracy"] - s["before"][d]["accuracy"] for d in s["after"])
+        by_config.setdefault(s["config"], []).append(worst)
+    return {
+        c: (statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0)
+        for c, v in by_config.items()
+    }
+
+
+def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str:
+    rows = aggregate(summaries)
+    worst = worst_domain_gain(summaries)
+    machines = sorted({s["machine"] for s in summaries})
+    lines = [
+        f"### Grid `{grid}`: {len(summaries)} runs",
+        "",
+        "Accuracy on held-out items (greedy). *after* is the mean over seeds ± their standard "
+        "deviation, with the 95 % Wilson interval of all seeds' answers pooled; *beyond* counts "
+        "the seeds whose after-interval lies wholly above (↑) or below (↓) the before-interval.",
+        "",
+        "| configuration | domain | seeds | before [95 % CI] | after mean ± sd [pooled CI] "
+        "| gain mean ± sd | beyond |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.config} | {r.domain} | {r.seeds} | {r.before:.3f} "
+            f"[{r.before_ci[0]:.3f}, {r.before_ci[1]:.3f}] | {r.after_mean:.3f} ± "
+            f"{r.after_sd:.3f} [{r.after_pooled_ci[0]:.3f}, {r.after_pooled_ci[1]:.3f}] | "
+            f"{r.gain_mean:+.3f} ± {r.gain_sd:.3f} | {r.above}↑ {r.below}↓ |"
+        )
+    lines += [
+        "",
+        "| configuration | worst-domain gain, mean ± sd | wall per run | peak RSS |",
+        "|---|---|---|---|",
+    ]
+    for config, (mean, sd) in worst.items():
+        mine = [s for s in summaries if s["config"] == config]
+        wall = statistics.fmean(s["wall_s"] for s in mine) / 60
+        rss = max(s["peak_rss_gb"] for s in mine)
+        lines.append(f"| {config} | {mean:+.3f} ± {sd:.3f} | {wall:.1f} min | {rss:.2f} GB |")
+    lines += ["", f"Machine: {'; '.join(machines)}."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(summaries: Sequence[Mapping[str, Any]], out: Path, window: int = 5) -> Path:
+    """Sampled accuracy per domain over steps (moving average, mean over seeds), one line per
+    configuration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    domains = list(summaries[0]["after"])
+    fig, axes = plt.subplots(1, len(domains), figsize=(4.5 * len(domains), 3.4), squeeze=False)
+    configs = list(dict.fromkeys(s["config"] for s in summaries))
+    for ax, domain in zip(axes[0], domains, strict=True):
+        for config in configs:
+            runs = [s for s in summaries if s["config"] == config]
+            series = [
+                moving_average([y or 0.0 for y in s["curves"][f"{domain}/accuracy"]], window)
+                for s in runs
+            ]
+            steps = min(len(x) for x in series)
+            mean = [statistics.fmean(x[i] for x in series) for i in range(steps)]
+            ax.plot(runs[0]["curves"]["step"][:steps], mean, label=f"{config} ({len(runs)})")
+        ax.set_title(domain)
+        ax.set_xlabel("step")
+        ax.set_ylabel(f"sampled accuracy ({window}-step mean)")
+        ax.set_ylim(0, 1)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def read_summaries(grid: Grid) -> list[dict[str, Any]]:
+    """The grid's finished runs, in the grid's order."""
+    return [
+        json.loads(p.read_text("utf-8"))
+        for c, s in grid.runs_of()
+        if (p := grid.summary_path(c, s)).is_file()
+    ]
+
+
+def doc_block(text: str, name: str) -> tuple[str, str, str]:
+    """``text`` cut around the grid's block: (before, block, after); ValueError without one."""
+    begin, end = f"<!-- grid:{name}:begin -->\n", f"\n<!-- grid:{name}:end -->"
+    if begin not in text or end not in text:
+        raise ValueError(f"no {begin.strip()} … {end.strip()} block")
+    head, rest = text.split(begin, 1)
+    block, tail = rest.split(end, 1)
+    return head + begin, block, end + tail
+
+
+NO_RUNS = "_No run of this grid has finished yet._"
+
+
+def doc_table(grid: Grid) -> str:
+    """What the grid's block in ``doc`` holds: the aggregate of its committed summaries."""
+    summaries = read_summaries(grid)
+    return aggregate_markdown(grid.name, summaries).rstrip("\n") if summaries else NO_RUNS
+
+
+def write_aggregate(grid: Grid) -> Path | None:
+    """``table.md`` and ``curves.png`` beside the summaries, from the summaries alone, and the
+    grid's block in ``doc``; returns the table (None before any run has finished)."""
+    if grid.doc is not None:
+        head, _, tail = doc_block(grid.doc.read_text("utf-8"), grid.name)
+        grid.doc.write_text(head + doc_table(grid) + tail, encoding="utf-8")
+    summaries = read_summaries(grid)
+    if not summaries:
+        return None
+    table = grid.summaries / "table.md"
+    table.write_text(aggregate_markdown(grid.name, summaries), encoding="utf-8")
+    plot_curves(summaries, grid.summaries / "curves.png")
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="strata-experiment",
+        description="Run a grid of strata-train configurations × seeds (each a normal run "
+        "folder), write each finished run's summary, then the aggregate table and curves. "
+        "Stopped grids continue where they stopped; finished runs are not redone.",
+        epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("grid", type=Path, help="the grid's TOML file")
+    parser.add_argument("--runs", type=Path, help="where run folders go (default: the grid's)")
+    parser.add_argument("--only", help="comma-separated configuration names to run")
+    parser.add_argument(
+        "--aggregate-only", action="store_true", help="rebuild table.md and curves.png, run none"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="list what would run, run none")
+    args = parser.parse_args(argv)
+    try:
+        grid = load_grid(args.grid, args.runs)
+        only = set(args.only.split(",")) if args.only else set(grid.configs)
+        if missing := only - set(grid.configs):
+            raise ConfigError(f"--only: no configuration(s) {sorted(missing)} in {args.grid}")
+    except ConfigError as err:
+        print(f"strata-experiment: {err}", file=sys.stderr)
+        return 2
+    todo = [
+        (c, s) for c, s in grid.runs_of() if c in only and not grid.summary_path(c, s).is_file()
+    ]
+    done = len(grid.runs_of()) - len(todo)
+    print(f"strata-experiment: {grid.name}: {done} run(s) done, {len(todo)} to run", flush=True)
+    if args.dry_run or args.aggregate_only:
+        for c, s in todo:
+            print(f"  {c} seed {s}: {' '.join(grid.overrides(c, s))}")
+        todo = []
+    for i, (config, seed) in enumerate(todo, start=1):
+        print(f"strata-experiment: [{i}/{len(todo)}] {config} seed {seed}", flush=True)
+        try:
+            run_one(grid, config, seed)
+        except RuntimeError as err:
+            print(f"strata-experiment: {err}", file=sys.stderr)
+            return 1
+    if not args.dry_run and (table := write_aggregate(grid)) is not None:
+        print(f"strata-experiment: aggregate: {table}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

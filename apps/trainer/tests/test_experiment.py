@@ -1,0 +1,144 @@
+"""strata-experiment: grid files are checked before any run; the aggregate is the arithmetic of
+its summaries; a real two-configuration grid runs, writes summaries and is not redone."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strata_trainer.config import ConfigError
+from strata_trainer.evaluate import wilson
+from strata_trainer.experiment import aggregate, aggregate_markdown, load_grid, main
+
+
+def _result(correct: int, n: int) -> dict[str, Any]:
+    low, high = wilson(correct, n)
+    return {
+        "n": n,
+        "correct": correct,
+        "accuracy": correct / n,
+        "ci_low": low,
+        "ci_high": high,
+        "parse_rate": 1.0,
+        "parsed_accuracy": correct / n,
+        "baseline": 0.5,
+    }
+
+
+def _summary(config: str, seed: int, before: dict[str, int], after: dict[str, int]) -> dict:
+    return {
+        "config": config,
+        "seed": seed,
+        "machine": "test",
+        "wall_s": 60.0,
+        "peak_rss_gb": 1.0,
+        "before": {d: _result(k, 200) for d, k in before.items()},
+        "after": {d: _result(k, 200) for d, k in after.items()},
+    }
+
+
+counts = st.integers(0, 200)
+
+
+@given(before=counts, afters=st.lists(counts, min_size=1, max_size=5))
+def test_aggregate_is_the_mean_and_spread_of_the_seeds(before: int, afters: list[int]) -> None:
+    runs = [_summary("san", i, {"x": before}, {"x": a}) for i, a in enumerate(afters)]
+    (row,) = aggregate(runs)
+    gains = [(a - before) / 200 for a in afters]
+    assert row.seeds == len(afters)
+    assert row.gain_mean == pytest.approx(statistics.fmean(gains))
+    assert row.gain_sd == pytest.approx(statistics.stdev(gains) if len(gains) > 1 else 0.0)
+    assert row.after_pooled_ci == wilson(sum(afters), 200 * len(afters))
+    assert row.above == sum(wilson(a, 200)[0] > wilson(before, 200)[1] for a in afters)
+    assert row.below == sum(wilson(a, 200)[1] < wilson(before, 200)[0] for a in afters)
+    # The order seeds finish in changes nothing.
+    assert aggregate(runs[::-1])[0].gain_mean == pytest.approx(row.gain_mean)
+
+
+def test_markdown_names_the_worst_domain_per_configuration() -> None:
+    runs = [
+        _summary("san", 0, {"a": 80, "b": 80}, {"a": 120, "b": 70}),
+        _summary("batch", 0, {"a": 80, "b": 80}, {"a": 140, "b": 40}),
+    ]
+    text = aggregate_markdown("g", runs)
+    assert "| san | -0.050 ± 0.000 |" in text
+    assert "| batch | -0.200 ± 0.000 |" in text
+    assert "| batch | a | 1 | 0.400" in text
+
+
+def _grid(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "grid.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('name = "g"\n', "no [configs.<name>] tables"),
+        ('name = "g"\nseed = [1]\n[configs.a]\n', "unknown key(s) ['seed']"),
+        ('name = "g"\nseeds = []\n[configs.a]\n', "'seeds' must be a non-empty list"),
+        ('name = "g"\n[configs.a]\nset = ["train.estimatr=san"]\n', "[configs.a]"),
+        ('name = "g"\n[configs.a]\nset = ["train.steps"]\n', "configs.a.set must be a list"),
+        ('name = "a/b"\n[configs.a]\n', "'name' must be"),
+    ],
+)
+def test_a_bad_grid_file_is_one_line_naming_the_file(
+    tmp_path: Path, body: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _grid(tmp_path, body)
+    with pytest.raises(ConfigError, match=r"grid\.toml") as err:
+        load_grid(path)
+    assert message in str(err.value)
+    assert main([str(path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+SMALL = [
+    "data.domains=compare",
+    "train.steps=2",
+    "train.prompts_per_step=2",
+    "train.group_size=2",
+    "train.max_new_tokens=8",
+    "data.train_size=4",
+    "data.eval_size=2",
+    "eval.max_new_tokens=8",
+    "log.samples_every=0",
+]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_grid_runs_each_run_once_and_aggregates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shared = ", ".join(json.dumps(s) for s in SMALL)
+    path = _grid(
+        tmp_path,
+        f'name = "tiny"\nruns = "{tmp_path / "runs"}"\nsummaries = "results"\nseeds = [3]\n'
+        f"set = [{shared}]\n"
+        '[configs.san]\nset = ["train.estimator=san"]\n',
+    )
+    assert main([str(path)]) == 0
+    out = tmp_path / "results" / "tiny"
+    summaries = {p.name: json.loads(p.read_text()) for p in out.glob("*.json")}
+    assert set(summaries) == {"san-seed3.json"}
+    san = summaries["san-seed3.json"]
+    assert (san["steps"], san["processes"]) == (2, 1)
+    assert "train.seed=3" in san["set"]
+    assert set(san["after"]) == {"compare"}
+    assert san["after"]["compare"]["n"] == 2
+    assert len(san["curves"]["compare/accuracy"]) == 2
+    assert "| san | compare | 1 |" in (out / "table.md").read_text()
+    assert (out / "curves.png").stat().st_size > 0
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*.json")}
+    capsys.readouterr()
+    assert main([str(path)]) == 0  # nothing left to run
+    assert "1 run(s) done, 0 to run" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*.json")} == stamps

@@ -1,0 +1,40 @@
+"""Checkpoint files: the config survives JSON whole, and a resumed run's logs lose the steps it
+redoes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strata_grpo import GRPOConfig, truncate_jsonl
+from strata_grpo.checkpoint import config_from_json, config_to_json
+
+names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=8)
+
+
+@given(
+    stop=st.lists(names, max_size=3).map(tuple),
+    targets=st.one_of(st.just("all-linear"), st.lists(names, min_size=1, max_size=3).map(tuple)),
+    extra=st.dictionaries(st.sampled_from(["clip", "zero_var", "low_var"]), st.floats(0, 10)),
+)
+def test_config_round_trips_through_json_with_its_tuples(
+    stop: tuple[str, ...], targets: str | tuple[str, ...], extra: dict[str, float]
+) -> None:
+    config = GRPOConfig(stop=stop, lora_target_modules=targets, extra=extra)
+    back = config_from_json(json.loads(json.dumps(config_to_json(config))))
+    assert back == config
+    assert type(back.stop) is tuple
+
+
+def test_truncate_jsonl_keeps_only_the_steps_before_the_resume_point(tmp_path: Path) -> None:
+    log = tmp_path / "samples.jsonl"
+    log.write_text(
+        "".join(json.dumps({"step": s, "x": i}) + "\n" for i, s in enumerate([0, 0, 4, 8]))
+    )
+    truncate_jsonl(log, 4)
+    assert [json.loads(x)["step"] for x in log.read_text().splitlines()] == [0, 0]
+    truncate_jsonl(tmp_path / "absent.jsonl", 4)  # a run that never wrote one: nothing to do
+    assert not (tmp_path / "absent.jsonl").exists()
