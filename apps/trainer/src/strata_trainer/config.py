@@ -128,8 +128,13 @@ class RolloutConfig:
     stop_at_answer: bool = True
     """End a completion once it closes its answer tag (training and evaluation): what follows
     is not scored, and costs time."""
-    vllm_memory: float = 0.15
-    """vllm: share of device memory (on CPU, of host memory) for weights and KV cache."""
+    vllm_memory: float = 0.3
+    """vllm: share of device memory for weights and KV cache. On vLLM's CPU build it is a share
+    of host memory that this process's own memory (the policy, the optimiser) counts against:
+    0.15 left SmolLM2 no KV cache beside the trainer on a 24 GB machine."""
+    vllm_max_model_len: int = 2048
+    """vllm: context length (prompt + completion) vLLM reserves KV cache for; the model's own
+    (8,192 for SmolLM2) needs four times the memory."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +245,10 @@ class RunConfig:
                     f"reward.scale: {domain} = {factor}: needs one of data.domains "
                     f"({', '.join(self.data.domains)}) and a factor > 0"
                 )
+        if self.rollout.vllm_max_model_len < 1:
+            raise ConfigError(
+                f"rollout.vllm_max_model_len: must be >= 1, got {self.rollout.vllm_max_model_len}"
+            )
         if not 0 < self.rollout.vllm_memory <= 1:
             raise ConfigError(
                 f"rollout.vllm_memory: must be in (0, 1], got {self.rollout.vllm_memory}"
