@@ -97,10 +97,11 @@ class PromptConfig:
     """Template set the prompt asks for and the structure reward checks. light:
     <think>…</think><answer>…</answer>, which SmolLM2-135M writes; full: the seed's sectioned
     templates (decompose/compute/verify, recall/evaluate, decompose/resolve/synthesize)."""
-    exemplars: tuple[str, ...] = ("choice",)
+    exemplars: tuple[str, ...] = ("choice", "compare")
     """Domains whose prompt shows one worked example as a previous chat turn (light templates
-    only). Measured on SmolLM2 (docs/default-run.md): it makes choice write the template, and
-    makes compare stop answering yes or no."""
+    only). Measured on SmolLM2 (docs/default-run.md): choice and compare then write the
+    template and close the answer tag, so the stop ends them; arithmetic's greedy answers get
+    worse with it (0.38 -> 0.17), so it has none."""
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,9 @@ class LogConfig:
 
 
 def _default_train() -> GRPOConfig:
-    # The embedded default: sized for 15 minutes on a 2-core CPU (12 steps of ~42 s plus two
-    # evaluations of 600 items; 18 steps measured 17.5 min); each choice is measured in
-    # docs/default-run.md. Six prompts a step for three domains: each gets its floor
+    # The embedded default: sized for 15 minutes on a 2-core CPU without AMX (13 steps of
+    # ~40 s plus two evaluations of 600 items; 14 steps measured 15 min 19 s and took
+    # arithmetic from 0.385 to 0.765); each choice is measured in docs/default-run.md. Six prompts a step for three domains: each gets its floor
     # of one and UCB places the other three. Temperature 0.7: at 1.0 SmolLM2-135M leaves the
     # task (arithmetic sampled accuracy 0.06 vs 0.12, half the samples cut at the budget).
     # Eight samples a prompt: more groups with mixed outcomes, the only ones that teach a skill.
@@ -176,7 +177,7 @@ def _default_train() -> GRPOConfig:
         micro_batch_size=8,
         temperature_start=0.7,
         temperature_end=0.7,
-        steps=12,
+        steps=13,
         learning_rate=5e-4,
         checkpoint_every=4,
         lora_r=16,
