@@ -328,13 +328,17 @@ def main() -> None:
 
 
 def cpu_name() -> str:
-    """The processor's model name, as lscpu shows it."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    import platform
+    """The processor's model name, as lscpu shows it, and its bf16 matmul support (AMX or
+    AVX512-BF16: the same step differs by half between them)."""
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    name = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
+    flags = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
+    bf16 = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "no bf16"
+    if not name:
+        import platform
 
-    return platform.processor() or "unknown"
+        name = platform.processor() or "unknown"
+    return f"{name} ({bf16})"
 
 
 if __name__ == "__main__":

@@ -166,8 +166,9 @@ class LogConfig:
 def _default_train() -> GRPOConfig:
     # The embedded default: sized for 15 minutes on a 2-core CPU without AMX (13 steps of
     # ~40 s plus two evaluations of 600 items; 14 steps measured 15 min 19 s and took
-    # arithmetic from 0.385 to 0.765); each choice is measured in docs/default-run.md. Six prompts a step for three domains: each gets its floor
-    # of one and UCB places the other three. Temperature 0.7: at 1.0 SmolLM2-135M leaves the
+    # arithmetic from 0.385 to 0.765); each choice is measured in docs/default-run.md. Six
+    # prompts a step for three domains: each gets its floor of one and UCB places the other
+    # three. Temperature 0.7: at 1.0 SmolLM2-135M leaves the
     # task (arithmetic sampled accuracy 0.06 vs 0.12, half the samples cut at the budget).
     # Eight samples a prompt: more groups with mixed outcomes, the only ones that teach a skill.
     return GRPOConfig(
