@@ -323,22 +323,10 @@ def main() -> None:
                 row["ratio_vs_trl"] = row["samples_per_second"] / base[0]
                 row["rss_ratio_vs_trl"] = row["peak_rss_gb"] / base[1]
         if args.json:
-            report = {"cpu": cpu_name(), "beta": beta, "configs": table}
+            from strata_grpo import describe_cpu
+
+            report = {"cpu": describe_cpu(), "beta": beta, "configs": table}
             args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-
-
-def cpu_name() -> str:
-    """The processor's model name, as lscpu shows it, and its bf16 matmul support (AMX or
-    AVX512-BF16: the same step differs by half between them)."""
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    name = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
-    flags = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
-    bf16 = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "no bf16"
-    if not name:
-        import platform
-
-        name = platform.processor() or "unknown"
-    return f"{name} ({bf16})"
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 strata-train with no arguments runs the embedded default: the packaged SmolLM2-135M-Instruct with
 LoRA on three synthetic domains (arithmetic, choice, compare) mixed by the UCB scheduler, SAN,
 the light templates and HF generation, evaluated on 200 held-out items a domain before and
-after. It is sized for 15 minutes on a 2-core CPU (docs/default-run.md: it does not yet show
-learning) and writes a run folder:
+after. It is sized for 15 minutes on a 2-core CPU (13 min 12 s measured on one without AMX;
+arithmetic 0.385 -> 0.560 on 200 held-out items, choice and compare unchanged:
+docs/default-run.md) and writes a run folder:
 
     config.toml / config.json   the resolved configuration
     eval_before.json / .md      held-out evaluation of the base model

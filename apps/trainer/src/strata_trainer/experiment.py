@@ -152,8 +152,9 @@ def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
-    _log_invocation(run, wall, usage.ru_maxrss / 1024**2, os.waitstatus_to_exitcode(status))
-    if os.waitstatus_to_exitcode(status) != 0:
+    exit_code = os.waitstatus_to_exitcode(status)
+    _log_invocation(run, wall, usage.ru_maxrss / 1024**2, exit_code)
+    if exit_code != 0:
         raise RuntimeError(f"{config} seed {seed}: strata-train failed (run folder {run})")
     summary = summarise_run(run, grid.name, config, seed, grid.overrides(config, seed))
     grid.summaries.mkdir(parents=True, exist_ok=True)
@@ -168,20 +169,12 @@ def _log_invocation(run: Path, wall_s: float, peak_rss_gb: float, code: int) -> 
         f.write(json.dumps({"wall_s": wall_s, "peak_rss_gb": peak_rss_gb, "exit": code}) + "\n")
 
 
-def machine() -> str:
-    """The processor as these notes name it: model name, cores, bf16 support."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    lines = info.splitlines()
-    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "?")
-    flags = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
-    bf16 = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "no bf16"
-    return f"{model}, {os.cpu_count()} cores, {bf16}"
-
-
 def summarise_run(
     run: Path, grid: str, config: str, seed: int, overrides: Sequence[str]
 ) -> dict[str, Any]:
     """The small, committable record of a finished run: before/after per domain, curves, cost."""
+    from strata_grpo import describe_cpu  # torch: only once a run has finished
+
     for name in ("eval_before.json", "eval_after.json"):
         if not (run / name).is_file():
             raise RuntimeError(f"{run}: no {name} (the grid needs eval.before and eval.after)")
@@ -199,7 +192,7 @@ def summarise_run(
         "config": config,
         "seed": seed,
         "set": list(overrides),
-        "machine": machine(),
+        "machine": describe_cpu(),
         "wall_s": round(sum(i["wall_s"] for i in invocations), 1),
         "processes": len(invocations),
         "peak_rss_gb": round(max(i["peak_rss_gb"] for i in invocations), 3),

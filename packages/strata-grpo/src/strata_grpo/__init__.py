@@ -18,6 +18,7 @@ from strata_grpo.checkpoint import (
 )
 from strata_grpo.config import GRPOConfig
 from strata_grpo.data import Example, TaskSampler
+from strata_grpo.hardware import describe_cpu, has_native_bf16
 from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import Aggregation, GRPOLossOutput, grpo_loss
 from strata_grpo.policy import disable_bnb_cpu_repacking, load_nf4_base, make_policy
@@ -32,8 +33,10 @@ __all__ = [
     "RolloutBatch",
     "TaskSampler",
     "completion_logprobs",
+    "describe_cpu",
     "disable_bnb_cpu_repacking",
     "grpo_loss",
+    "has_native_bf16",
     "load_nf4_base",
     "load_policy",
     "make_policy",
