@@ -12,9 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_trainer.config import ConfigError
+from strata_trainer.config import ConfigError, build_config
 from strata_trainer.evaluate import wilson
-from strata_trainer.experiment import aggregate, aggregate_markdown, load_grid, main
+from strata_trainer.experiment import (
+    aggregate,
+    aggregate_markdown,
+    base_eval_key,
+    load_grid,
+    main,
+)
 
 
 def _result(correct: int, n: int) -> dict[str, Any]:
@@ -100,6 +106,26 @@ def test_a_bad_grid_file_is_one_line_naming_the_file(
     assert capsys.readouterr().err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("change", "shared"),
+    [
+        ("train.estimator=batch", True),
+        ("train.seed=7", True),
+        ("reward.structure=0", True),
+        ("curriculum.scheduler=uniform", True),
+        ("eval.max_new_tokens=32", False),
+        ("prompt.exemplars=choice", False),
+        ("data.eval_size=100", False),
+        ("rollout.stop_at_answer=false", False),
+        ("model.dtype=bfloat16", False),
+    ],
+)
+def test_the_base_evaluation_is_shared_only_where_it_cannot_differ(
+    change: str, shared: bool
+) -> None:
+    assert (base_eval_key(build_config(None, [change])) == base_eval_key(build_config())) is shared
+
+
 SMALL = [
     "data.domains=compare",
     "train.steps=2",
@@ -123,12 +149,16 @@ def test_a_grid_runs_each_run_once_and_aggregates(
         tmp_path,
         f'name = "tiny"\nruns = "{tmp_path / "runs"}"\nsummaries = "results"\nseeds = [3]\n'
         f"set = [{shared}]\n"
-        '[configs.san]\nset = ["train.estimator=san"]\n',
+        '[configs.san]\nset = ["train.estimator=san"]\n'
+        '[configs.batch]\nset = ["train.estimator=batch"]\n',
     )
     assert main([str(path)]) == 0
     out = tmp_path / "results" / "tiny"
     summaries = {p.name: json.loads(p.read_text()) for p in out.glob("*.json")}
-    assert set(summaries) == {"san-seed3.json"}
+    assert set(summaries) == {"san-seed3.json", "batch-seed3.json"}
+    # batch ran second and was handed san's evaluation of the base model instead of redoing it
+    assert "base model's evaluation reused" in capsys.readouterr().out
+    assert summaries["batch-seed3.json"]["before"] == summaries["san-seed3.json"]["before"]
     san = summaries["san-seed3.json"]
     assert (san["steps"], san["processes"]) == (2, 1)
     assert "train.seed=3" in san["set"]
@@ -140,5 +170,5 @@ def test_a_grid_runs_each_run_once_and_aggregates(
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("*.json")}
     capsys.readouterr()
     assert main([str(path)]) == 0  # nothing left to run
-    assert "1 run(s) done, 0 to run" in capsys.readouterr().out
+    assert "2 run(s) done, 0 to run" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.json")} == stamps

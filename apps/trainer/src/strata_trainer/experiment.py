@@ -20,13 +20,21 @@ Resumable at two levels: a run whose summary exists is not redone; a run folder 
 grid continues from its latest checkpoint (``strata-train --resume``). Held-out items do not
 depend on the seed (``data.seed`` is shared), so every run of a grid is evaluated on the same
 items and before/after differences are paired.
+
+The base model's evaluation is greedy: two runs whose model, data, prompt, rollout and
+evaluation budget agree get the same ``eval_before.json``, so the grid evaluates the base model
+once per such setting (kept in ``<runs>/<name>/base-eval/``) and hands it to the other runs,
+which read it back as a resumed run does (2.6 of a default run's 13 minutes).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strata_trainer.config import ConfigError, build_config
+from strata_trainer.config import ConfigError, RunConfig, build_config
 from strata_trainer.evaluate import wilson
 from strata_trainer.report import moving_average, read_metrics
 
@@ -137,13 +145,35 @@ def _overrides(path: Path, key: str, value: Any) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------- running
 
 
+def base_eval_key(cfg: RunConfig) -> str:
+    """What the base model's (greedy) evaluation depends on, hashed: the model, the items, the
+    prompts, the generation path and the evaluation budget; not the estimator, the rewards,
+    the curriculum or the training seed."""
+    parts: dict[str, Any] = {
+        s: dataclasses.asdict(getattr(cfg, s)) for s in ("model", "data", "prompt", "rollout")
+    }
+    parts["eval.max_new_tokens"] = cfg.eval.max_new_tokens
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
     """Train (or resume) one run of the grid in its own process, then write its summary."""
     run = grid.run_dir(config, seed)
+    cfg = build_config(grid.base_config, grid.overrides(config, seed))
+    shared_before = grid.runs / grid.name / "base-eval" / base_eval_key(cfg)
     cmd = [sys.executable, "-m", "strata_trainer"]
     if (run / "config.toml").is_file():  # a stopped run: continue it with its saved config
         cmd += ["--resume", str(run)]
     else:
+        if cfg.eval.before and (shared_before / "eval_before.json").is_file():
+            run.mkdir(parents=True, exist_ok=True)
+            for name in ("eval_before.json", "eval_before.md"):
+                shutil.copy2(shared_before / name, run / name)
+            print(
+                f"strata-experiment: {config} seed {seed}: base model's evaluation reused "
+                f"from {shared_before}"
+            )
         cmd += ["--run-dir", str(run)]
         if grid.base_config is not None:
             cmd += ["--config", str(grid.base_config)]
@@ -156,6 +186,13 @@ def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
     _log_invocation(run, wall, usage.ru_maxrss / 1024**2, exit_code)
     if exit_code != 0:
         raise RuntimeError(f"{config} seed {seed}: strata-train failed (run folder {run})")
+    if (run / "eval_before.json").is_file() and not shared_before.is_dir():
+        tmp = shared_before.with_name(f".{shared_before.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name in ("eval_before.json", "eval_before.md"):
+            shutil.copy2(run / name, tmp / name)
+        tmp.rename(shared_before)  # whole or absent: a crash here leaves no half a cache
     summary = summarise_run(run, grid.name, config, seed, grid.overrides(config, seed))
     grid.summaries.mkdir(parents=True, exist_ok=True)
     grid.summary_path(config, seed).write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
