@@ -226,3 +226,28 @@ def test_strata_eval_on_the_real_files(tmp_path: Path, capsys: pytest.CaptureFix
         assert 0 <= r["ci_low"] <= r["accuracy"] <= r["ci_high"] <= 1
     assert results["mmlu"]["per_subject"]
     assert "95 % CI" in capsys.readouterr().out
+
+
+def test_strata_eval_limit_overrides_a_runs_per_domain_sizes(tmp_path: Path) -> None:
+    import argparse
+
+    from strata_trainer.cli import _eval_config, _toml
+    from strata_trainer.config import DataConfig, build_config
+
+    run = tmp_path / "run"
+    run.mkdir()
+    sized = ["data.domains=gsm8k,mmlu,strategyqa", "data.eval_sizes={'gsm8k': 500, 'mmlu': 1000}"]
+    (run / "config.toml").write_text(_toml(build_config(None, sized)), encoding="utf-8")
+    options = dict.fromkeys(
+        ["domains", "data_dir", "limit", "seed", "model", "max_new_tokens", "backend"]
+    )
+
+    def config(**given: object) -> DataConfig:
+        args = argparse.Namespace(adapter=run, hub=False, skip_malformed=False, **options)
+        vars(args).update(given)
+        return _eval_config(args).data
+
+    assert config().eval_sizes == {"gsm8k": 500, "mmlu": 1000}
+    limited = config(limit=30)
+    assert (limited.eval_sizes, limited.eval_size) == ({}, 30)
+    assert config(domains="mmlu").eval_sizes == {"mmlu": 1000}

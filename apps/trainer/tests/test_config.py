@@ -132,3 +132,17 @@ def test_size_zero_means_all_and_synthetic_domains_have_no_all(field: str) -> No
     with pytest.raises(ConfigError, match=rf"data\.{field} = 0 .*arithmetic"):
         build_config(None, [f"data.{field}=0"])
     assert getattr(build_config(None, ["data.domains=gsm8k", f"data.{field}=0"]).data, field) == 0
+
+
+def test_per_domain_eval_sizes_are_whole_numbers_for_named_domains() -> None:
+    cfg = build_config(
+        None, ["data.domains=gsm8k,mmlu,strategyqa", "data.eval_sizes={'mmlu': 1000, 'gsm8k': 500}"]
+    )
+    assert cfg.data.eval_sizes == {"mmlu": 1000, "gsm8k": 500}
+    assert all(type(n) is int for n in cfg.data.eval_sizes.values())
+    with pytest.raises(ConfigError, match=r"data\.eval_sizes\.mmlu: expected a whole number"):
+        build_config(None, ["data.domains=mmlu", "data.eval_sizes={'mmlu': 2.5}"])
+    with pytest.raises(ConfigError, match=r"data\.eval_sizes: gsm8k = 5: needs one of"):
+        build_config(None, ["data.eval_sizes={'gsm8k': 5}"])  # not among the default's domains
+    with pytest.raises(ConfigError, match=r"data\.eval_sizes: compare = 0: .*synthetic"):
+        build_config(None, ["data.eval_sizes={'compare': 0}"])

@@ -6,16 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strata_rewards import verify
 from strata_trainer import DataError, load_benchmark, load_synthetic, prompt_for
 from strata_trainer.data import (
     EXEMPLARS,
+    Item,
     Prompting,
     load_gsm8k,
     load_mmlu,
     load_strategyqa,
     reward_domain,
+    subsample,
 )
 from strata_trainer.synthetic import GENERATORS
 
@@ -134,3 +138,34 @@ def test_synthetic_splits_never_share_a_question_even_at_difficulty_one() -> Non
         assert len(train) == 500
         assert len(held) == 300
         assert {x.question for x in train}.isdisjoint({x.question for x in held})
+
+
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=1, max_size=8),
+    n=st.integers(0, 100),
+    seed=st.integers(0, 2**16),
+)
+def test_subjects_share_a_sample_evenly(sizes: list[int], n: int, seed: int) -> None:
+    """Each subject gives as many items as the others, one more at most, unless it has run out;
+    the sample is a seeded subset of the items."""
+    items = [
+        Item(f"q{s}-{i}", "A", f"id{s}-{i}", f"s{s}") for s, k in enumerate(sizes) for i in range(k)
+    ]
+    picked = subsample(items, n, seed)
+    assert len(picked) == min(n, len(items))
+    assert len({it.id for it in picked}) == len(picked)
+    assert picked == subsample(items, n, seed)
+    counts = {f"s{s}": sum(it.subject == f"s{s}" for it in picked) for s in range(len(sizes))}
+    for a, k in enumerate(sizes):
+        for b in range(len(sizes)):
+            if counts[f"s{a}"] < counts[f"s{b}"] - 1:
+                assert counts[f"s{a}"] == k  # a is short only because it has no more
+
+
+@needs_data
+def test_a_thousand_mmlu_test_items_cover_every_subject_evenly() -> None:
+    items, _ = load_benchmark("mmlu", "eval", DATA)
+    picked = subsample(items, 1000, seed=1)
+    per_subject = {s: sum(it.subject == s for it in picked) for s in {it.subject for it in items}}
+    assert len(per_subject) == 57
+    assert set(per_subject.values()) <= {17, 18}

@@ -66,13 +66,17 @@ def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[It
                 domain, "train", d.train_size, seed=d.seed, difficulty=d.difficulty
             )
             held[domain] = load_synthetic(
-                domain, "eval", d.eval_size, seed=d.seed, difficulty=d.difficulty
+                domain,
+                "eval",
+                d.eval_sizes.get(domain, d.eval_size),
+                seed=d.seed,
+                difficulty=d.difficulty,
             )
             continue
         data_dir = None if d.hub else Path(d.data_dir)
         splits: tuple[tuple[Split, dict[str, list[Item]], int, int], ...] = (
             ("train", train, d.train_size, d.seed),
-            ("eval", held, d.eval_size, d.seed + 1),
+            ("eval", held, d.eval_sizes.get(domain, d.eval_size), d.seed + 1),
         )
         for split, out, size, seed in splits:
             items, stats = load_benchmark(
@@ -571,6 +575,15 @@ def _eval_config(args: argparse.Namespace) -> RunConfig:
         )
         if value is not None
     ]
+    if args.limit is not None:  # --limit is every domain's size, the run's per-domain ones too
+        overrides.append("data.eval_sizes={}")
+    elif base is not None and args.domains:  # keep the run's sizes of the domains still named
+        kept = {
+            d: n
+            for d, n in build_config(base).data.eval_sizes.items()
+            if d in args.domains.split(",")
+        }
+        overrides.append(f"data.eval_sizes={kept!r}")
     if base is None:  # no run: the command's own defaults
         defaults = {
             "data.domains": "gsm8k,mmlu,strategyqa",

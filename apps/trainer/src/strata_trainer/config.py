@@ -58,6 +58,10 @@ class DataConfig:
     eval_size: int = 200
     """Held-out examples per domain evaluated before and after (0 = the whole split of a
     benchmark; synthetic domains need a number)."""
+    eval_sizes: dict[str, int] = field(default_factory=dict)
+    """Per-domain held-out sizes overriding eval_size, e.g. {gsm8k = 500, mmlu = 1000,
+    strategyqa = 0} (experiment B). Items with a subject (MMLU) are sampled evenly across
+    subjects."""
     difficulty: int = 1
     """Synthetic domains' difficulty, 1 (small numbers, one step) to 5."""
     skip_malformed: bool = False
@@ -220,6 +224,13 @@ class RunConfig:
                     f"data.{name} = 0 means the whole split, but the synthetic domain(s) "
                     f"{', '.join(synthetic)} have no end: give a number of examples"
                 )
+        for domain, size in self.data.eval_sizes.items():
+            if domain not in self.data.domains or size < 0 or (size == 0 and domain in synthetic):
+                raise ConfigError(
+                    f"data.eval_sizes: {domain} = {size}: needs one of data.domains "
+                    f"({', '.join(self.data.domains)}) and a size >= 0 (0 = the whole split, "
+                    "which a synthetic domain does not have)"
+                )
         try:
             self.curriculum.make(self.data.domains, seed=0)
         except ValueError as err:  # the scheduler's own message names the value
@@ -326,15 +337,17 @@ def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         return tuple(str(x) for x in items)
     if origin is dict or hint is dict:
+        number = args[1] if len(args) == 2 else float
         try:
             table = ast.literal_eval(value) if isinstance(value, str) else value
             if not isinstance(table, Mapping):
                 raise ValueError
-            return {str(k): float(v) for k, v in table.items()}
         except (ValueError, TypeError, SyntaxError):
             raise ConfigError(
-                f"{where}: expected a table of numbers such as {{'name': 1.0}}, got {value!r}"
+                f"{where}: expected a table of numbers such as {{'name': {number(1)!r}}}, "
+                f"got {value!r}"
             ) from None
+        return {str(k): _coerce(section, f"{name}.{k}", number, v) for k, v in table.items()}
     if hint is bool:
         if isinstance(value, bool):
             return value

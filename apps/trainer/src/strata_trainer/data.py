@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from strata_rewards import RewardBreakdown, Template, Weights, get_domain, score, template_for
 from strata_rewards.extract import LETTERS
@@ -327,9 +327,25 @@ def prompt_for(
 
 
 def subsample(items: list[Item], n: int | None, seed: int) -> list[Item]:
-    """``n`` items in a seeded random order (all of them when ``n`` is None or larger)."""
+    """``n`` items in a seeded random order (all of them when ``n`` is None or larger). Items
+    with subjects (MMLU) are taken evenly across subjects: each subject gives ``n // S`` or one
+    more, unless it has fewer, so per-subject accuracies all rest on similar counts."""
     if n is None or n >= len(items):
         return list(items)
-    picked = list(items)
-    random.Random(seed).shuffle(picked)
-    return picked[:n]
+    rng = random.Random(seed)
+    if any(it.subject is None for it in items):
+        picked = list(items)
+        rng.shuffle(picked)
+        return picked[:n]
+    by_subject: dict[str, list[Item]] = {}
+    for it in items:
+        by_subject.setdefault(cast(str, it.subject), []).append(it)
+    queues = [by_subject[s] for s in sorted(by_subject)]
+    for queue in queues:
+        rng.shuffle(queue)
+    rng.shuffle(queues)  # which subjects get the one extra item
+    # Round-robin over the subjects: the first n of the interleaving.
+    interleaved = [q[i] for i in range(max(map(len, queues))) for q in queues if i < len(q)]
+    picked = interleaved[:n]
+    rng.shuffle(picked)
+    return picked
