@@ -172,3 +172,13 @@ def test_a_grid_runs_each_run_once_and_aggregates(
     assert main([str(path)]) == 0  # nothing left to run
     assert "2 run(s) done, 0 to run" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.json")} == stamps
+
+
+@pytest.mark.parametrize(
+    "grid", sorted((Path(__file__).resolve().parents[3] / "experiments").glob("*.toml")), ids=str
+)
+def test_every_committed_grid_file_is_valid(grid: Path) -> None:
+    loaded = load_grid(grid)  # builds every configuration: a typo fails here, not hours in
+    assert loaded.configs
+    assert loaded.seeds
+    assert loaded.summaries.parent.resolve() == grid.parents[1] / "docs" / "results"
