@@ -165,3 +165,45 @@ def test_diagnostics_report_the_regime_san_applied(batch: RewardBatch) -> None:
             if len(set(batch.rewards[batch.groups == g].tolist())) == 1
         ]
         assert diag.zero_variance_group_share == pytest.approx(len(const) / diag.n_groups)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_san_and_its_diagnostics_centre_the_groups_once(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The estimator and the diagnostics read the same per-batch statistics instead of each
+    computing them (the trainer asks for both every step)."""
+    from strata_advantage.batch import StratifiedBatch
+
+    rewards: object = [0.0, 1.0, 1.0, 0.5, 3.0, 3.0, 0.0, 10.0]
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        rewards = torch.tensor(rewards)
+    calls = {"centre": 0, "std": 0}
+    centre, std = StratifiedBatch.segment_centre, StratifiedBatch.segment_std
+
+    def counted_centre(self: StratifiedBatch, *args: object) -> object:
+        calls["centre"] += 1
+        return centre(self, *args)  # type: ignore[arg-type]
+
+    def counted_std(self: StratifiedBatch, *args: object, **kw: object) -> object:
+        calls["std"] += 1
+        return std(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StratifiedBatch, "segment_centre", counted_centre)
+    monkeypatch.setattr(StratifiedBatch, "segment_std", counted_std)
+    result = compute_advantages(
+        rewards,
+        [0, 0, 1, 1, 2, 2, 3, 3],
+        ["a", "a", "a", "a", "b", "b", "b", "b"],
+        "san",
+        return_diagnostics=True,
+    )
+    assert calls == {"centre": 1, "std": 1}
+    spreads = san_spreads(
+        [0.0, 1.0, 1.0, 0.5, 3.0, 3.0, 0.0, 10.0],
+        [0, 0, 1, 1, 2, 2, 3, 3],
+        ["a", "a", "a", "a", "b", "b", "b", "b"],
+    )
+    assert result.diagnostics["a"].spread == pytest.approx(spreads["a"])
+    assert result.diagnostics["b"].spread == pytest.approx(spreads["b"])

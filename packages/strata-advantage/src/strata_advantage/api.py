@@ -138,8 +138,7 @@ def diagnose(
     count = batch.segment_count(d, n_dom)
     masked = ops.segment_sum(1.0 - batch.weight, d, n_dom)
     mean = batch.segment_mean(batch.rewards, d, n_dom)
-    centred = batch.group_centred()
-    spread = batch.domain_spread(centred)
+    spread = batch.domain_spread()  # the estimator's own, when it computed one
     gd = batch.group_domain
     has_valid = batch.segment_count(batch.group, batch.n_groups) > 0
     groups = ops.segment_sum(cast_like(has_valid, batch.rewards), gd, n_dom)

@@ -109,16 +109,30 @@ class StratifiedBatch:
         return self.ops.sqrt(ss / dof)
 
     def group_centred(self) -> Array:
-        """Shape: [N]; ``c_i = r_i - mean(r_j : j in group(i))`` over valid samples."""
+        """Shape: [N]; ``c_i = r_i - mean(r_j : j in group(i))`` over valid samples.
+
+        Computed once per batch (the estimator and the diagnostics both read it): treat the
+        result as read-only."""
+        return self._group_centred
+
+    @cached_property
+    def _group_centred(self) -> Array:
         return self.segment_centre(self.rewards, self.group, self.n_groups)
 
-    def domain_spread(self, group_centred: Array) -> Array:
-        """Shape: [N] -> [D]; SAN's ``s_d``, the population std of ``c`` over each domain.
+    def domain_spread(self, group_centred: Array | None = None) -> Array:
+        """Shape: [N] -> [D]; SAN's ``s_d``, the population std of ``c`` over each domain
+        (default: this batch's own :meth:`group_centred`, computed once).
 
         ``c`` sums to zero within every group, hence within every domain: its mean is 0 and is
         not subtracted again.
         """
+        if group_centred is None:
+            return self._domain_spread
         return self.segment_std(group_centred, self.domain, self.n_domains)
+
+    @cached_property
+    def _domain_spread(self) -> Array:
+        return self.segment_std(self._group_centred, self.domain, self.n_domains)
 
     def constant_groups(self) -> Array:
         """Shape: [G], bool; True where every valid reward of the group is equal (or none)."""

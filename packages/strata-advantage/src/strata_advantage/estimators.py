@@ -120,7 +120,7 @@ def san(
         raise ValueError(f"san needs clip > 0, got {clip}")
     ops = batch.ops
     c = batch.group_centred()  # [N]
-    spread = batch.domain_spread(c)  # [D]
+    spread = batch.domain_spread()  # [D], of c
     scale = ops.where(spread < zero_var, 1.0, ops.where(spread < low_var, low_var, spread))  # [D]
     return ops.clip(c / scale[batch.domain], -clip, clip)
 
