@@ -170,7 +170,9 @@ def test_a_grid_runs_each_run_once_and_aggregates(
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("*.json")}
     capsys.readouterr()
     assert main([str(path)]) == 0  # nothing left to run
-    assert "2 run(s) done, 0 to run" in capsys.readouterr().out
+    assert "2 run(s) done, 0 to run\n" in capsys.readouterr().out
+    assert main([str(path), "--only", "san", "--dry-run"]) == 0
+    assert "2 run(s) done, 0 to run\n" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.json")} == stamps
 
 
@@ -182,3 +184,9 @@ def test_every_committed_grid_file_is_valid(grid: Path) -> None:
     assert loaded.configs
     assert loaded.seeds
     assert loaded.summaries.parent.resolve() == grid.parents[1] / "docs" / "results"
+
+
+def test_only_says_what_it_left_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _grid(tmp_path, 'name = "g"\nseeds = [0, 1]\n[configs.a]\n[configs.b]\n')
+    assert main([str(path), "--only", "a", "--dry-run"]) == 0
+    assert "0 run(s) done, 2 to run, 2 left out by --only" in capsys.readouterr().out

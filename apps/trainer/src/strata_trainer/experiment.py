@@ -451,8 +451,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     todo = [
         (c, s) for c, s in grid.runs_of() if c in only and not grid.summary_path(c, s).is_file()
     ]
-    done = len(grid.runs_of()) - len(todo)
-    print(f"strata-experiment: {grid.name}: {done} run(s) done, {len(todo)} to run", flush=True)
+    done = sum(grid.summary_path(c, s).is_file() for c, s in grid.runs_of())
+    left_out = sum(
+        c not in only for c, s in grid.runs_of() if not grid.summary_path(c, s).is_file()
+    )
+    print(
+        f"strata-experiment: {grid.name}: {done} run(s) done, {len(todo)} to run"
+        + (f", {left_out} left out by --only" if left_out else ""),
+        flush=True,
+    )
     if args.dry_run or args.aggregate_only:
         for c, s in todo:
             print(f"  {c} seed {s}: {' '.join(grid.overrides(c, s))}")
