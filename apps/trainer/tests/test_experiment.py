@@ -73,9 +73,13 @@ def test_markdown_names_the_worst_domain_per_configuration() -> None:
         _summary("batch", 0, {"a": 80, "b": 80}, {"a": 140, "b": 40}),
     ]
     text = aggregate_markdown("g", runs)
-    assert "| san | -0.050 ± 0.000 |" in text
-    assert "| batch | -0.200 ± 0.000 |" in text
+    assert "| san | -0.050 (1 seed) |" in text  # one seed: no spread to show
+    assert "| batch | -0.200 (1 seed) |" in text
     assert "| batch | a | 1 | 0.400" in text
+    seeded = aggregate_markdown(
+        "g", [*runs, _summary("san", 1, {"a": 80, "b": 80}, {"a": 120, "b": 100})]
+    )
+    assert "| san | +0.025 ± 0.106 |" in seeded  # worst gains -0.05 and +0.10
 
 
 def _grid(tmp_path: Path, body: str) -> Path:
@@ -190,3 +194,15 @@ def test_only_says_what_it_left_out(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = _grid(tmp_path, 'name = "g"\nseeds = [0, 1]\n[configs.a]\n[configs.b]\n')
     assert main([str(path), "--only", "a", "--dry-run"]) == 0
     assert "0 run(s) done, 2 to run, 2 left out by --only" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("inside", ["", "old table\n", "_No run._"])
+def test_a_docs_block_is_found_empty_or_not(inside: str) -> None:
+    from strata_trainer.experiment import doc_block
+
+    text = f"intro\n<!-- grid:g:begin -->\n{inside}<!-- grid:g:end -->\nafter\n"
+    if inside and not inside.endswith("\n"):
+        text = text.replace("<!-- grid:g:end", "\n<!-- grid:g:end")
+    head, block, tail = doc_block(text, "g")
+    assert block == inside.rstrip("\n")
+    assert head + "new" + tail == "intro\n<!-- grid:g:begin -->\nnew\n<!-- grid:g:end -->\nafter\n"

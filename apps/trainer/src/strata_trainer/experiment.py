@@ -317,7 +317,7 @@ def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str
     worst = worst_domain_gain(summaries)
     machines = sorted({s["machine"] for s in summaries})
     lines = [
-        f"### Grid `{grid}`: {len(summaries)} runs",
+        f"### Grid `{grid}`: {len(summaries)} run{'s' if len(summaries) != 1 else ''}",
         "",
         "Accuracy on held-out items (greedy). *after* is the mean over seeds ± their standard "
         "deviation, with the 95 % Wilson interval of all seeds' answers pooled; *beyond* counts "
@@ -327,23 +327,28 @@ def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str
         "| gain mean ± sd | beyond |",
         "|---|---|---|---|---|---|---|",
     ]
+
+    def sd(value: float, seeds: int) -> str:  # one seed has no spread to show
+        return f" ± {value:.3f}" if seeds > 1 else " (1 seed)"
+
     for r in rows:
         lines.append(
             f"| {r.config} | {r.domain} | {r.seeds} | {r.before:.3f} "
-            f"[{r.before_ci[0]:.3f}, {r.before_ci[1]:.3f}] | {r.after_mean:.3f} ± "
-            f"{r.after_sd:.3f} [{r.after_pooled_ci[0]:.3f}, {r.after_pooled_ci[1]:.3f}] | "
-            f"{r.gain_mean:+.3f} ± {r.gain_sd:.3f} | {r.above}↑ {r.below}↓ |"
+            f"[{r.before_ci[0]:.3f}, {r.before_ci[1]:.3f}] | {r.after_mean:.3f}"
+            f"{sd(r.after_sd, r.seeds)} [{r.after_pooled_ci[0]:.3f}, {r.after_pooled_ci[1]:.3f}] "
+            f"| {r.gain_mean:+.3f}{sd(r.gain_sd, r.seeds)} | {r.above}↑ {r.below}↓ |"
         )
     lines += [
         "",
         "| configuration | worst-domain gain, mean ± sd | wall per run | peak RSS |",
         "|---|---|---|---|",
     ]
-    for config, (mean, sd) in worst.items():
+    for config, (mean, spread_of_worst) in worst.items():
         mine = [s for s in summaries if s["config"] == config]
         wall = statistics.fmean(s["wall_s"] for s in mine) / 60
         rss = max(s["peak_rss_gb"] for s in mine)
-        lines.append(f"| {config} | {mean:+.3f} ± {sd:.3f} | {wall:.1f} min | {rss:.2f} GB |")
+        spread = sd(spread_of_worst, len(mine))
+        lines.append(f"| {config} | {mean:+.3f}{spread} | {wall:.1f} min | {rss:.2f} GB |")
     lines += ["", f"Machine: {'; '.join(machines)}."]
     return "\n".join(lines) + "\n"
 
@@ -394,9 +399,13 @@ def doc_block(text: str, name: str) -> tuple[str, str, str]:
     begin, end = f"<!-- grid:{name}:begin -->\n", f"\n<!-- grid:{name}:end -->"
     if begin not in text or end not in text:
         raise ValueError(f"no {begin.strip()} … {end.strip()} block")
-    head, rest = text.split(begin, 1)
-    block, tail = rest.split(end, 1)
-    return head + begin, block, end + tail
+    start = text.index(begin) + len(begin)
+    stop = text.find(end, start - 1)  # an empty block: begin's newline is end's
+    if stop < 0:
+        raise ValueError(f"no {end.strip()} after {begin.strip()}")
+    if stop < start:  # nothing between the markers yet
+        return text[:start], "", "\n" + text[start:]
+    return text[:start], text[start:stop], text[stop:]
 
 
 NO_RUNS = "_No run of this grid has finished yet._"
