@@ -13,28 +13,12 @@ from strata_rollout.models import _gguf_cache_folder, packaged_gguf, resolve_dty
 from strata_rollout.testing import tiny_causal_lm
 
 
-def test_the_packaged_gguf_is_converted_once_into_the_cache(
+def test_concurrent_conversions_share_one_result_that_is_then_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gguf = packaged_gguf("smollm2")
-    monkeypatch.setenv("STRATA_CACHE", str(tmp_path))
-    folder = Path(resolve_model_source(str(gguf)))
-    assert folder.parent == tmp_path / "models"
-    assert (folder / "model.safetensors").is_file()
-    assert (folder / "tokenizer.json").is_file()
-    assert "quantization_config" not in (folder / "config.json").read_text()
-    assert (folder / "strata-converted.json").is_file()
-    mtime = (folder / "model.safetensors").stat().st_mtime_ns
-    assert resolve_model_source(str(gguf)) == str(folder)  # cached: not converted again
-    assert (folder / "model.safetensors").stat().st_mtime_ns == mtime
-    assert _gguf_cache_folder(gguf) == folder
-    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".") and p.is_dir()]
-
-
-def test_concurrent_conversions_share_one_result(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two processes converting the same GGUF at once (as two DDP ranks do on a fresh cache)."""
+    """Two processes converting the same GGUF at once (as two DDP ranks do on a fresh cache),
+    then a third lookup finds the finished folder and converts nothing (one conversion, ~17 s
+    here, serves both checks)."""
     import subprocess
     import sys
 
@@ -50,8 +34,18 @@ def test_concurrent_conversions_share_one_result(
     assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
     assert outs[0][0] == outs[1][0]
     folder = Path(outs[0][0].strip())
+    assert folder.parent == tmp_path / "models"
+    assert sorted(p.name for p in folder.parent.iterdir() if p.is_dir()) == [folder.name]
+    assert (folder / "model.safetensors").is_file()
+    assert (folder / "tokenizer.json").is_file()
+    assert "quantization_config" not in (folder / "config.json").read_text()
     assert (folder / "strata-converted.json").is_file()
-    assert sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()) == [folder.name]
+
+    gguf = packaged_gguf("smollm2")
+    mtime = (folder / "model.safetensors").stat().st_mtime_ns
+    assert resolve_model_source(str(gguf)) == str(folder)  # cached: not converted again
+    assert (folder / "model.safetensors").stat().st_mtime_ns == mtime
+    assert _gguf_cache_folder(gguf) == folder
 
 
 def test_an_incomplete_cache_folder_is_redone(
