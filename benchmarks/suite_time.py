@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(config, items):
 """
 
 
-def test_ids(tree: Path, env: dict[str, str]) -> set[str]:
+def collected_ids(tree: Path, env: dict[str, str]) -> set[str]:
     out = subprocess.run(
         ["uv", "run", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=tree,
@@ -72,7 +72,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         plugin_dir = Path(tmp)
         (plugin_dir / "strata_keep_ids.py").write_text(KEEP_PLUGIN, encoding="utf-8")
-        old_ids, new_ids = test_ids(args.old, env), test_ids(args.new, env)
+        old_ids, new_ids = collected_ids(args.old, env), collected_ids(args.new, env)
         shared = sorted(old_ids & new_ids)
         ids_file = plugin_dir / "ids.txt"
         ids_file.write_text("\n".join(shared), encoding="utf-8")

@@ -8,6 +8,7 @@ constant answer, the samples carry no information about the truth.
 
     uv run python experiments/probes/answer_signal.py contrast    # default vs far-apart numbers
     uv run python experiments/probes/answer_signal.py derived     # built on arithmetic's problems
+    uv run python experiments/probes/answer_signal.py contrast --set model.source=PATH
 
 A probe, not part of the app: it uses strata_trainer's private loaders on purpose, so that what
 it measures is what a run would see.
@@ -16,6 +17,7 @@ it measures is what a run would see.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import time
 from collections import Counter
@@ -23,7 +25,7 @@ from collections.abc import Callable
 
 from strata_rewards.extract import LETTERS
 from strata_rollout.types import SamplingConfig
-from strata_trainer import data, synthetic
+from strata_trainer import synthetic
 from strata_trainer.cli import _hf_engine, _load_model, _stop
 from strata_trainer.config import build_config
 from strata_trainer.synthetic import Row
@@ -37,11 +39,7 @@ def far_compare(rng: random.Random) -> Row:
     a, b = (small, big) if rng.random() < 0.5 else (big, small)
     name_a, name_b = rng.sample(synthetic.NAMES, 2)
     item = rng.choice(synthetic.ITEMS)
-    question = (
-        f"{name_a} has {a} {item} and {name_b} has {b} {item}. "
-        f"Does {name_a} have more {item} than {name_b}?"
-    )
-    return Row(question, a > b)
+    return Row(synthetic.compare_question(name_a, a, name_b, b, item), a > b)
 
 
 def far_choice(rng: random.Random) -> Row:
@@ -56,12 +54,8 @@ def far_choice(rng: random.Random) -> Row:
     options = [str(v) for v in values]
     return Row(
         synthetic.with_options(f"Which number is the {ask}?", options),
-        target_letter(values, target),
+        LETTERS[values.index(target)],
     )
-
-
-def target_letter(values: list[int], target: int) -> str:
-    return LETTERS[values.index(target)]
 
 
 def near_total(rng: random.Random, total: int) -> int:
@@ -77,17 +71,14 @@ def sum_choice(rng: random.Random) -> Row:
     values = list(options)
     rng.shuffle(values)
     question = synthetic.with_options(problem.question, [str(v) for v in values])
-    return Row(question, target_letter(values, problem.answer))
+    return Row(question, LETTERS[values.index(problem.answer)])
 
 
 def sum_check(rng: random.Random) -> Row:
     """An arithmetic word problem asking yes/no about a total: right half the time."""
-    problem = synthetic.arithmetic(rng, 1)
-    claim = problem.answer if rng.random() < 0.5 else near_total(rng, problem.answer)
-    story, ask = problem.question.rsplit(" How many ", 1)
-    item = ask.split(" does ")[0]
-    name = story.split(" has ")[0]
-    return Row(f"{story} Does {name} have {claim} {item} now?", claim == problem.answer)
+    told = synthetic.story(rng, 1)
+    claim = told.total if rng.random() < 0.5 else near_total(rng, told.total)
+    return Row(f"{told.text} Does {told.name} have {claim} {told.item} now?", claim == told.total)
 
 
 WORKED_SUMS = {
@@ -127,18 +118,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("probe", choices=sorted(PROBES))
     parser.add_argument("--items", type=int, default=48)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a strata-train config override, e.g. model.source=PATH (repeatable)",
+    )
     args = parser.parse_args()
-    cfg = build_config(None, [])
+    cfg = build_config(None, args.set)
     loaded = _load_model(cfg)
     engine = _hf_engine(loaded.model, loaded.tokenizer, cfg)
     stop = _stop(cfg)
-    default_examples = dict(data.EXEMPLARS)
     for domain, name, turns, generate in PROBES[args.probe]:
-        data.EXEMPLARS.clear()
-        data.EXEMPLARS.update(default_examples)
-        if turns == "worked":
-            data.EXEMPLARS.update(WORKED_SUMS)
         prompting = cfg.prompting()
+        if turns == "worked":
+            prompting = dataclasses.replace(
+                prompting, examples={**prompting.examples, **WORKED_SUMS}
+            )
         started = time.perf_counter()
         # The item streams of the runs recorded in docs/default-run.md §10.
         stream = f"probe:{domain}:{name}" if args.probe == "contrast" else f"probe:{domain}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strata_rewards import verify
-from strata_trainer import DataError, load_benchmark, load_synthetic, prompt_for
+from strata_trainer import DataError, load_benchmark, load_synthetic, prompt_for, synthetic
 from strata_trainer.data import (
     EXEMPLARS,
     Item,
@@ -129,6 +130,25 @@ def test_an_exemplar_is_a_previous_chat_turn_in_the_template_it_asks_for() -> No
     assert prompting.score("choice", example, EXEMPLARS["choice"][2]).outcome == 1.0
     assert prompting.score("choice", example, EXEMPLARS["choice"][2]).structure == 1.0
     assert prompting.messages("compare", "q") == prompt_for("compare", "q")
+
+
+def test_a_prompting_can_show_its_own_example_turn_without_touching_the_defaults() -> None:
+    own = ("Is 2 more than 1?", "2 is more than 1.", "yes")
+    prompting = Prompting(exemplars=("compare",), examples={**EXEMPLARS, "compare": own})
+    messages = prompting.messages("compare", "q")
+    assert messages[1]["content"] == f"Question: {own[0]}"
+    assert messages[2]["content"] == "<think>2 is more than 1.</think><answer>yes</answer>"
+    default = Prompting(exemplars=("compare",)).messages("compare", "q")
+    assert default[1]["content"] == f"Question: {EXEMPLARS['compare'][0]}"
+
+
+@given(seed=st.integers(0, 2**32), difficulty=st.integers(1, 5))
+def test_an_arithmetic_item_is_its_story_asked_about(seed: int, difficulty: int) -> None:
+    told = synthetic.story(random.Random(seed), difficulty)
+    row = synthetic.arithmetic(random.Random(seed), difficulty)
+    assert row.answer == told.total >= 0
+    assert row.question == f"{told.text} How many {told.item} does {told.name} have now?"
+    assert told.text.startswith(f"{told.name} has ")
 
 
 def test_synthetic_splits_never_share_a_question_even_at_difficulty_one() -> None:

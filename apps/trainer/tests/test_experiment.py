@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strata_trainer.cli import evaluation_key
 from strata_trainer.config import ConfigError, build_config
 from strata_trainer.evaluate import wilson
 from strata_trainer.experiment import (
     aggregate,
     aggregate_markdown,
-    base_eval_key,
     load_grid,
     main,
 )
@@ -127,7 +127,8 @@ def test_a_bad_grid_file_is_one_line_naming_the_file(
 def test_the_base_evaluation_is_shared_only_where_it_cannot_differ(
     change: str, shared: bool
 ) -> None:
-    assert (base_eval_key(build_config(None, [change])) == base_eval_key(build_config())) is shared
+    changed, default = build_config(None, [change]), build_config()
+    assert (evaluation_key(changed) == evaluation_key(default)) is shared
 
 
 SMALL = [

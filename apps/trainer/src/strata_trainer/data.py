@@ -272,7 +272,10 @@ class Prompting:
     """strata_rewards.TEMPLATE_SETS name: what the prompt asks for and the structure reward
     checks."""
     exemplars: tuple[str, ...] = ()
-    """Domains whose prompt shows one worked example (EXEMPLARS) as a previous chat turn."""
+    """Domains whose prompt shows one worked example (from ``examples``) as a previous chat
+    turn."""
+    examples: Mapping[str, tuple[str, str, str]] = field(default_factory=lambda: dict(EXEMPLARS))
+    """Domain -> its worked example (question, reasoning, answer); EXEMPLARS by default."""
     weights: Weights = field(default_factory=Weights)
     scale: Mapping[str, float] = field(default_factory=dict)
     """Domain -> factor on its total reward (1 where absent)."""
@@ -286,7 +289,7 @@ class Prompting:
         instruction = get_domain(rdomain).instruction(self.template(domain))
         if domain not in self.exemplars:
             return [{"role": "user", "content": f"{instruction}\n\nQuestion: {question}"}]
-        example, reasoning, answer = EXEMPLARS[domain]
+        example, reasoning, answer = self.examples[domain]
         shown = self.template(domain)
         if shown.sections != ("think",) or shown.wrapper is not None:
             raise ValueError(

@@ -30,8 +30,6 @@ which read it back as a resumed run does (2.6 of a default run's 13 minutes).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -45,7 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strata_trainer.config import ConfigError, RunConfig, build_config
+from strata_trainer.cli import evaluation_key
+from strata_trainer.config import ConfigError, build_config
 from strata_trainer.evaluate import wilson
 from strata_trainer.report import moving_average, read_metrics
 
@@ -145,23 +144,11 @@ def _overrides(path: Path, key: str, value: Any) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------- running
 
 
-def base_eval_key(cfg: RunConfig) -> str:
-    """What the base model's (greedy) evaluation depends on, hashed: the model, the items, the
-    prompts, the generation path and the evaluation budget; not the estimator, the rewards,
-    the curriculum or the training seed."""
-    parts: dict[str, Any] = {
-        s: dataclasses.asdict(getattr(cfg, s)) for s in ("model", "data", "prompt", "rollout")
-    }
-    parts["eval.max_new_tokens"] = cfg.eval.max_new_tokens
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
     """Train (or resume) one run of the grid in its own process, then write its summary."""
     run = grid.run_dir(config, seed)
     cfg = build_config(grid.base_config, grid.overrides(config, seed))
-    shared_before = grid.runs / grid.name / "base-eval" / base_eval_key(cfg)
+    shared_before = grid.runs / grid.name / "base-eval" / evaluation_key(cfg)
     cmd = [sys.executable, "-m", "strata_trainer"]
     if (run / "config.toml").is_file():  # a stopped run: continue it with its saved config
         cmd += ["--resume", str(run)]

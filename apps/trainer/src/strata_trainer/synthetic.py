@@ -43,7 +43,18 @@ def _top(difficulty: int) -> int:
     return (20, 100, 1_000, 10_000, 100_000)[difficulty - 1]
 
 
-def arithmetic(rng: random.Random, difficulty: int) -> Row:
+@dataclass(frozen=True)
+class Story:
+    """An arithmetic word problem without its question: what ``name`` has of ``item`` after the
+    events in ``text``."""
+
+    text: str
+    name: str
+    item: str
+    total: int
+
+
+def story(rng: random.Random, difficulty: int) -> Story:
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
     top = _top(difficulty)
     total = rng.randint(2, top)
@@ -61,7 +72,12 @@ def arithmetic(rng: random.Random, difficulty: int) -> Row:
         else:
             total *= 2
             text += f" Then the number of {item} doubles."
-    return Row(f"{text} How many {item} does {name} have now?", total)
+    return Story(text, name, item, total)
+
+
+def arithmetic(rng: random.Random, difficulty: int) -> Row:
+    told = story(rng, difficulty)
+    return Row(f"{told.text} How many {told.item} does {told.name} have now?", told.total)
 
 
 def choice(rng: random.Random, difficulty: int) -> Row:
@@ -80,10 +96,13 @@ def compare(rng: random.Random, difficulty: int) -> Row:
         b += 1
     name_a, name_b = rng.sample(NAMES, 2)
     item = rng.choice(ITEMS)
-    return Row(
+    return Row(compare_question(name_a, a, name_b, b, item), a > b)
+
+
+def compare_question(name_a: str, a: int, name_b: str, b: int, item: str) -> str:
+    return (
         f"{name_a} has {a} {item} and {name_b} has {b} {item}. Does {name_a} have more {item} "
-        f"than {name_b}?",
-        a > b,
+        f"than {name_b}?"
     )
 
 
