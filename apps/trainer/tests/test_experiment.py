@@ -12,9 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_trainer.cli import evaluation_key
 from strata_trainer.config import ConfigError, build_config
-from strata_trainer.evaluate import wilson
+from strata_trainer.evaluate import evaluation_key, wilson
 from strata_trainer.experiment import (
     aggregate,
     aggregate_markdown,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import logging
 import resource
@@ -187,19 +186,6 @@ def _evaluate(engine: Any, held: dict[str, list[Item]], cfg: RunConfig, label: s
             stop=_stop(cfg),
             progress=bar.update,
         )
-
-
-def evaluation_key(cfg: RunConfig) -> str:
-    """What :func:`_evaluate` of a given model depends on, hashed: the model, the items, the
-    prompts, the generation path and the evaluation budget; not the estimator, the rewards, the
-    curriculum or the training seed. Runs whose keys agree can share the base model's
-    evaluation (strata-experiment does)."""
-    parts: dict[str, Any] = {
-        s: dataclasses.asdict(getattr(cfg, s)) for s in ("model", "data", "prompt", "rollout")
-    }
-    parts["eval.max_new_tokens"] = cfg.eval.max_new_tokens
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _save_eval(run: Path, name: str, results: Any, title: str) -> None:

@@ -4,15 +4,20 @@ flagging any domain whose accuracy fell below its earlier interval."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strata_rewards import get_domain
 from strata_rollout import SamplingConfig
 from strata_trainer.data import DEFAULT_PROMPTING, Item, Prompting, reward_domain
+
+if TYPE_CHECKING:
+    from strata_trainer.config import RunConfig
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -188,3 +193,16 @@ def comparison_markdown(rows: Sequence[Comparison]) -> str:
         flag = "**dropped beyond its interval**" if c.flagged else ""
         lines.append(f"| {c.domain} | {c.before:.3f} | {c.after:.3f} | {c.delta:+.3f} | {flag} |")
     return "\n".join(lines) + "\n"
+
+
+def evaluation_key(cfg: RunConfig) -> str:
+    """What an evaluation of a given model depends on, hashed: the model, the items, the
+    prompts, the generation path and the evaluation budget; not the estimator, the rewards, the
+    curriculum or the training seed. Runs whose keys agree can share the base model's
+    evaluation (strata-experiment does)."""
+    parts: dict[str, Any] = {
+        s: asdict(getattr(cfg, s)) for s in ("model", "data", "prompt", "rollout")
+    }
+    parts["eval.max_new_tokens"] = cfg.eval.max_new_tokens
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

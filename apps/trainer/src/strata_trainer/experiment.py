@@ -43,9 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strata_trainer.cli import evaluation_key
 from strata_trainer.config import ConfigError, build_config
-from strata_trainer.evaluate import wilson
+from strata_trainer.evaluate import evaluation_key, wilson
 from strata_trainer.report import moving_average, read_metrics
 
 RESULT_FIELDS = (
