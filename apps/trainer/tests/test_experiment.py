@@ -19,6 +19,7 @@ from strata_trainer.experiment import (
     aggregate_markdown,
     load_grid,
     main,
+    paired_differences,
 )
 
 
@@ -79,6 +80,52 @@ def test_markdown_names_the_worst_domain_per_configuration() -> None:
         "g", [*runs, _summary("san", 1, {"a": 80, "b": 80}, {"a": 120, "b": 100})]
     )
     assert "| san | +0.025 ± 0.106 |" in seeded  # worst gains -0.05 and +0.10
+
+
+@given(
+    reference=st.lists(counts, min_size=1, max_size=4),
+    shifts=st.lists(st.integers(-50, 50), min_size=1, max_size=4),
+)
+def test_paired_differences_are_seed_by_seed(reference: list[int], shifts: list[int]) -> None:
+    # Seeds 0..k-1 for the reference; the other configuration runs seeds 1..len(shifts) with its
+    # accuracy shifted from the reference's on the same seed, where the reference has that seed.
+    ref = [_summary("san", i, {"x": 100}, {"x": a}) for i, a in enumerate(reference)]
+    other = [
+        _summary("batch", i + 1, {"x": 100}, {"x": min(200, max(0, a + shift))})
+        for i, (a, shift) in enumerate(zip([*reference[1:], *[100] * 4], shifts, strict=False))
+    ]
+    pairs = paired_differences([*ref, *other])
+    shared = [i + 1 for i in range(len(other)) if i + 1 < len(reference)]
+    if not shared:
+        assert pairs == []
+        return
+    (p,) = pairs
+    diffs = [
+        other[i - 1]["after"]["x"]["accuracy"] - ref[i]["after"]["x"]["accuracy"] for i in shared
+    ]
+    assert (p.config, p.reference, p.seeds) == ("batch", "san", tuple(shared))
+    assert p.mean == pytest.approx(statistics.fmean(diffs))
+    assert p.sd == pytest.approx(statistics.stdev(diffs) if len(diffs) > 1 else 0.0)
+    assert (p.lower, p.higher) == (sum(d < 0 for d in diffs), sum(d > 0 for d in diffs))
+    # The same runs under the other name as reference: every difference changes sign.
+    (q,) = paired_differences([*other, *ref])
+    assert q.mean == pytest.approx(-p.mean)
+    assert (q.lower, q.higher) == (p.higher, p.lower)
+
+
+def test_markdown_shows_each_seed_and_the_paired_differences() -> None:
+    runs = [
+        _summary("san", 0, {"a": 80, "b": 80}, {"a": 120, "b": 70}),
+        _summary("batch", 0, {"a": 80, "b": 80}, {"a": 140, "b": 40}),
+        _summary("san", 1, {"a": 80, "b": 80}, {"a": 100, "b": 80}),
+    ]
+    text = aggregate_markdown("g", runs)
+    assert "After-training accuracy per seed (a / b):" in text
+    assert "| san | 0.600 / 0.350 | 0.500 / 0.400 |" in text
+    assert "| batch | 0.700 / 0.200 | — |" in text  # batch has no seed 1
+    assert "| batch | a | 1 | +0.100 (1 seed) | 0 / 1 |" in text
+    assert "| batch | b | 1 | -0.150 (1 seed) | 1 / 0 |" in text
+    assert "Paired against" not in aggregate_markdown("g", runs[:1])  # nothing to pair
 
 
 def _grid(tmp_path: Path, body: str) -> Path:

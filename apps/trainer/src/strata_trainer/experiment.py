@@ -286,6 +286,60 @@ def aggregate(summaries: Sequence[Mapping[str, Any]]) -> list[Row]:
     return rows
 
 
+@dataclass(frozen=True)
+class Paired:
+    """One configuration against the grid's first on one domain, seed by seed: each seed's
+    after-training accuracy minus the reference's on the same seed (the same held-out items)."""
+
+    config: str
+    reference: str
+    domain: str
+    seeds: tuple[int, ...]
+    """Seeds that both configurations ran."""
+    mean: float
+    sd: float
+    """Standard deviation of the per-seed differences (0 with one seed)."""
+    lower: int
+    """Seeds on which ``config`` ended below the reference."""
+    higher: int
+
+
+def paired_differences(summaries: Sequence[Mapping[str, Any]]) -> list[Paired]:
+    """Every configuration but the first against the first, on the seeds both ran. Seed-to-seed
+    spread shared by both (the seed's draw of prompts and samples) cancels in the difference; what
+    is left is the spread a difference between configurations must exceed."""
+    after = {(s["config"], s["seed"]): s["after"] for s in summaries}
+    configs = list(dict.fromkeys(s["config"] for s in summaries))
+    if not configs:
+        return []
+    reference = configs[0]
+    out = []
+    for config in configs[1:]:
+        seeds = tuple(
+            sorted(seed for c, seed in after if c == config and (reference, seed) in after)
+        )
+        if not seeds:
+            continue
+        for domain in after[config, seeds[0]]:
+            diffs = [
+                after[config, seed][domain]["accuracy"] - after[reference, seed][domain]["accuracy"]
+                for seed in seeds
+            ]
+            out.append(
+                Paired(
+                    config=config,
+                    reference=reference,
+                    domain=domain,
+                    seeds=seeds,
+                    mean=statistics.fmean(diffs),
+                    sd=statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+                    lower=sum(d < 0 for d in diffs),
+                    higher=sum(d > 0 for d in diffs),
+                )
+            )
+    return out
+
+
 def worst_domain_gain(summaries: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
     """Per configuration: the mean and spread over seeds of the smallest per-domain gain."""
     by_config: dict[str, list[float]] = {}
@@ -335,8 +389,54 @@ def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str
         rss = max(s["peak_rss_gb"] for s in mine)
         spread = sd(spread_of_worst, len(mine))
         lines.append(f"| {config} | {mean:+.3f}{spread} | {wall:.1f} min | {rss:.2f} GB |")
+    lines += _per_seed_markdown(summaries) + _paired_markdown(paired_differences(summaries))
     lines += ["", f"Machine: {'; '.join(machines)}."]
     return "\n".join(lines) + "\n"
+
+
+def _per_seed_markdown(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+    domains = list(summaries[0]["after"])
+    seeds = sorted({s["seed"] for s in summaries})
+    after = {(s["config"], s["seed"]): s["after"] for s in summaries}
+    lines = [
+        "",
+        f"After-training accuracy per seed ({' / '.join(domains)}):",
+        "",
+        "| configuration | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    for config in dict.fromkeys(s["config"] for s in summaries):
+        cells = [
+            " / ".join(f"{after[config, seed][d]['accuracy']:.3f}" for d in domains)
+            if (config, seed) in after
+            else "—"
+            for seed in seeds
+        ]
+        lines.append(f"| {config} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _paired_markdown(paired: Sequence[Paired]) -> list[str]:
+    if not paired:
+        return []
+    reference = paired[0].reference
+    lines = [
+        "",
+        f"Paired against `{reference}`, seed by seed (same seed, same items): the after-training "
+        "accuracy difference, mean ± sd over the seeds both ran, and on how many seeds it was "
+        "lower / higher. A difference is beyond the seed-to-seed noise only where the mean is "
+        "large against the sd and the seeds agree in sign.",
+        "",
+        f"| configuration − {reference} | domain | seeds | difference mean ± sd | lower / higher |",
+        "|---|---|---|---|---|",
+    ]
+    for p in paired:
+        spread = f" ± {p.sd:.3f}" if len(p.seeds) > 1 else " (1 seed)"
+        lines.append(
+            f"| {p.config} | {p.domain} | {len(p.seeds)} | {p.mean:+.3f}{spread} "
+            f"| {p.lower} / {p.higher} |"
+        )
+    return lines
 
 
 def plot_curves(summaries: Sequence[Mapping[str, Any]], out: Path, window: int = 5) -> Path:
