@@ -305,9 +305,9 @@ class Paired:
 
 
 def paired_differences(summaries: Sequence[Mapping[str, Any]]) -> list[Paired]:
-    """Every configuration but the first against the first, on the seeds both ran. Seed-to-seed
-    spread shared by both (the seed's draw of prompts and samples) cancels in the difference; what
-    is left is the spread a difference between configurations must exceed."""
+    """Every configuration but the first against the first, on the seeds both ran. The
+    differences' spread is the noise a difference between configurations must exceed; whatever
+    the two share through the seed (its starting random state) is not in it."""
     after = {(s["config"], s["seed"]): s["after"] for s in summaries}
     configs = list(dict.fromkeys(s["config"] for s in summaries))
     if not configs:
