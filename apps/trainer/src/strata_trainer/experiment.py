@@ -252,14 +252,26 @@ class Row:
     below: int
 
 
+def by_config(summaries: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, Mapping[str, Any]]]:
+    """Configuration → seed → summary, configurations in the order they first appear (the
+    grid's order; the first is the reference of the paired table)."""
+    runs: dict[str, dict[int, Mapping[str, Any]]] = {}
+    for s in summaries:
+        runs.setdefault(s["config"], {})[s["seed"]] = s
+    return runs
+
+
+def _spread(values: Sequence[float]) -> float:
+    """Sample standard deviation; 0 for a single value (one seed has no spread)."""
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
 def aggregate(summaries: Sequence[Mapping[str, Any]]) -> list[Row]:
     """Per configuration and domain: before, after (mean, spread, pooled interval), gain, and
     how many seeds moved beyond their intervals."""
-    by_config: dict[str, list[Mapping[str, Any]]] = {}
-    for s in summaries:
-        by_config.setdefault(s["config"], []).append(s)
     rows = []
-    for config, runs in by_config.items():
+    for config, per_seed in by_config(summaries).items():
+        runs = list(per_seed.values())
         for domain in runs[0]["after"]:
             pairs = [(r["before"][domain], r["after"][domain]) for r in runs]
             gains = [a["accuracy"] - b["accuracy"] for b, a in pairs]
@@ -273,12 +285,12 @@ def aggregate(summaries: Sequence[Mapping[str, Any]]) -> list[Row]:
                     before=b0["accuracy"],
                     before_ci=(b0["ci_low"], b0["ci_high"]),
                     after_mean=statistics.fmean(afters),
-                    after_sd=statistics.stdev(afters) if len(afters) > 1 else 0.0,
+                    after_sd=_spread(afters),
                     after_pooled_ci=wilson(
                         sum(a["correct"] for _, a in pairs), sum(a["n"] for _, a in pairs)
                     ),
                     gain_mean=statistics.fmean(gains),
-                    gain_sd=statistics.stdev(gains) if len(gains) > 1 else 0.0,
+                    gain_sd=_spread(gains),
                     above=sum(a["ci_low"] > b["ci_high"] for b, a in pairs),
                     below=sum(a["ci_high"] < b["ci_low"] for b, a in pairs),
                 )
@@ -308,21 +320,19 @@ def paired_differences(summaries: Sequence[Mapping[str, Any]]) -> list[Paired]:
     """Every configuration but the first against the first, on the seeds both ran. The
     differences' spread is the noise a difference between configurations must exceed; whatever
     the two share through the seed (its starting random state) is not in it."""
-    after = {(s["config"], s["seed"]): s["after"] for s in summaries}
-    configs = list(dict.fromkeys(s["config"] for s in summaries))
-    if not configs:
+    runs = by_config(summaries)
+    if not runs:
         return []
-    reference = configs[0]
+    reference, *others = runs
     out = []
-    for config in configs[1:]:
-        seeds = tuple(
-            sorted(seed for c, seed in after if c == config and (reference, seed) in after)
-        )
+    for config in others:
+        seeds = tuple(sorted(seed for seed in runs[config] if seed in runs[reference]))
         if not seeds:
             continue
-        for domain in after[config, seeds[0]]:
+        for domain in runs[config][seeds[0]]["after"]:
             diffs = [
-                after[config, seed][domain]["accuracy"] - after[reference, seed][domain]["accuracy"]
+                runs[config][seed]["after"][domain]["accuracy"]
+                - runs[reference][seed]["after"][domain]["accuracy"]
                 for seed in seeds
             ]
             out.append(
@@ -332,7 +342,7 @@ def paired_differences(summaries: Sequence[Mapping[str, Any]]) -> list[Paired]:
                     domain=domain,
                     seeds=seeds,
                     mean=statistics.fmean(diffs),
-                    sd=statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+                    sd=_spread(diffs),
                     lower=sum(d < 0 for d in diffs),
                     higher=sum(d > 0 for d in diffs),
                 )
@@ -342,14 +352,14 @@ def paired_differences(summaries: Sequence[Mapping[str, Any]]) -> list[Paired]:
 
 def worst_domain_gain(summaries: Sequence[Mapping[str, Any]]) -> dict[str, tuple[float, float]]:
     """Per configuration: the mean and spread over seeds of the smallest per-domain gain."""
-    by_config: dict[str, list[float]] = {}
-    for s in summaries:
-        worst = min(s["after"][d]["accuracy"] - s["before"][d]["accuracy"] for d in s["after"])
-        by_config.setdefault(s["config"], []).append(worst)
-    return {
-        c: (statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0)
-        for c, v in by_config.items()
-    }
+    out = {}
+    for config, per_seed in by_config(summaries).items():
+        worst = [
+            min(s["after"][d]["accuracy"] - s["before"][d]["accuracy"] for d in s["after"])
+            for s in per_seed.values()
+        ]
+        out[config] = (statistics.fmean(worst), _spread(worst))
+    return out
 
 
 def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str:
@@ -383,8 +393,9 @@ def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str
         "| configuration | worst-domain gain, mean ± sd | wall per run | peak RSS |",
         "|---|---|---|---|",
     ]
+    runs = by_config(summaries)
     for config, (mean, spread_of_worst) in worst.items():
-        mine = [s for s in summaries if s["config"] == config]
+        mine = list(runs[config].values())
         wall = statistics.fmean(s["wall_s"] for s in mine) / 60
         rss = max(s["peak_rss_gb"] for s in mine)
         spread = sd(spread_of_worst, len(mine))
@@ -397,7 +408,7 @@ def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str
 def _per_seed_markdown(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
     domains = list(summaries[0]["after"])
     seeds = sorted({s["seed"] for s in summaries})
-    after = {(s["config"], s["seed"]): s["after"] for s in summaries}
+    runs = by_config(summaries)
     lines = [
         "",
         f"After-training accuracy per seed ({' / '.join(domains)}):",
@@ -405,10 +416,10 @@ def _per_seed_markdown(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
         "| configuration | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
         "|---|" + "---|" * len(seeds),
     ]
-    for config in dict.fromkeys(s["config"] for s in summaries):
+    for config, per_seed in runs.items():
         cells = [
-            " / ".join(f"{after[config, seed][d]['accuracy']:.3f}" for d in domains)
-            if (config, seed) in after
+            " / ".join(f"{per_seed[seed]['after'][d]['accuracy']:.3f}" for d in domains)
+            if seed in per_seed
             else "—"
             for seed in seeds
         ]
@@ -449,10 +460,10 @@ def plot_curves(summaries: Sequence[Mapping[str, Any]], out: Path, window: int =
 
     domains = list(summaries[0]["after"])
     fig, axes = plt.subplots(1, len(domains), figsize=(4.5 * len(domains), 3.4), squeeze=False)
-    configs = list(dict.fromkeys(s["config"] for s in summaries))
+    grouped = by_config(summaries)
     for ax, domain in zip(axes[0], domains, strict=True):
-        for config in configs:
-            runs = [s for s in summaries if s["config"] == config]
+        for config, per_seed in grouped.items():
+            runs = list(per_seed.values())
             series = [
                 moving_average([y or 0.0 for y in s["curves"][f"{domain}/accuracy"]], window)
                 for s in runs
