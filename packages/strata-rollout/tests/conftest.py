@@ -37,7 +37,8 @@ def vllm_engine(tiny_model_dir: Path) -> Iterator[Any]:
         pytest.skip("vLLM is not installed here (.ci/run tests it in .ci/venvs/vllm)")
     from strata_rollout.vllm import VLLMEngine
 
-    engine = VLLMEngine(str(tiny_model_dir), seed=0, max_model_len=512)
+    # The smallest step budget vLLM allows (one context): batches of prompts overflow it.
+    engine = VLLMEngine(str(tiny_model_dir), seed=0, max_model_len=512, max_num_batched_tokens=512)
     yield engine
     engine.close()
 

@@ -107,6 +107,15 @@ def test_a_stop_string_ends_the_completion(engine: Any) -> None:
     assert cut.completion_ids == free[0][0].completion_ids[: len(cut.completion_ids)]
 
 
+def test_seeded_sampling_of_more_prompt_tokens_than_one_step_holds(engine: Any) -> None:
+    """Six ~300-token prompts against vLLM's 512-token step budget: a prompt split across
+    steps crashed vLLM's CPU build under seeded sampling (the engine turns chunking off)."""
+    prompts = [f"word{i} " * 150 for i in range(6)]
+    groups = engine.generate(prompts, n=4, sampling=SamplingConfig(max_new_tokens=4, seed=3))
+    assert [len(g) for g in groups] == [4] * 6
+    assert all(1 <= len(c.completion_ids) <= 4 for g in groups for c in g)
+
+
 def test_max_new_tokens_ends_with_length(engine: Any) -> None:
     groups = engine.generate([CHAT], n=2, sampling=SamplingConfig(max_new_tokens=3, seed=0))
     for c in groups[0]:

@@ -82,6 +82,11 @@ class VLLMEngine:
             kwargs["max_model_len"] = max_model_len
         if gpu_memory_utilization is not None:
             kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        if not on_cuda:
+            # A chunked prompt's sampled token is discarded, and vLLM then rewinds the request's
+            # seeded generator by an offset, which a CPU generator has not: "RuntimeError: CPU
+            # Generator does not use offset" (vLLM 0.32, CPU build; every request here is seeded).
+            kwargs.setdefault("enable_chunked_prefill", False)
         self.llm = LLM(**kwargs)
         self.context_length = int(self.llm.llm_engine.model_config.max_model_len)
         self.dtype: torch.dtype = self.llm.llm_engine.model_config.dtype
