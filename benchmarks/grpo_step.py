@@ -9,7 +9,9 @@ for both, beta = 0 and beta = 0.04. Each (framework, beta) runs in a fresh subpr
 peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median reported).
 
 - TRL 1.16: ``use_cpu=True``, ``bf16=False``, its default gradient checkpointing, its own HF
-  generation. Generation time is measured by wrapping the model's ``generate``.
+  generation, transformers' own ``sdpa`` attention (the Strata rows load the model with
+  ``load_model``'s CPU default, ``strata_sdpa_gqa``: docs/rollout.md). Generation time is
+  measured by wrapping the model's ``generate``.
 - strata-hf: GRPOTrainer with HFEngine sharing the policy, fp32.
 - strata-vllm: GRPOTrainer with VLLMEngine (vLLM's CPU build, in .ci/venvs/vllm; set up
   with .ci/vllm-cpu-env, then pip install -e the strata packages, peft and psutil there), fp32.
@@ -82,7 +84,8 @@ def run_trl(beta: float, steps: int) -> dict[str, Any]:
     from strata_rewards import as_trl_reward_funcs
     from strata_rollout import load_model
 
-    loaded = load_model("smollm2", dtype="float32", device="cpu")
+    # The peer as its users run it: transformers' own sdpa attention, not Strata's CPU one.
+    loaded = load_model("smollm2", dtype="float32", device="cpu", attention="sdpa")
     rows = prompts() * (steps + 1)
     args = GRPOConfig(
         output_dir="/tmp/strata-bench-trl",

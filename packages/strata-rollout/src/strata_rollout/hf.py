@@ -79,8 +79,27 @@ def sample_tokens(
         mass_before = sorted_logp.exp().cumsum(-1) - sorted_logp.exp()
         drop = mass_before >= sampling.top_p  # the first token is always kept
         allowed = allowed.scatter(1, order, sorted_logp.masked_fill(drop, -torch.inf))
-    tokens = torch.multinomial(torch.softmax(allowed, -1), 1, generator=generator)[:, 0]
+    tokens = draw(allowed.exp(), generator)
     return tokens, logp.gather(1, tokens[:, None])[:, 0] if logprobs else None
+
+
+def draw(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One index per row, drawn with probability proportional to ``weights`` (>= 0, a positive
+    sum per row), by inverting the cumulative sum with one uniform number per row.
+
+    ``torch.multinomial`` draws one exponential number per entry instead: 49 ms against 5 ms
+    for 16 rows of SmolLM2's 49,152-token vocabulary on a 2-core CPU, a fifth of a decode
+    step. The cumulative sum is float64 so that no token's share rounds away.
+
+    Shapes: weights [B, V] -> indices [B] (long)."""
+    cdf = weights.double().cumsum(-1)  # [B, V]
+    u = torch.rand(
+        (cdf.shape[0], 1), generator=generator, dtype=torch.float64, device=cdf.device
+    )  # [B, 1] in [0, 1)
+    # The first index whose cumulative weight reaches a target in (0, total]: never a
+    # zero-weight entry (its cumulative weight equals its predecessor's, found first).
+    target = (1.0 - u) * cdf[:, -1:]
+    return torch.searchsorted(cdf, target)[:, 0]
 
 
 @dataclass
@@ -204,19 +223,25 @@ class HFEngine:
                 width = length + sampling.max_new_tokens
         return batches
 
-    def _prefill(self, prompts: list[list[int]]) -> tuple[torch.Tensor, Any, torch.Tensor]:
-        """Run the prompts through the model, their shared prefix once.
+    def _prefill(
+        self, prompts: list[list[int]], new_tokens: int
+    ) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """Run the prompts through the model, their shared prefix once, into a cache with room
+        for ``new_tokens`` more.
 
         Returns: the last position's logits [U, V], the KV cache (batch U), and the attention
         mask [U, L] (shared prefix, then each tail right-aligned after padding)."""
+        from strata_rollout.cache import growing_cache  # imports transformers: only when used
+
         device = self.device
         shared = min(common_prefix_length(prompts), min(len(p) for p in prompts) - 1)
-        cache = None
+        tails = [p[shared:] for p in prompts]
+        room = max(len(t) for t in tails) + new_tokens
+        cache = growing_cache(self.model.config, reserve=room)
         if shared > 0:
             prefix = torch.tensor([prompts[0][:shared]], device=device)  # [1, C]
-            cache = self.model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+            self.model(input_ids=prefix, past_key_values=cache, use_cache=True, logits_to_keep=1)
             cache.batch_repeat_interleave(len(prompts))
-        tails = [p[shared:] for p in prompts]
         input_ids, tail_mask = left_pad(tails, self.pad_id)  # [U, W]
         mask = torch.cat([torch.ones((len(tails), shared), dtype=torch.long), tail_mask], 1)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]  # [U, W]
@@ -241,7 +266,7 @@ class HFEngine:
     ) -> list[_Decoded]:
         """``draws`` sequences per prompt, rows in prompt order ([U * draws])."""
         device = self.device
-        logits, cache, mask = self._prefill(prompts)
+        logits, cache, mask = self._prefill(prompts, sampling.max_new_tokens)
         if draws > 1:
             cache.batch_repeat_interleave(draws)
             logits = logits.repeat_interleave(draws, 0)

@@ -1,0 +1,87 @@
+"""Grouped-query attention without copying the keys and values, for CPUs.
+
+transformers' ``sdpa`` attention hands grouped keys/values to torch's SDPA as they are
+(``enable_gqa``) only when no attention mask is given; with a mask (left-padded batches,
+every rollout and every training forward here) it first repeats each key/value head for the
+query heads that share it (``repeat_kv``: a copy of the whole KV cache, ×3 for SmolLM2, in every
+layer at every decode step). On CUDA that avoids SDPA's slow math path; on a CPU it is pure cost:
+measured on SmolLM2-135M's rollout, the copies were 38 % of a decode step (docs/rollout.md).
+torch's CPU SDPA takes a mask and grouped heads together, so this attention passes them through.
+
+It is registered with transformers under :data:`GQA_SDPA`; any transformers model can use it::
+
+    from strata_rollout.attention import register
+
+    register()
+    model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="strata_sdpa_gqa")
+
+:func:`strata_rollout.load_model` picks it on a CPU (``attention="auto"``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+GQA_SDPA = "strata_sdpa_gqa"
+"""The name this attention is registered under (``attn_implementation``)."""
+
+
+def sdpa_gqa_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    is_causal: bool | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """transformers' attention-function signature.
+
+    Shapes: query [B, H, Q, D]; key, value [B, Hkv, K, D] with H a multiple of Hkv;
+    attention_mask [B, 1, Q, K] (bool: True = attend) or None. Returns ([B, Q, H, D], None)."""
+    if kwargs.get("position_bias") is not None or kwargs.get("cache") is not None:
+        raise NotImplementedError(
+            f"{GQA_SDPA} has no position bias or paged cache: load the model with "
+            "attn_implementation='sdpa'"
+        )
+    groups = query.shape[1] // key.shape[1]
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
+    # As transformers' sdpa: the causal flag stands in for a mask only when there is none and
+    # more than one query (a single decoding query attends to everything before it).
+    causal = bool(query.shape[2] > 1 and attention_mask is None and causal)
+    out = torch.nn.functional.scaled_dot_product_attention(
+        query,
+        key,
+        value,
+        attn_mask=attention_mask,
+        dropout_p=dropout,
+        scale=scaling,
+        is_causal=causal,
+        enable_gqa=groups > 1,
+    )
+    return out.transpose(1, 2).contiguous(), None
+
+
+def register() -> None:
+    """Make :data:`GQA_SDPA` a valid ``attn_implementation`` (idempotent); its masks are
+    sdpa's."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(GQA_SDPA, sdpa_gqa_attention)
+    AttentionMaskInterface.register(GQA_SDPA, sdpa_mask)
+
+
+def is_grouped(model: PreTrainedModel) -> bool:
+    """Whether ``model`` shares key/value heads between query heads (where this helps)."""
+    config = model.config.get_text_config()
+    heads = getattr(config, "num_attention_heads", None)
+    kv_heads = getattr(config, "num_key_value_heads", None)
+    return bool(heads and kv_heads and kv_heads < heads)

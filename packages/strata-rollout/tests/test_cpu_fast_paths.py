@@ -1,0 +1,177 @@
+"""The CPU fast paths of HFEngine equal what they replace: grouped-query attention without
+copies (against transformers' sdpa), the in-place KV cache (against ``DynamicLayer``, as a
+state machine), and inverse-CDF sampling (against the weights it draws from)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from transformers.cache_utils import DynamicLayer
+
+from strata_rollout import load_model
+from strata_rollout.attention import GQA_SDPA, is_grouped, register
+from strata_rollout.cache import GrowingLayer, growing_cache
+from strata_rollout.hf import draw
+from strata_rollout.testing import tiny_causal_lm
+
+# ----------------------------------------------------------------------------- attention
+
+
+def _left_padded(lengths: list[int], vocab: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(lengths)
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(3, vocab, (len(lengths), width), generator=g)  # [B, W]
+    mask = torch.zeros((len(lengths), width), dtype=torch.long)
+    for row, n in enumerate(lengths):
+        mask[row, width - n :] = 1
+    return ids, mask
+
+
+@settings(max_examples=15, deadline=None)
+@given(lengths=st.lists(st.integers(1, 12), min_size=1, max_size=4), seed=st.integers(0, 999))
+def test_gqa_attention_equals_sdpa_forward_backward_and_decoding(
+    tokenizer: Any, lengths: list[int], seed: int
+) -> None:
+    """Left-padded batches (the masks rollouts and training use), the loss's gradient, and a
+    decode step on the cache: the same numbers as transformers' sdpa with repeated heads."""
+    register()
+    model = tiny_causal_lm(tokenizer, seed=seed % 3)
+    assert is_grouped(model)  # 2 query heads share 1 key/value head
+    ids, mask = _left_padded(lengths, len(tokenizer), seed)
+    results = {}
+    for attention in ("sdpa", GQA_SDPA):
+        model.set_attn_implementation(attention)
+        model.zero_grad()
+        out = model(input_ids=ids, attention_mask=mask, use_cache=True)
+        out.logits.logsumexp(-1).mul(mask).sum().backward()
+        step = model(
+            input_ids=ids[:, -1:],
+            attention_mask=torch.cat([mask, mask.new_ones((len(lengths), 1))], 1),
+            position_ids=mask.sum(-1, keepdim=True),
+            past_key_values=out.past_key_values,
+        )
+        grad = model.model.layers[0].self_attn.k_proj.weight.grad.clone()
+        results[attention] = (out.logits.detach(), step.logits.detach(), grad)
+    for stock, fast in zip(results["sdpa"], results[GQA_SDPA], strict=True):
+        torch.testing.assert_close(fast, stock, rtol=1e-5, atol=1e-5)
+
+
+def test_load_model_picks_gqa_attention_on_cpu_unless_told(tokenizer: Any, tmp_path: Path) -> None:
+    tiny_causal_lm(tokenizer).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    assert load_model(tmp_path, device="cpu").model.config._attn_implementation == GQA_SDPA
+    stock = load_model(tmp_path, device="cpu", attention="sdpa")
+    assert stock.model.config._attn_implementation == "sdpa"
+
+
+# ----------------------------------------------------------------------------- KV cache
+
+HEADS, DIM = 2, 4
+
+
+class CacheMachine(RuleBasedStateMachine):
+    """Every operation HFEngine and transformers apply to a cache layer, on a GrowingLayer with
+    little room (so it regrows) and on transformers' DynamicLayer: their contents agree."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fast, self.reference = GrowingLayer(reserve=3), DynamicLayer()
+        self.batch = 2
+        self.counter = 0
+
+    def _states(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        self.counter += 1
+        g = torch.Generator().manual_seed(self.counter)
+        k = torch.randn((self.batch, HEADS, n, DIM), generator=g)  # [B, H, n, D]
+        return k, k * 2 + 1
+
+    @rule(n=st.integers(1, 5))
+    def append(self, n: int) -> None:
+        k, v = self._states(n)
+        got = self.fast.update(k, v)
+        want = self.reference.update(k.clone(), v.clone())
+        for a, b in zip(got, want, strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+    @precondition(lambda self: self.reference.get_seq_length() > 0)
+    @rule(repeats=st.integers(1, 3))
+    def repeat(self, repeats: int) -> None:
+        self.fast.batch_repeat_interleave(repeats)
+        self.reference.batch_repeat_interleave(repeats)
+        self.batch *= repeats
+
+    @precondition(lambda self: self.reference.get_seq_length() > 0)
+    @rule(data=st.data())
+    def select(self, data: st.DataObject) -> None:
+        keep = data.draw(st.lists(st.integers(0, self.batch - 1), min_size=1, unique=True))
+        index = torch.tensor(sorted(keep))
+        self.fast.batch_select_indices(index)
+        self.reference.batch_select_indices(index)
+        self.batch = len(keep)
+
+    @precondition(lambda self: self.reference.get_seq_length() > 1)
+    @rule(data=st.data())
+    def crop(self, data: st.DataObject) -> None:
+        drop = data.draw(st.integers(1, self.reference.get_seq_length() - 1))
+        self.fast.crop(-drop)
+        self.reference.crop(-drop)
+
+    @invariant()
+    def same_contents(self) -> None:
+        assert self.fast.get_seq_length() == self.reference.get_seq_length()
+        if self.reference.get_seq_length():
+            torch.testing.assert_close(self.fast.keys, self.reference.keys, rtol=0, atol=0)
+            torch.testing.assert_close(self.fast.values, self.reference.values, rtol=0, atol=0)
+
+
+TestCacheMachine = CacheMachine.TestCase
+TestCacheMachine.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+
+
+def test_growing_cache_replaces_only_full_attention_layers(tokenizer: Any) -> None:
+    model = tiny_causal_lm(tokenizer)
+    cache = growing_cache(model.config, reserve=8)
+    assert [type(layer) for layer in cache.layers] == [GrowingLayer] * 2
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+@given(
+    weights=arrays(np.float64, (4, 9), elements=st.sampled_from([0.0, 0.0, 1e-6, 0.5, 1.0, 7.0])),
+    seed=st.integers(0, 2**31),
+)
+def test_draw_never_picks_a_zero_weight(weights: np.ndarray, seed: int) -> None:
+    weights[:, 4] += 1.0  # every row needs a positive sum
+    picks = draw(torch.from_numpy(weights).float(), torch.Generator().manual_seed(seed))
+    assert picks.shape == (4,)
+    assert all(weights[row, int(p)] > 0 for row, p in enumerate(picks))
+
+
+def test_draw_frequencies_follow_the_weights() -> None:
+    """20,000 seeded draws over a fixed distribution: every frequency within 4 standard
+    errors of its probability (deterministic: the generator is seeded)."""
+    probs = torch.tensor([0.5, 0.0, 0.25, 0.15, 0.1, 0.0])
+    rows = probs.repeat(20_000, 1) * 3.0  # unnormalised on purpose
+    picks = draw(rows, torch.Generator().manual_seed(0))
+    freq = torch.bincount(picks, minlength=6).double() / len(picks)
+    se = (probs.double() * (1 - probs.double()) / len(picks)).sqrt()
+    assert freq[1] == 0
+    assert freq[5] == 0
+    assert bool(((freq - probs.double()).abs() <= 4 * se + 1e-12).all()), freq
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_draw_is_reproducible_from_its_generator(seed: int) -> None:
+    w = torch.rand(8, 100)
+    a = draw(w, torch.Generator().manual_seed(seed))
+    b = draw(w, torch.Generator().manual_seed(seed))
+    assert torch.equal(a, b)
