@@ -64,6 +64,24 @@ def test_gqa_attention_equals_sdpa_forward_backward_and_decoding(
         torch.testing.assert_close(fast, stock, rtol=1e-5, atol=1e-5)
 
 
+def test_gqa_attention_in_bf16_computes_in_fp32(tokenizer: Any) -> None:
+    """A bf16 model's attention runs in fp32 on a CPU (faster there, and more precise): its
+    logits match stock bf16 sdpa's to bf16 rounding (logits up to ~16 here, whose bf16 step is
+    0.0625: two steps allowed), and the output keeps the model's dtype."""
+    register()
+    model = tiny_causal_lm(tokenizer).to(torch.bfloat16)
+    ids, mask = _left_padded([7, 12, 3], len(tokenizer), seed=1)
+    logits = {}
+    for attention in ("sdpa", GQA_SDPA):
+        model.set_attn_implementation(attention)
+        with torch.no_grad():
+            logits[attention] = model(input_ids=ids, attention_mask=mask).logits
+    assert logits[GQA_SDPA].dtype == torch.bfloat16
+    torch.testing.assert_close(
+        logits[GQA_SDPA].float(), logits["sdpa"].float(), rtol=0.02, atol=0.125
+    )
+
+
 def test_load_model_picks_gqa_attention_on_cpu_unless_told(tokenizer: Any, tmp_path: Path) -> None:
     tiny_causal_lm(tokenizer).save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)

@@ -7,6 +7,8 @@ query heads that share it (``repeat_kv``: a copy of the whole KV cache, ×3 for 
 layer at every decode step). On CUDA that avoids SDPA's slow math path; on a CPU it is pure cost:
 measured on SmolLM2-135M's rollout, the copies were 38 % of a decode step (docs/rollout.md).
 torch's CPU SDPA takes a mask and grouped heads together, so this attention passes them through.
+On a CPU it also computes in fp32 when the model runs in bf16/fp16: torch's bf16 SDPA kernel was
+5x slower than fp32 here (AVX512-BF16, no AMX), casts included.
 
 It is registered with transformers under :data:`GQA_SDPA`; any transformers model can use it::
 
@@ -56,17 +58,47 @@ def sdpa_gqa_attention(
     # As transformers' sdpa: the causal flag stands in for a mask only when there is none and
     # more than one query (a single decoding query attends to everything before it).
     causal = bool(query.shape[2] > 1 and attention_mask is None and causal)
-    out = torch.nn.functional.scaled_dot_product_attention(
+    dtype = query.dtype
+    if query.device.type == "cpu" and dtype != torch.float32:
+        # torch's CPU SDPA in bf16 took 2.5 ms where fp32 took 0.5 ms, the casts included (a
+        # SmolLM2 decode step's layer, 16 rows, AVX512-BF16 without AMX; AMX unmeasured). fp32
+        # is also the more precise; autocast off, or it would cast the inputs back to bf16.
+        with torch.autocast("cpu", enabled=False):
+            out = _sdpa(
+                query.float(),
+                key.float(),
+                value.float(),
+                attention_mask,
+                dropout,
+                scaling,
+                causal,
+                groups,
+            ).to(dtype)
+    else:
+        out = _sdpa(query, key, value, attention_mask, dropout, scaling, causal, groups)
+    return out.transpose(1, 2).contiguous(), None
+
+
+def _sdpa(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor | None,
+    dropout: float,
+    scaling: float | None,
+    causal: bool,
+    groups: int,
+) -> torch.Tensor:
+    return torch.nn.functional.scaled_dot_product_attention(
         query,
         key,
         value,
-        attn_mask=attention_mask,
+        attn_mask=mask,
         dropout_p=dropout,
         scale=scaling,
         is_causal=causal,
         enable_gqa=groups > 1,
     )
-    return out.transpose(1, 2).contiguous(), None
 
 
 def register() -> None:
