@@ -1,25 +1,21 @@
 """The CPU fast paths of HFEngine equal what they replace: grouped-query attention without
-copies (against transformers' sdpa), the in-place KV cache (against ``DynamicLayer``, as a
-state machine), and inverse-CDF sampling (against the weights it draws from)."""
+copies (against transformers' sdpa) and the in-place KV cache (against ``DynamicLayer``, as a
+state machine)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from transformers.cache_utils import DynamicLayer
 
 from strata_rollout import load_model
 from strata_rollout.attention import GQA_SDPA, is_grouped, register
 from strata_rollout.cache import GrowingLayer, growing_cache
-from strata_rollout.hf import draw
 from strata_rollout.testing import tiny_causal_lm
 
 # ----------------------------------------------------------------------------- attention
@@ -37,11 +33,12 @@ def _left_padded(lengths: list[int], vocab: int, seed: int) -> tuple[torch.Tenso
 
 @settings(max_examples=15, deadline=None)
 @given(lengths=st.lists(st.integers(1, 12), min_size=1, max_size=4), seed=st.integers(0, 999))
-def test_gqa_attention_equals_sdpa_forward_backward_and_decoding(
+def test_gqa_attention_equals_sdpa_in_prefill_and_decoding(
     tokenizer: Any, lengths: list[int], seed: int
 ) -> None:
-    """Left-padded batches (the masks rollouts and training use), the loss's gradient, and a
-    decode step on the cache: the same numbers as transformers' sdpa with repeated heads."""
+    """Left-padded batches (the masks rollouts use) and a decode step on the cache, without
+    gradients (where the grouped path runs): the same numbers as transformers' sdpa with
+    repeated heads."""
     register()
     model = tiny_causal_lm(tokenizer, seed=seed % 3)
     assert is_grouped(model)  # 2 query heads share 1 key/value head
@@ -49,19 +46,38 @@ def test_gqa_attention_equals_sdpa_forward_backward_and_decoding(
     results = {}
     for attention in ("sdpa", GQA_SDPA):
         model.set_attn_implementation(attention)
-        model.zero_grad()
-        out = model(input_ids=ids, attention_mask=mask, use_cache=True)
-        out.logits.logsumexp(-1).mul(mask).sum().backward()
-        step = model(
-            input_ids=ids[:, -1:],
-            attention_mask=torch.cat([mask, mask.new_ones((len(lengths), 1))], 1),
-            position_ids=mask.sum(-1, keepdim=True),
-            past_key_values=out.past_key_values,
-        )
-        grad = model.model.layers[0].self_attn.k_proj.weight.grad.clone()
-        results[attention] = (out.logits.detach(), step.logits.detach(), grad)
+        with torch.no_grad():
+            out = model(input_ids=ids, attention_mask=mask, use_cache=True)
+            step = model(
+                input_ids=ids[:, -1:],
+                attention_mask=torch.cat([mask, mask.new_ones((len(lengths), 1))], 1),
+                position_ids=mask.sum(-1, keepdim=True),
+                past_key_values=out.past_key_values,
+            )
+        results[attention] = (out.logits, step.logits)
     for stock, fast in zip(results["sdpa"], results[GQA_SDPA], strict=True):
         torch.testing.assert_close(fast, stock, rtol=1e-5, atol=1e-5)
+
+
+def test_where_gradients_flow_gqa_attention_is_transformers_sdpa_bit_for_bit(
+    tokenizer: Any,
+) -> None:
+    """Training keeps transformers' numbers exactly (runs trained before reproduce): the same
+    loss and the same gradient, bit for bit, under bf16 autocast as the trainer runs it."""
+    register()
+    model = tiny_causal_lm(tokenizer)
+    ids, mask = _left_padded([9, 4, 12], len(tokenizer), seed=2)
+    results = {}
+    for attention in ("sdpa", GQA_SDPA):
+        model.set_attn_implementation(attention)
+        model.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(input_ids=ids, attention_mask=mask).logits.float().logsumexp(-1).sum()
+        loss.backward()
+        grad = model.model.layers[0].self_attn.k_proj.weight.grad
+        results[attention] = (loss.detach(), grad.clone())
+    for stock, fast in zip(results["sdpa"], results[GQA_SDPA], strict=True):
+        assert torch.equal(fast, stock)
 
 
 def test_gqa_attention_in_bf16_computes_in_fp32(tokenizer: Any) -> None:
@@ -158,38 +174,3 @@ def test_growing_cache_replaces_only_full_attention_layers(tokenizer: Any) -> No
     model = tiny_causal_lm(tokenizer)
     cache = growing_cache(model.config, reserve=8)
     assert [type(layer) for layer in cache.layers] == [GrowingLayer] * 2
-
-
-# ----------------------------------------------------------------------------- sampling
-
-
-@given(
-    weights=arrays(np.float64, (4, 9), elements=st.sampled_from([0.0, 0.0, 1e-6, 0.5, 1.0, 7.0])),
-    seed=st.integers(0, 2**31),
-)
-def test_draw_never_picks_a_zero_weight(weights: np.ndarray, seed: int) -> None:
-    weights[:, 4] += 1.0  # every row needs a positive sum
-    picks = draw(torch.from_numpy(weights).float(), torch.Generator().manual_seed(seed))
-    assert picks.shape == (4,)
-    assert all(weights[row, int(p)] > 0 for row, p in enumerate(picks))
-
-
-def test_draw_frequencies_follow_the_weights() -> None:
-    """20,000 seeded draws over a fixed distribution: every frequency within 4 standard
-    errors of its probability (deterministic: the generator is seeded)."""
-    probs = torch.tensor([0.5, 0.0, 0.25, 0.15, 0.1, 0.0])
-    rows = probs.repeat(20_000, 1) * 3.0  # unnormalised on purpose
-    picks = draw(rows, torch.Generator().manual_seed(0))
-    freq = torch.bincount(picks, minlength=6).double() / len(picks)
-    se = (probs.double() * (1 - probs.double()) / len(picks)).sqrt()
-    assert freq[1] == 0
-    assert freq[5] == 0
-    assert bool(((freq - probs.double()).abs() <= 4 * se + 1e-12).all()), freq
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_draw_is_reproducible_from_its_generator(seed: int) -> None:
-    w = torch.rand(8, 100)
-    a = draw(w, torch.Generator().manual_seed(seed))
-    b = draw(w, torch.Generator().manual_seed(seed))
-    assert torch.equal(a, b)

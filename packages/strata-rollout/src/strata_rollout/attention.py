@@ -7,8 +7,10 @@ query heads that share it (``repeat_kv``: a copy of the whole KV cache, ×3 for 
 layer at every decode step). On CUDA that avoids SDPA's slow math path; on a CPU it is pure cost:
 measured on SmolLM2-135M's rollout, the copies were 38 % of a decode step (docs/rollout.md).
 torch's CPU SDPA takes a mask and grouped heads together, so this attention passes them through.
-On a CPU it also computes in fp32 when the model runs in bf16/fp16: torch's bf16 SDPA kernel was
-5x slower than fp32 here (AVX512-BF16, no AMX), casts included.
+On a CPU it also computes in fp32 when the model runs in bf16/fp16 outside autocast (a bf16
+rollout): torch's bf16 SDPA kernel was 5x slower than fp32 here (AVX512-BF16, no AMX), casts
+included. Where gradients flow (training) it is transformers' sdpa itself: the forward is the
+same either way, the backward's summation order is not, and trained runs reproduce bit for bit.
 
 It is registered with transformers under :data:`GQA_SDPA`; any transformers model can use it::
 
@@ -53,16 +55,31 @@ def sdpa_gqa_attention(
             f"{GQA_SDPA} has no position bias or paged cache: load the model with "
             "attn_implementation='sdpa'"
         )
+    if torch.is_grad_enabled() and query.requires_grad:
+        # Training: transformers' own sdpa. Its backward through the repeated heads sums their
+        # gradients in its own order (enable_gqa's differs in the last bits), and runs trained
+        # before this attention existed must reproduce bit for bit.
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        stock: tuple[torch.Tensor, None] = sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout, scaling, is_causal, **kwargs
+        )
+        return stock
     groups = query.shape[1] // key.shape[1]
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     # As transformers' sdpa: the causal flag stands in for a mask only when there is none and
     # more than one query (a single decoding query attends to everything before it).
     causal = bool(query.shape[2] > 1 and attention_mask is None and causal)
     dtype = query.dtype
-    if query.device.type == "cpu" and dtype != torch.float32:
+    if (
+        query.device.type == "cpu"
+        and dtype != torch.float32
+        and not torch.is_autocast_enabled("cpu")
+    ):
         # torch's CPU SDPA in bf16 took 2.5 ms where fp32 took 0.5 ms, the casts included (a
-        # SmolLM2 decode step's layer, 16 rows, AVX512-BF16 without AMX; AMX unmeasured). fp32
-        # is also the more precise; autocast off, or it would cast the inputs back to bf16.
+        # SmolLM2 decode step's layer, 16 rows, AVX512-BF16 without AMX; AMX unmeasured). Not
+        # under autocast (the trainer's reference and old-policy passes): those keep
+        # transformers' numbers exactly, as training does.
         with torch.autocast("cpu", enabled=False):
             out = _sdpa(
                 query.float(),

@@ -79,27 +79,8 @@ def sample_tokens(
         mass_before = sorted_logp.exp().cumsum(-1) - sorted_logp.exp()
         drop = mass_before >= sampling.top_p  # the first token is always kept
         allowed = allowed.scatter(1, order, sorted_logp.masked_fill(drop, -torch.inf))
-    tokens = draw(allowed.exp(), generator)
+    tokens = torch.multinomial(torch.softmax(allowed, -1), 1, generator=generator)[:, 0]
     return tokens, logp.gather(1, tokens[:, None])[:, 0] if logprobs else None
-
-
-def draw(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One index per row, drawn with probability proportional to ``weights`` (>= 0, a positive
-    sum per row), by inverting the cumulative sum with one uniform number per row.
-
-    ``torch.multinomial`` draws one exponential number per entry instead: 49 ms against 5 ms
-    for 16 rows of SmolLM2's 49,152-token vocabulary on a 2-core CPU, a fifth of a decode
-    step. The cumulative sum is float64 so that no token's share rounds away.
-
-    Shapes: weights [B, V] -> indices [B] (long)."""
-    cdf = weights.double().cumsum(-1)  # [B, V]
-    u = torch.rand(
-        (cdf.shape[0], 1), generator=generator, dtype=torch.float64, device=cdf.device
-    )  # [B, 1] in [0, 1)
-    # The first index whose cumulative weight reaches a target in (0, total]: never a
-    # zero-weight entry (its cumulative weight equals its predecessor's, found first).
-    target = (1.0 - u) * cdf[:, -1:]
-    return torch.searchsorted(cdf, target)[:, 0]
 
 
 @dataclass
