@@ -70,52 +70,29 @@ def sdpa_gqa_attention(
     # As transformers' sdpa: the causal flag stands in for a mask only when there is none and
     # more than one query (a single decoding query attends to everything before it).
     causal = bool(query.shape[2] > 1 and attention_mask is None and causal)
+    # torch's CPU SDPA in bf16 took 2.5 ms where fp32 took 0.5 ms, the casts included (a
+    # SmolLM2 decode step's layer, 16 rows, AVX512-BF16 without AMX; AMX unmeasured). Not under
+    # autocast (the trainer's reference and old-policy passes): those keep transformers' numbers
+    # exactly, as training does.
     dtype = query.dtype
-    if (
+    upcast = (
         query.device.type == "cpu"
         and dtype != torch.float32
         and not torch.is_autocast_enabled("cpu")
-    ):
-        # torch's CPU SDPA in bf16 took 2.5 ms where fp32 took 0.5 ms, the casts included (a
-        # SmolLM2 decode step's layer, 16 rows, AVX512-BF16 without AMX; AMX unmeasured). Not
-        # under autocast (the trainer's reference and old-policy passes): those keep
-        # transformers' numbers exactly, as training does.
-        with torch.autocast("cpu", enabled=False):
-            out = _sdpa(
-                query.float(),
-                key.float(),
-                value.float(),
-                attention_mask,
-                dropout,
-                scaling,
-                causal,
-                groups,
-            ).to(dtype)
-    else:
-        out = _sdpa(query, key, value, attention_mask, dropout, scaling, causal, groups)
-    return out.transpose(1, 2).contiguous(), None
-
-
-def _sdpa(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    mask: torch.Tensor | None,
-    dropout: float,
-    scaling: float | None,
-    causal: bool,
-    groups: int,
-) -> torch.Tensor:
-    return torch.nn.functional.scaled_dot_product_attention(
+    )
+    if upcast:
+        query, key, value = query.float(), key.float(), value.float()
+    out = torch.nn.functional.scaled_dot_product_attention(
         query,
         key,
         value,
-        attn_mask=mask,
+        attn_mask=attention_mask,
         dropout_p=dropout,
         scale=scaling,
         is_causal=causal,
         enable_gqa=groups > 1,
     )
+    return out.to(dtype).transpose(1, 2).contiguous(), None
 
 
 def register() -> None:

@@ -204,7 +204,7 @@ def load_model(
 
     ``attention``: transformers' ``attn_implementation``. ``auto``: on a CPU, a model with
     grouped key/value heads gets :data:`strata_rollout.attention.GQA_SDPA` (sdpa without
-    copying the keys and values per query head: a 1.4× faster rollout, see that module);
+    copying the keys and values per query head: a 1.3× faster fp32 rollout here, see that module);
     elsewhere transformers' default."""
     from transformers import AutoModelForCausalLM
 
