@@ -108,3 +108,18 @@ def test_a_group_sharing_its_prompt_matches_the_naive_computation() -> None:
     grads_slow = torch.autograd.grad((slow * weights).sum(), list(model.parameters()))
     for a, b in zip(grads_fast, grads_slow, strict=True):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize(("chunk_rows", "projections"), [(1, 3), (2, 1), (8, 1)])
+def test_only_chunks_before_the_last_are_projected_again_in_backward(
+    chunk_rows: int, projections: int
+) -> None:
+    """Two rows: in chunks of one, the first chunk's logits are recomputed in backward
+    (activation checkpointing) and the last chunk's are kept; one chunk is projected once."""
+    ids, mask, t = batch()
+    model = tiny()
+    calls = []
+    model.get_output_embeddings().register_forward_hook(lambda *_: calls.append(1))
+    logp = completion_logprobs(model, ids, mask, t, chunk_rows=chunk_rows)
+    logp.sum().backward()
+    assert len(calls) == projections

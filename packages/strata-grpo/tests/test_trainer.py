@@ -197,3 +197,40 @@ def test_the_update_scores_the_policy_that_sampled(tokenizer: Any, temperature: 
     metrics = t.step()
     assert metrics["temperature"] == temperature
     assert metrics["train/sampler_logp_gap"] < 1e-4
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+def test_bf16_training_skips_peft_input_casts_without_changing_a_bit(
+    tokenizer: Any, dtype: torch.dtype
+) -> None:
+    """Under autocast the trainer turns off peft's cast of each LoRA input to the adapter's
+    fp32: log-probs and LoRA gradients equal those with peft casting, bit for bit, on bf16 base
+    weights (the benchmark's bf16w) and on fp32 ones (the default run's)."""
+    from strata_grpo import GRPOTrainer, make_policy
+    from strata_grpo.logprobs import completion_logprobs
+    from strata_grpo.trainer import pad_batch
+    from strata_rollout.testing import tiny_causal_lm
+
+    from .tiny_setup import config, tasks, vowel_reward
+
+    cfg = config(bf16="on")
+    policy = make_policy(tiny_causal_lm(tokenizer).to(dtype), cfg)
+    t = GRPOTrainer(policy, tokenizer, tasks(), cfg, reward_fn=vowel_reward)
+    t.step()  # LoRA's B leaves zero, so the adapter's path counts
+    batch = t.rollout()
+    ids, att, cmask = pad_batch(batch.prompt_ids, batch.completion_ids, t.pad_id)
+
+    def logp_and_grads(context: Any) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        with context:
+            logp = completion_logprobs(policy, ids, att, cmask.shape[1]).float()
+        return logp.detach(), list(torch.autograd.grad((logp * cmask).sum(), t.params))
+
+    with t._autocast():
+        lora = [m for m in policy.modules() if hasattr(m, "cast_input_dtype_enabled")]
+        assert lora
+        assert not any(m.cast_input_dtype_enabled for m in lora)
+    skipped = logp_and_grads(t._autocast())
+    casting = logp_and_grads(torch.autocast("cpu", dtype=torch.bfloat16))
+    assert torch.equal(skipped[0], casting[0])
+    assert all(torch.equal(a, b) for a, b in zip(skipped[1], casting[1], strict=True))
+    assert any(bool(g.abs().sum() > 0) for g in skipped[1])
