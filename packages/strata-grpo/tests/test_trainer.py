@@ -90,6 +90,20 @@ def test_micro_batches_accumulate_to_the_full_batch_update(
         assert torch.allclose(a[k], b[k], atol=1e-6), k
 
 
+def test_the_no_grad_batch_size_changes_no_update(tokenizer: Any) -> None:
+    """The reference and old log-probs taken a row at a time or all at once: the same KL, loss,
+    ratios and gradient norm, up to float summation order (μ = 2 and β > 0, so both no-grad
+    passes run; compared on the first step: Adam turns 1e-7 gradient differences into sign flips
+    of near-zero coordinates' updates, so weights after it are not comparable)."""
+    kw: dict[str, Any] = {"beta": 0.1, "inner_updates": 2}
+    m1 = trainer(tokenizer, no_grad_batch_size=1, **kw).step()
+    m2 = trainer(tokenizer, **kw).step()
+    for key in ("kl", "loss", "ratio_min", "ratio_max", "grad_norm"):
+        assert m1[f"train/{key}"] == pytest.approx(m2[f"train/{key}"], rel=1e-5, abs=1e-9), key
+    with pytest.raises(ValueError, match="no_grad_batch_size"):
+        trainer(tokenizer, no_grad_batch_size=0)
+
+
 def test_a_non_finite_gradient_skips_the_step_and_keeps_the_weights(tokenizer: Any) -> None:
     t = trainer(tokenizer)
     before = adapter(t)

@@ -365,21 +365,23 @@ class GRPOTrainer:
                 self.policy, input_ids, attention, t, temperature=temperature or 1.0
             ).float()
 
-    def _logprobs_batched(
+    def _logprobs_no_grad(
         self, input_ids: torch.Tensor, attention: torch.Tensor, t: int, temperature: float
     ) -> torch.Tensor:
-        """:meth:`_logprobs` of the whole batch, one micro-batch at a time. Shape: [N, T]."""
+        """:meth:`_logprobs` of the whole batch without gradients, ``no_grad_batch_size`` rows
+        at a time. Shape: [N, T]."""
         n = input_ids.shape[0]
-        return torch.cat(
-            [
-                self._logprobs(input_ids[s], attention[s], t, temperature)
-                for s in self._micro_batches(n)
-            ]
-        )
+        with torch.no_grad():
+            return torch.cat(
+                [
+                    self._logprobs(input_ids[s], attention[s], t, temperature)
+                    for s in self._micro_batches(n, self.config.no_grad_batch_size)
+                ]
+            )
 
-    def _micro_batches(self, n: int) -> Iterator[slice]:
-        for start in range(0, n, self.config.micro_batch_size):
-            yield slice(start, min(n, start + self.config.micro_batch_size))
+    def _micro_batches(self, n: int, size: int) -> Iterator[slice]:
+        for start in range(0, n, size):
+            yield slice(start, min(n, start + size))
 
     @contextmanager
     def _eval_mode(self) -> Iterator[None]:
@@ -411,13 +413,13 @@ class GRPOTrainer:
         with torch.no_grad(), self._eval_mode():
             if cfg.beta > 0:
                 with self.policy.disable_adapter():
-                    ref_logp = self._logprobs_batched(input_ids, attention, t, temp)
+                    ref_logp = self._logprobs_no_grad(input_ids, attention, t, temp)
             if cfg.use_sampler_logprobs:
                 sampler_logp = torch.zeros_like(cmask)
                 for i, lp in enumerate(batch.sampler_logprobs):
                     sampler_logp[i, : len(lp)] = torch.tensor(lp, dtype=torch.float32)
             if cfg.inner_updates > 1:
-                old_logp = self._logprobs_batched(input_ids, attention, t, temp)
+                old_logp = self._logprobs_no_grad(input_ids, attention, t, temp)
 
         # Statistics stay on the device until the end: no host read-back per micro-batch.
         keys = ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean")
@@ -429,7 +431,7 @@ class GRPOTrainer:
         self.policy.train()
         for inner in range(cfg.inner_updates):
             self.optimizer.zero_grad(set_to_none=True)
-            for s in self._micro_batches(n):
+            for s in self._micro_batches(n, cfg.micro_batch_size):
                 logp = self._logprobs(input_ids[s], attention[s], t, temp)  # [b, T]
                 out = grpo_loss(
                     logp,
