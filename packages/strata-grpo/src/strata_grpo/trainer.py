@@ -342,11 +342,11 @@ class GRPOTrainer:
 
     @contextmanager
     def _autocast(self) -> Iterator[None]:
-        from peft.helpers import disable_input_dtype_casting
-
         if self.autocast_dtype is None:
             yield
             return
+        from peft.helpers import disable_input_dtype_casting
+
         # peft casts each LoRA layer's input to its fp32 weights, and autocast casts it straight
         # back: two copies of every activation per layer and pass, 5-10 % of a bf16 step. The
         # round trip is exact (bf16 → fp32 → bf16): skipping it changes no bit (tested).
@@ -410,7 +410,7 @@ class GRPOTrainer:
         global_n = sum_over_ranks(n)
 
         old_logp = ref_logp = sampler_logp = None
-        with torch.no_grad(), self._eval_mode():
+        with self._eval_mode():
             if cfg.beta > 0:
                 with self.policy.disable_adapter():
                     ref_logp = self._logprobs_no_grad(input_ids, attention, t, temp)
