@@ -256,3 +256,30 @@ def test_strata_eval_limit_overrides_a_runs_per_domain_sizes(tmp_path: Path) -> 
     limited = config(limit=30)
     assert (limited.eval_sizes, limited.eval_size) == ({}, 30)
     assert config(domains="mmlu").eval_sizes == {"mmlu": 1000}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ([], []),
+        (["model.dtype=float32", "train.bf16=auto"], []),
+        (["model.dtype=bfloat16"], ["model.dtype=bfloat16"]),
+        (["train.bf16=on"], ["train.bf16=on"]),
+        (["model.dtype=bfloat16", "train.bf16=on"], ["model.dtype=bfloat16", "train.bf16=on"]),
+    ],
+)
+def test_bf16_asked_on_a_cpu_without_native_bf16_is_warned_and_named(
+    overrides: list[str], named: list[str]
+) -> None:
+    from strata_trainer.cli import slow_bf16_warning
+    from strata_trainer.config import build_config
+
+    cfg = build_config(None, overrides)
+    assert slow_bf16_warning(cfg, cpu_without_bf16=False) is None  # native bf16: nothing to say
+    said = slow_bf16_warning(cfg, cpu_without_bf16=True)
+    if not named:
+        assert said is None  # the defaults pick fp32 there themselves
+    else:
+        assert said is not None
+        assert all(n in said for n in named)
+        assert "'auto' chooses fp32" in said
