@@ -283,3 +283,13 @@ def test_bf16_asked_on_a_cpu_without_native_bf16_is_warned_and_named(
         assert said is not None
         assert all(n in said for n in named)
         assert "'auto' chooses fp32" in said
+
+
+@pytest.mark.parametrize("main", [train_main, eval_main])
+def test_help_prints_plain_percent_signs(main: object, capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse un-escapes %% in arguments' help, not in a description without %(prog)s.
+    with pytest.raises(SystemExit):
+        main(["--help"])  # type: ignore[operator]
+    out = capsys.readouterr().out
+    assert "usage:" in out
+    assert "%%" not in out

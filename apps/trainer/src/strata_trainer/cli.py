@@ -470,7 +470,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="strata-eval",
         description="Evaluate a base model, or a run's adapter, on any domains with the training "
-        "prompt template: accuracy with 95 %% Wilson intervals, parse rate, accuracy on parsed "
+        "prompt template: accuracy with 95 % Wilson intervals, parse rate, accuracy on parsed "
         "answers, the best constant answer, structure compliance, MMLU per subject. With "
         "--adapter RUN, the run's own model, domains, prompts and budgets are used unless an "
         "option here says otherwise.",
