@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strata_trainer import DomainResult, compare, wilson
+from strata_trainer.evaluate import most_common_answer, results_markdown
 
 
 def test_wilson_matches_published_values() -> None:
@@ -36,3 +37,22 @@ def test_a_drop_beyond_the_interval_is_flagged() -> None:
     assert not rows["a"].flagged
     assert rows["b"].flagged
     assert rows["b"].delta == pytest.approx(-0.2)
+
+
+@given(st.dictionaries(st.text(min_size=1), st.integers(1, 50), min_size=1, max_size=5))
+def test_the_most_common_answer_is_one_table_cell(answers: dict[str, int]) -> None:
+    n = sum(answers.values())
+    cell = most_common_answer(answers, n)
+    top = max(answers.values())
+    assert cell.endswith(f"({top / n:.3f})")
+    assert "|" not in cell
+    assert len(cell.splitlines()) == 1
+    result = _result("a", 1, n)
+    result.answers = answers
+    row = results_markdown({"a": result}).splitlines()[4]
+    assert row.count("|") == 11  # ten columns, whatever the answer's text
+
+
+def test_a_result_written_before_answers_were_counted_shows_a_dash() -> None:
+    assert most_common_answer({}, 10) == "—"
+    assert "| — |" in results_markdown({"a": _result("a", 5, 10)})

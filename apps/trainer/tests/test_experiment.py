@@ -128,6 +128,16 @@ def test_markdown_shows_each_seed_and_the_paired_differences() -> None:
     assert "Paired against" not in aggregate_markdown("g", runs[:1])  # nothing to pair
 
 
+def test_markdown_shows_the_most_common_answer_where_runs_counted_them() -> None:
+    old = _summary("san", 0, {"a": 80}, {"a": 100})
+    assert "Most common answer" not in aggregate_markdown("g", [old])  # nothing counted
+    new = _summary("batch", 0, {"a": 80}, {"a": 100})
+    new["after"]["a"]["answers"] = {"yes": 150, "no": 50}
+    text = aggregate_markdown("g", [old, new])
+    assert "| batch | yes (0.750) |" in text
+    assert "| san | — |" in text
+
+
 def _grid(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "grid.toml"
     path.write_text(body, encoding="utf-8")
@@ -215,6 +225,7 @@ def test_a_grid_runs_each_run_once_and_aggregates(
     assert "train.seed=3" in san["set"]
     assert set(san["after"]) == {"compare"}
     assert san["after"]["compare"]["n"] == 2
+    assert sum(san["after"]["compare"]["answers"].values()) == 2  # both items' answers counted
     assert len(san["curves"]["compare/accuracy"]) == 2
     assert "| san | compare | 1 |" in (out / "table.md").read_text()
     assert (out / "curves.png").stat().st_size > 0

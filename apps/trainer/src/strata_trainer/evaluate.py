@@ -31,6 +31,10 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
+TOP_ANSWERS = 5
+NO_ANSWER = "(none)"
+
+
 @dataclass
 class DomainResult:
     domain: str
@@ -51,6 +55,11 @@ class DomainResult:
     baseline: float = 0.0
     """Accuracy of the best constant answer on these items (the majority class; chance or
     better for choices): what answering without reading the question gets."""
+    answers: dict[str, int] = field(default_factory=dict)
+    """The most frequent answers read and their counts, the first most frequent (at most
+    :data:`TOP_ANSWERS`; no answer read counts as ``"(none)"``): a model that gives every question
+    the same answer shows here, where accuracy alone can hide it (0.467 on StrategyQA was 107
+    *yes* golds out of 229, all answered *yes*)."""
     per_subject: dict[str, dict[str, float]] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
 
@@ -79,6 +88,7 @@ def evaluate(
             get_domain(rdomain).parse_gold(it.gold) for it in domain_items
         )
         samples: list[dict[str, Any]] = []
+        answers: Counter[str] = Counter()
         for it, group in zip(domain_items, outs, strict=True):
             text = group[0].text
             b = prompting.score(domain, text, it.gold)
@@ -87,6 +97,7 @@ def evaluate(
             parsed += b.answer is not None
             structure += b.structure
             compliant += b.structure == 1.0
+            answers[NO_ANSWER if b.answer is None else str(b.answer)] += 1
             if it.subject:
                 subjects[it.subject][0] += ok
                 subjects[it.subject][1] += 1
@@ -116,6 +127,7 @@ def evaluate(
             compliance=compliant / n if n else 0.0,
             parsed_accuracy=correct / parsed if parsed else 0.0,
             baseline=max(golds.values()) / n if n else 0.0,
+            answers=dict(answers.most_common(TOP_ANSWERS)),
             per_subject={
                 s: {"n": v[1], "accuracy": v[0] / v[1]} for s, v in sorted(subjects.items())
             },
@@ -163,14 +175,14 @@ def results_markdown(results: Mapping[str, DomainResult], title: str = "Evaluati
         f"### {title}",
         "",
         "| domain | n | accuracy | 95 % CI | parse rate | accuracy when parsed | best constant "
-        "answer | structure | compliance |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "answer | most common answer (share) | structure | compliance |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results.values():
         lines.append(
             f"| {r.domain} | {r.n} | {r.accuracy:.3f} | [{r.ci_low:.3f}, {r.ci_high:.3f}]"
             f" | {r.parse_rate:.3f} | {r.parsed_accuracy:.3f} | {r.baseline:.3f}"
-            f" | {r.structure:.3f} | {r.compliance:.3f} |"
+            f" | {most_common_answer(r.answers, r.n)} | {r.structure:.3f} | {r.compliance:.3f} |"
         )
     for r in results.values():
         if r.per_subject:
@@ -185,6 +197,18 @@ def results_markdown(results: Mapping[str, DomainResult], title: str = "Evaluati
                 f"| {s} | {v['n']:.0f} | {v['accuracy']:.3f} |" for s, v in r.per_subject.items()
             ]
     return "\n".join(lines) + "\n"
+
+
+def most_common_answer(answers: Mapping[str, int], n: int) -> str:
+    """``"yes (1.000)"``: the answer given most often (:attr:`DomainResult.answers`) and its
+    share of the ``n`` items; ``"—"`` for a result written before answers were counted."""
+    if not answers or not n:
+        return "—"
+    answer, count = max(answers.items(), key=lambda kv: kv[1])
+    # One table cell: no line breaks, and no | (it would end the cell).
+    shown = " ".join(answer.split()).replace("|", "∣") or '""'
+    shown = shown if len(shown) <= 24 else shown[:23] + "…"
+    return f"{shown} ({count / n:.3f})"
 
 
 def comparison_markdown(rows: Sequence[Comparison]) -> str:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from strata_trainer.config import ConfigError, build_config
-from strata_trainer.evaluate import evaluation_key, wilson
+from strata_trainer.evaluate import evaluation_key, most_common_answer, wilson
 from strata_trainer.report import moving_average, read_metrics
 
 RESULT_FIELDS = (
@@ -56,6 +56,7 @@ RESULT_FIELDS = (
     "parse_rate",
     "parsed_accuracy",
     "baseline",
+    "answers",  # absent from evaluations written before 2026-11-27
 )
 
 
@@ -220,11 +221,15 @@ def summarise_run(
         "processes": len(invocations),
         "peak_rss_gb": round(max(i["peak_rss_gb"] for i in invocations), 3),
         "steps": len(rows),
-        "before": {d: {k: before[d][k] for k in RESULT_FIELDS} for d in domains if d in before},
-        "after": {d: {k: after[d][k] for k in RESULT_FIELDS} for d in domains},
+        "before": {d: _result_fields(before[d]) for d in domains if d in before},
+        "after": {d: _result_fields(after[d]) for d in domains},
         "curves": {"step": [r["step"] for r in rows]}
         | {k: [r.get(k) for r in rows] for k in curve_keys},
     }
+
+
+def _result_fields(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: result[k] for k in RESULT_FIELDS if k in result}
 
 
 # ---------------------------------------------------------------------------- aggregate
@@ -423,6 +428,37 @@ def _per_seed_markdown(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
             else "—"
             for seed in seeds
         ]
+        lines.append(f"| {config} | " + " | ".join(cells) + " |")
+    return lines + _answers_markdown(summaries, domains, seeds)
+
+
+def _answers_markdown(
+    summaries: Sequence[Mapping[str, Any]], domains: Sequence[str], seeds: Sequence[int]
+) -> list[str]:
+    """The most common answer after training and its share, per seed: a model answering every
+    question alike shows here. Empty where no summary counted answers (written before
+    2026-11-27)."""
+    if not any("answers" in r for s in summaries for r in s["after"].values()):
+        return []
+    lines = [
+        "",
+        f"Most common answer after training, with its share of the items ({' / '.join(domains)};"
+        " — : not counted in that run):",
+        "",
+        "| configuration | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
+        "|---|" + "---|" * len(seeds),
+    ]
+    for config, per_seed in by_config(summaries).items():
+        cells = []
+        for seed in seeds:
+            after = per_seed[seed]["after"] if seed in per_seed else None
+            cells.append(
+                " / ".join(
+                    most_common_answer(after[d].get("answers", {}), after[d]["n"]) for d in domains
+                )
+                if after
+                else "—"
+            )
         lines.append(f"| {config} | " + " | ".join(cells) + " |")
     return lines
 
