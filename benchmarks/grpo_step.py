@@ -302,10 +302,15 @@ def main() -> None:
 
     import torch
 
-    rates = {d: matmul_gflops(d) for d in ("fp32", "bf16")}
+    from strata_grpo import has_native_bf16
+
+    # Without native bf16 (AVX2 only) torch emulates it, single-threaded: the 2048² measurement
+    # alone took over ten minutes on such a CPU, for a bound nobody would train at.
+    native_bf16 = has_native_bf16(torch.device("cpu"))
+    rates = {d: matmul_gflops(d) for d in ("fp32", "bf16") if d == "fp32" or native_bf16}
     print(
         f"matmul on {torch.get_num_threads()} threads: fp32 {rates['fp32']:.0f} GFLOP/s, "
-        f"bf16 {rates['bf16']:.0f} GFLOP/s"
+        + (f"bf16 {rates['bf16']:.0f} GFLOP/s" if native_bf16 else "bf16 not native (emulated)")
     )
     p_tokens, c_tokens = prompt_token_count(), N_PROMPTS * G * NEW_TOKENS
     kinds: list[tuple[str, Path | str]] = [
@@ -336,7 +341,12 @@ def main() -> None:
         results = {k: launch(py, k, beta, args.steps, args.micro_batch) for k, py in kinds}
         print(
             f"\nbeta = {beta}   (bound for this step at the measured fp32 matmul rate: "
-            f"{bound:.1f} s; bf16: {sum(flops.values()) / (rates['bf16'] * 1e9):.1f} s)"
+            f"{bound:.1f} s"
+            + (
+                f"; bf16: {sum(flops.values()) / (rates['bf16'] * 1e9):.1f} s)"
+                if native_bf16
+                else ")"
+            )
         )
         print(
             f"  {'':12s} {'step s':>8s} {'gen s':>8s} {'train s':>8s} {'samples/s':>10s} "
