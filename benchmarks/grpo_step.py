@@ -180,7 +180,10 @@ def run_strata(
             seed=0,
             dtype="bfloat16" if bf16_weights else "float32",
             max_model_len=1024,
-            gpu_memory_utilization=0.1,
+            # A fixed KV cache (this step's 16 sequences need ~0.25 GB in fp32), not a share of
+            # host memory: vLLM's CPU build takes the share of its NUMA node's memory *minus this
+            # process's RSS*, and 0.1 left nothing (-0.28 GiB) where the node reported 14.7 GiB.
+            kv_cache_memory_bytes=1 << 30,
         )
     tasks = {"gsm8k": [Example(p["prompt"], p["answer"]) for p in prompts()]}
     trainer = GRPOTrainer(policy, loaded.tokenizer, tasks, config, engine=engine)
