@@ -56,10 +56,10 @@ class DomainResult:
     """Accuracy of the best constant answer on these items (the majority class; chance or
     better for choices): what answering without reading the question gets."""
     answers: dict[str, int] = field(default_factory=dict)
-    """The most frequent answers read and their counts, the first most frequent (at most
+    """The most frequent answers read and their counts, most frequent first (at most
     :data:`TOP_ANSWERS`; no answer read counts as ``"(none)"``): a model that gives every question
-    the same answer shows here, where accuracy alone can hide it (0.467 on StrategyQA was 107
-    *yes* golds out of 229, all answered *yes*)."""
+    the same answer shows here, where accuracy alone can hide it (experiment B's StrategyQA 0.467
+    equals the share of *yes* golds, 107 of 229, which only three kept samples could explain)."""
     per_subject: dict[str, dict[str, float]] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
 
