@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -411,54 +411,45 @@ def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str
 
 
 def _per_seed_markdown(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """After-training accuracy per seed, then (where runs counted them) the most common answer:
+    a model answering every question alike shows there."""
+    lines = _per_seed_table(
+        summaries, "After-training accuracy per seed", lambda r: f"{r['accuracy']:.3f}"
+    )
+    if any("answers" in r for s in summaries for r in s["after"].values()):
+        lines += _per_seed_table(
+            summaries,
+            "Most common answer after training, with its share of the items",
+            lambda r: most_common_answer(r.get("answers", {}), r["n"]),
+            note="; — : not counted in that run",
+        )
+    return lines
+
+
+def _per_seed_table(
+    summaries: Sequence[Mapping[str, Any]],
+    title: str,
+    cell: Callable[[Mapping[str, Any]], str],
+    note: str = "",
+) -> list[str]:
+    """A configuration × seed table whose cell is ``cell`` of each domain's after-result, joined
+    by " / " (— for a seed the configuration has not run)."""
     domains = list(summaries[0]["after"])
     seeds = sorted({s["seed"] for s in summaries})
-    runs = by_config(summaries)
     lines = [
         "",
-        f"After-training accuracy per seed ({' / '.join(domains)}):",
-        "",
-        "| configuration | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
-        "|---|" + "---|" * len(seeds),
-    ]
-    for config, per_seed in runs.items():
-        cells = [
-            " / ".join(f"{per_seed[seed]['after'][d]['accuracy']:.3f}" for d in domains)
-            if seed in per_seed
-            else "—"
-            for seed in seeds
-        ]
-        lines.append(f"| {config} | " + " | ".join(cells) + " |")
-    return lines + _answers_markdown(summaries, domains, seeds)
-
-
-def _answers_markdown(
-    summaries: Sequence[Mapping[str, Any]], domains: Sequence[str], seeds: Sequence[int]
-) -> list[str]:
-    """The most common answer after training and its share, per seed: a model answering every
-    question alike shows here. Empty where no summary counted answers (written before
-    2026-11-27)."""
-    if not any("answers" in r for s in summaries for r in s["after"].values()):
-        return []
-    lines = [
-        "",
-        f"Most common answer after training, with its share of the items ({' / '.join(domains)};"
-        " — : not counted in that run):",
+        f"{title} ({' / '.join(domains)}{note}):",
         "",
         "| configuration | " + " | ".join(f"seed {seed}" for seed in seeds) + " |",
         "|---|" + "---|" * len(seeds),
     ]
     for config, per_seed in by_config(summaries).items():
-        cells = []
-        for seed in seeds:
-            after = per_seed[seed]["after"] if seed in per_seed else None
-            cells.append(
-                " / ".join(
-                    most_common_answer(after[d].get("answers", {}), after[d]["n"]) for d in domains
-                )
-                if after
-                else "—"
-            )
+        cells = [
+            " / ".join(cell(per_seed[seed]["after"][d]) for d in domains)
+            if seed in per_seed
+            else "—"
+            for seed in seeds
+        ]
         lines.append(f"| {config} | " + " | ".join(cells) + " |")
     return lines
 
