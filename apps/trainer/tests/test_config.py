@@ -50,6 +50,8 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
         (["curriculum.scheduler=thompson"], r"curriculum.scheduler: 'thompson' is not allowed"),
         (["curriculum.sharpness=0"], r"\[curriculum\]: sharpness must lie in \(0, 64\]"),
         (["curriculum.floor=0.5"], r"\[curriculum\]: floor must lie in \[0, 1/K\] = \[0, 0.3333\]"),
+        (["rollout.vllm_kv_cache_gb=-1"], r"rollout.vllm_kv_cache_gb: must be >= 0 \(0: size"),
+        (["rollout.vllm_kv_cache_gb=nan"], r"rollout.vllm_kv_cache_gb: must be >= 0"),
     ],
 )
 def test_bad_values_name_the_field_and_the_allowed_values(

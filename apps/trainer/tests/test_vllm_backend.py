@@ -26,6 +26,7 @@ pytestmark = [
 
 SMALL = [
     "rollout.backend=vllm",
+    "rollout.vllm_kv_cache_gb=0.5",  # a fixed cache: vLLM starts whatever the node reports
     "data.domains=arithmetic,compare",
     "train.steps=1",
     "train.prompts_per_step=2",

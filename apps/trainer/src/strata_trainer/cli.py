@@ -253,21 +253,31 @@ def _vllm_engine(cfg: RunConfig, source: str) -> Any:
     then samples for training and evaluates the trained policy from pushed weights)."""
     from strata_rollout.vllm import VLLMEngine
 
+    r = cfg.rollout
+    fixed_cache = (
+        {"kv_cache_memory_bytes": int(r.vllm_kv_cache_gb * 1e9)} if r.vllm_kv_cache_gb else {}
+    )
     try:
         return VLLMEngine(
             source,
             seed=cfg.train.seed,
             dtype=cfg.model.dtype,  # the trainer's weights' dtype: pushes need no other cast
-            gpu_memory_utilization=cfg.rollout.vllm_memory,
-            max_model_len=cfg.rollout.vllm_max_model_len,
+            gpu_memory_utilization=r.vllm_memory,
+            max_model_len=r.vllm_max_model_len,
+            **fixed_cache,
         )
     except ValueError as err:  # vLLM's own message; its first line says what ran short
         reason = str(err).strip().splitlines()[0][:400]
+        advice = (
+            f"raise rollout.vllm_kv_cache_gb (now {r.vllm_kv_cache_gb})"
+            if r.vllm_kv_cache_gb
+            else f"rollout.vllm_memory (now {r.vllm_memory}) is a share of host memory that this "
+            "process's own memory counts against: raise it, or set rollout.vllm_kv_cache_gb "
+            "(a fixed cache)"
+        )
         raise ConfigError(
-            f"rollout.backend = vllm: vLLM did not start ({reason}). On a CPU, "
-            f"rollout.vllm_memory (now {cfg.rollout.vllm_memory}) is a share of host memory that "
-            "this process's own memory counts against: raise it, or lower "
-            f"rollout.vllm_max_model_len (now {cfg.rollout.vllm_max_model_len})"
+            f"rollout.backend = vllm: vLLM did not start ({reason}). On a CPU, {advice}, or "
+            f"lower rollout.vllm_max_model_len (now {r.vllm_max_model_len})"
         ) from None
 
 
