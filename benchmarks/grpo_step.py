@@ -163,9 +163,9 @@ def run_strata(
         lora_r=LORA_R,
         lora_alpha=2 * LORA_R,
         # Rows per forward/backward. Since a group's rows share one prompt pass, 4 beat 2 in fp32
-        # with HFEngine too (training 36.6 s against 42.1, AVX2 Zen 3; 8: 31 s at 5.3 GB peak
-        # RSS, over half of TRL's). Beside vLLM's fp32 copy and cache, 4 raised the peak to
-        # 0.55x TRL's and trained no faster (40.1 s against 37.7): 2 there.
+        # too (learn 33 s against 39-45 s, AVX2 Zen 3; 8: 31 s at 5.3 GB peak RSS, over half of
+        # TRL's). Beside vLLM's fp32 copy and cache, 4 raised the peak to 0.55x TRL's, over the
+        # speed issue's 0.5x: 2 there (docs/grpo.md, tenth sitting).
         micro_batch_size=micro_batch or (2 if engine_kind == "vllm" and not bf16 else 4),
         bf16="on" if bf16 else "off",
         learning_rate=1e-4,
