@@ -254,7 +254,7 @@ def _vllm_engine(cfg: RunConfig, source: str) -> Any:
     from strata_rollout.vllm import VLLMEngine
 
     r = cfg.rollout
-    fixed_cache = (
+    fixed_cache: dict[str, Any] = (  # vLLM's own keyword, passed through VLLMEngine
         {"kv_cache_memory_bytes": int(r.vllm_kv_cache_gb * 1e9)} if r.vllm_kv_cache_gb else {}
     )
     try:
