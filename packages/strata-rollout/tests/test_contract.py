@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from strata_rollout import Completion, SamplingConfig
+from strata_rollout import Completion, SamplingConfig, merged_lora_weights
 from strata_rollout.testing import tiny_causal_lm
 
 CHAT = [{"role": "user", "content": "What is two plus three?"}]
@@ -151,3 +151,33 @@ def test_pushed_weights_change_the_output(engine: Any, tokenizer: Any) -> None:
     finally:
         engine.update_weights(tiny_causal_lm(tokenizer).state_dict())
     assert engine.generate([CHAT], n=1, sampling=greedy)[0][0].completion_ids == before
+
+
+@pytest.mark.parametrize("targets", ["all-linear", ["q_proj", "v_proj"]], ids=["all", "q-v"])
+def test_a_push_of_the_adapted_layers_alone_gives_the_lora_model(
+    engine: Any, tokenizer: Any, targets: Any
+) -> None:
+    """The trainer pushes W + ΔW for the adapted layers only (strata_rollout.weights): the
+    engine must keep every other weight, including the unadapted parts of a layer vLLM fuses
+    (k_proj beside q_proj and v_proj in its qkv_proj)."""
+    peft = pytest.importorskip("peft", reason="peft is a dev dependency of strata-rollout")
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, lora_dropout=0.0)
+    lora = peft.get_peft_model(tiny_causal_lm(tokenizer), config)
+    with torch.no_grad():  # a trained adapter: B is zero at init, so give it values
+        for name, p in lora.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    engine.update_weights(merged_lora_weights(lora))
+    try:
+        greedy = SamplingConfig(max_new_tokens=8, temperature=0)
+        first = engine.generate([CHAT], n=1, sampling=greedy)[0][0]
+    finally:
+        engine.update_weights(tiny_causal_lm(tokenizer).state_dict())
+    ids = torch.tensor([first.prompt_ids + first.completion_ids])
+    with torch.no_grad():
+        logits = lora(ids).logits[0, len(first.prompt_ids) - 1 : -1]  # [T, vocab]
+    expected = torch.log_softmax(logits.float(), -1).gather(
+        1, torch.tensor(first.completion_ids)[:, None]
+    )[:, 0]
+    assert torch.allclose(torch.tensor(first.logprobs), expected, atol=2e-3)
+    assert logits.argmax(-1).tolist() == list(first.completion_ids)

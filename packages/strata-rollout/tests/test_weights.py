@@ -24,8 +24,8 @@ def test_merged_weights_reproduce_the_lora_model(tokenizer: Any) -> None:
     assert all(k.endswith(".weight") and "lora" not in k for k in merged)
     assert "model.layers.0.self_attn.q_proj.weight" in merged
     plain = tiny_causal_lm(tokenizer)
-    result = plain.load_state_dict(merged, strict=False)
-    assert not result.unexpected_keys
+    assert set(merged) == {name for name, _ in plain.named_parameters()}  # every weight
+    plain.load_state_dict(merged, strict=False)  # strict would ask for a tied head twice
     ids = torch.tensor([[1, 200, 300, 400, 500]])
     with torch.no_grad():
         assert torch.allclose(plain(ids).logits, lora(ids).logits, atol=1e-4)

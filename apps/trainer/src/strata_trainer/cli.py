@@ -568,7 +568,7 @@ def _eval_engine(cfg: RunConfig, loaded: Any, model: Any) -> Any:
     from strata_rollout.weights import merged_lora_weights
 
     engine = _vllm_engine(cfg, loaded.path)
-    if model is not loaded.model:  # an adapter: vLLM takes W + ΔW of the adapted layers
+    if model is not loaded.model:  # an adapter: vLLM takes W + ΔW where adapted
         engine.update_weights(merged_lora_weights(model))
     return engine
 

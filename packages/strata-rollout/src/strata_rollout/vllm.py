@@ -153,11 +153,13 @@ class VLLMEngine:
 
     def update_weights(self, weights: Mapping[str, torch.Tensor] | None = None) -> None:
         """Load full parameter tensors (Hugging Face names) into the engine's model. ``None``
-        is refused: vLLM holds its own copy of the weights, so they must be pushed."""
+        is refused: vLLM holds its own copy of the weights, so they must be pushed. Push every
+        weight (``merged_lora_weights`` does): vLLM reloads a fused layer (q/k/v, gate/up)
+        whole, and the part of one that a push leaves out is left uninitialised."""
         if weights is None:
             raise ValueError(
                 "VLLMEngine holds its own copy of the weights: pass them (a state_dict, or the "
-                "merged weights of the adapted layers)"
+                "merged_lora_weights(model) for a LoRA model)"
             )
         # Cast here, once, as vLLM's loaders would: an fp32 push into a bf16 engine otherwise
         # logs a warning per tensor.
