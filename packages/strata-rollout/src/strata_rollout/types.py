@@ -56,11 +56,11 @@ class Completion:
     finish_reason: FinishReason
     """``"stop"``: EOS or a stop string; ``"length"``: ``max_new_tokens`` reached."""
     logprobs: tuple[float, ...] = field(repr=False)
-    """The sampler's log-probability of each sampled token, before top-k/top-p. Shape: [T].
-    Which distribution depends on the engine: ``HFEngine`` gives ``softmax(logits /
-    temperature)``, the policy that sampled (temperature 1 when greedy); ``VLLMEngine`` gives
-    vLLM's raw log-probs (temperature 1). Zeros where the caller asked for none. The trainer
-    recomputes its own; these are for importance correction and diagnostics."""
+    """The sampler's log-probability of each sampled token under ``softmax(logits /
+    temperature)``, the policy that sampled (temperature 1 when greedy). Shape: [T].
+    ``HFEngine``'s are before top-k/top-p, ``VLLMEngine``'s after (the same where neither is
+    set). Zeros where the caller asked for none. The trainer recomputes its own; these are for
+    importance correction and diagnostics."""
 
     def __post_init__(self) -> None:
         if len(self.logprobs) != len(self.completion_ids):

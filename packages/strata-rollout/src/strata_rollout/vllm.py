@@ -5,17 +5,15 @@
   and passed as token ids, so both engines see identical prompts.
 - Each prompt is one request with ``n`` samples and its own seed (drawn from the engine's seeded
   stream unless ``sampling.seed`` is set).
-- Log-probs are vLLM's default ``raw_logprobs``: log-softmax of the raw logits (temperature 1)
-  at the sampled token. **Known gap**: HFEngine and the trainer score the policy that samples
-  (logits / temperature), so at a temperature other than 1 these differ from theirs; the
-  trainer's ``train/sampler_logp_gap`` shows it. vLLM's ``processed_logprobs`` mode would match,
-  but with it the CPU build's start-up left no room for the KV cache of the packaged SmolLM2 at
-  ``gpu_memory_utilization=0.15`` (measured; not investigated further yet).
+- Log-probs are vLLM's ``processed_logprobs`` (not its default, ``raw_logprobs``, which is
+  temperature 1): log-softmax of logits / temperature at the sampled token, the policy that
+  samples, as HFEngine and the trainer score it. (After top-k/top-p masking, so with
+  ``top_p < 1`` or ``top_k > 0`` they are of the truncated distribution, HFEngine's are not.)
 - ``update_weights`` hands full parameter tensors, by their Hugging Face names, to the workers'
   ``reload_weights`` (checkpoint format: vLLM maps them onto its fused layers and repacks them
   for its kernels, as at load time), then drops the prefix cache, whose keys and values were
-  computed with the old weights. A LoRA trainer merges its adapter
-  and pushes the merged weights of the layers it adapts.
+  computed with the old weights. A LoRA trainer pushes every weight, merged with its adapter
+  where adapted (``merged_lora_weights``): vLLM reloads a fused layer whole.
 - By default the engine core runs in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``), so
   weights are handed over without serialisation. Scripts that create an engine need an
   ``if __name__ == "__main__":`` guard (vLLM may start worker processes).
@@ -76,6 +74,7 @@ class VLLMEngine:
             "seed": seed,
             "dtype": {"auto": "bfloat16" if on_cuda else "float32"}.get(dtype, dtype),
             "enable_sleep_mode": enable_sleep_mode,
+            "logprobs_mode": "processed_logprobs",  # the tempered policy's, as HFEngine's
             **llm_kwargs,
         }
         if max_model_len is not None:
