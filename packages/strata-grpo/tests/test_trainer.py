@@ -198,6 +198,18 @@ def test_sigkill_mid_step_then_resume_ends_where_an_uninterrupted_run_ends(tmp_p
     assert steps == [0, 1, 2, 3]
 
 
+def test_a_run_stopped_before_its_first_checkpoint_restarts_with_a_clean_log(
+    tokenizer: Any, tmp_path: Path
+) -> None:
+    """An attempt killed before its first checkpoint left step 0 in metrics.jsonl; the restart
+    redoes step 0 and must not log it twice (a B run's curve once did)."""
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 0, "stale": True}) + "\n")
+    trainer(tokenizer, steps=1).train(tmp_path)
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [0]
+    assert "stale" not in rows[0]
+
+
 @pytest.mark.parametrize("temperature", [0.5, 1.0])
 def test_the_update_scores_the_policy_that_sampled(tokenizer: Any, temperature: float) -> None:
     """At any sampling temperature the trainer's log πold equals the sampler's log-probs (both

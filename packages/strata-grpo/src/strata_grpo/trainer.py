@@ -670,7 +670,9 @@ class GRPOTrainer:
         latest = self.latest_checkpoint(run)
         if latest is not None:
             self.load_checkpoint(latest)
-            truncate_jsonl(run / "metrics.jsonl", self.step_count)
+        # Lines from the resume point on (every line, when an attempt was stopped before its
+        # first checkpoint) are work about to be redone.
+        truncate_jsonl(run / "metrics.jsonl", self.step_count)
         every = self.config.checkpoint_every
         while self.step_count < self.config.steps:
             metrics = self.step()
