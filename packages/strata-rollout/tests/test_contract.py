@@ -29,6 +29,16 @@ def _check_shape(groups: list[list[Completion]], n_prompts: int, n: int, max_new
                 assert len(c.completion_ids) == max_new
 
 
+def _policy_logprobs(model: Any, c: Completion, temperature: float = 1.0) -> tuple[Any, Any]:
+    """The model's logits over c's completion [T, vocab] and log-softmax(logits / temperature)
+    at c's tokens [T]: what the sampler's log-probs must equal."""
+    ids = torch.tensor([c.prompt_ids + c.completion_ids])
+    with torch.no_grad():
+        logits = model(ids).logits[0, len(c.prompt_ids) - 1 : -1].float()
+    logprobs = torch.log_softmax(logits / temperature, -1)
+    return logits, logprobs.gather(1, torch.tensor(c.completion_ids)[:, None])[:, 0]
+
+
 def test_one_group_of_n_per_prompt(engine: Any) -> None:
     sampling = SamplingConfig(max_new_tokens=12, temperature=1.0, seed=1)
     groups = engine.generate(PROMPTS, n=4, sampling=sampling)
@@ -57,13 +67,7 @@ def test_greedy_samples_agree_and_logprobs_match_the_model(engine: Any, tokenize
     first = groups[0][0]
     assert all(c.completion_ids == first.completion_ids for c in groups[0])
     # The sampler's log-probs are the model's own log-softmax at the sampled tokens.
-    model = tiny_causal_lm(tokenizer)
-    ids = torch.tensor([first.prompt_ids + first.completion_ids])
-    with torch.no_grad():
-        logits = model(ids).logits[0, len(first.prompt_ids) - 1 : -1]  # [T, vocab]
-    expected = torch.log_softmax(logits.float(), -1).gather(
-        1, torch.tensor(first.completion_ids)[:, None]
-    )[:, 0]
+    logits, expected = _policy_logprobs(tiny_causal_lm(tokenizer), first)
     assert torch.allclose(torch.tensor(first.logprobs), expected, atol=2e-3)
     # Greedy means each token was the model's argmax.
     assert logits.argmax(-1).tolist() == list(first.completion_ids)
@@ -75,12 +79,7 @@ def test_sampled_logprobs_are_of_the_tempered_policy(engine: Any, tokenizer: Any
     sampling = SamplingConfig(max_new_tokens=8, temperature=0.7, seed=5)
     model = tiny_causal_lm(tokenizer)
     for c in engine.generate([CHAT], n=2, sampling=sampling)[0]:
-        ids = torch.tensor([c.prompt_ids + c.completion_ids])
-        with torch.no_grad():
-            logits = model(ids).logits[0, len(c.prompt_ids) - 1 : -1]  # [T, vocab]
-        expected = torch.log_softmax(logits.float() / 0.7, -1).gather(
-            1, torch.tensor(c.completion_ids)[:, None]
-        )[:, 0]
+        _, expected = _policy_logprobs(model, c, temperature=0.7)
         assert torch.allclose(torch.tensor(c.logprobs), expected, atol=2e-3)
 
 
@@ -146,12 +145,10 @@ def test_pushed_weights_change_the_output(engine: Any, tokenizer: Any) -> None:
 
 
 @pytest.mark.parametrize("targets", ["all-linear", ["q_proj", "v_proj"]], ids=["all", "q-v"])
-def test_a_push_of_the_adapted_layers_alone_gives_the_lora_model(
-    engine: Any, tokenizer: Any, targets: Any
-) -> None:
-    """The trainer pushes W + ΔW for the adapted layers only (strata_rollout.weights): the
-    engine must keep every other weight, including the unadapted parts of a layer vLLM fuses
-    (k_proj beside q_proj and v_proj in its qkv_proj)."""
+def test_a_pushed_lora_model_is_the_lora_model(engine: Any, tokenizer: Any, targets: Any) -> None:
+    """merged_lora_weights gives every weight, W + ΔW where adapted: vLLM reloads a fused layer
+    whole, so a push of the adapted layers alone left k_proj's part of qkv_proj uninitialised
+    when only q_proj and v_proj carry LoRA."""
     peft = pytest.importorskip("peft", reason="peft is a dev dependency of strata-rollout")
     config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, lora_dropout=0.0)
     lora = peft.get_peft_model(tiny_causal_lm(tokenizer), config)
@@ -165,11 +162,6 @@ def test_a_push_of_the_adapted_layers_alone_gives_the_lora_model(
         first = engine.generate([CHAT], n=1, sampling=greedy)[0][0]
     finally:
         engine.update_weights(tiny_causal_lm(tokenizer).state_dict())
-    ids = torch.tensor([first.prompt_ids + first.completion_ids])
-    with torch.no_grad():
-        logits = lora(ids).logits[0, len(first.prompt_ids) - 1 : -1]  # [T, vocab]
-    expected = torch.log_softmax(logits.float(), -1).gather(
-        1, torch.tensor(first.completion_ids)[:, None]
-    )[:, 0]
+    logits, expected = _policy_logprobs(lora, first)
     assert torch.allclose(torch.tensor(first.logprobs), expected, atol=2e-3)
     assert logits.argmax(-1).tolist() == list(first.completion_ids)
