@@ -26,7 +26,9 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
 "samples_per_second", "peak_rss_gb", "ratio_vs_trl", "rss_ratio_vs_trl"}}}`` for the last beta
 of ``--betas`` (ratios against TRL measured in the same run).
 
-Printed: seconds per step split into generation and training, samples/s, peak RSS, the ratios
+Printed: seconds per step split into generation and training, samples/s, peak RSS, completion
+tokens sampled a step (rows sample different completions, so their training does different
+work: this column says how much; also in the JSON as ``completion_tokens_per_step``), the ratios
 Strata/TRL, and each step's distance from the physical bound computed here from a matmul
 measurement: generation 2·P FLOP per token (prompt and completion), training ≈ 4·P per token
 (forward + activation backward; LoRA weight gradients are small), + 2·P per token for the
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -138,6 +141,15 @@ def run_trl(beta: float, steps: int) -> dict[str, Any]:
     trainer.add_callback(Timer())
     torch.manual_seed(0)
     trainer.train()
+    # One log entry a step (logging_steps=1) holds the step's mean completion length.
+    lengths = [
+        h["completions/mean_length"]
+        for h in trainer.state.log_history
+        if "completions/mean_length" in h
+    ]
+    if len(lengths) == len(records):  # else the column reads nan, the timings stand
+        for record, length in zip(records, lengths, strict=True):
+            record["completion_tokens"] = length * N_PROMPTS * G
     return {"records": records[1:], "engine": "HF generate (TRL)", "dtype": "fp32"}
 
 
@@ -200,6 +212,7 @@ def run_strata(
                 "step": m["time/step"],
                 "generation": m["time/generation"],
                 "training": m["time/step"] - m["time/generation"],
+                "completion_tokens": m["gsm8k/completion_length"] * m["gsm8k/completions"],
             }
         )
     dtype = (
@@ -358,7 +371,7 @@ def main() -> None:
         )
         print(
             f"  {'':12s} {'step s':>8s} {'gen s':>8s} {'train s':>8s} {'samples/s':>10s} "
-            f"{'peak RSS GB':>12s} {'x bound':>8s}"
+            f"{'peak RSS GB':>12s} {'x bound':>8s} {'tokens':>7s}"
         )
         base = None
         table: dict[str, dict[str, float]] = {}
@@ -366,19 +379,20 @@ def main() -> None:
             if res is None:
                 continue
             med = {
-                k: statistics.median(r[k] for r in res["records"])
-                for k in ("step", "generation", "training")
+                k: statistics.median(r.get(k, math.nan) for r in res["records"])
+                for k in ("step", "generation", "training", "completion_tokens")
             }
             sps = N_PROMPTS * G / med["step"]
             print(
                 f"  {kind:12s} {med['step']:8.1f} {med['generation']:8.1f} "
                 f"{med['training']:8.1f} {sps:10.3f} {res['peak_rss_gb']:12.2f} "
-                f"{med['step'] / bound:8.1f}"
+                f"{med['step'] / bound:8.1f} {med['completion_tokens']:7.0f}"
             )
             table[kind] = {
                 "seconds_per_step": med["step"],
                 "samples_per_second": sps,
                 "peak_rss_gb": res["peak_rss_gb"],
+                "completion_tokens_per_step": med["completion_tokens"],
             }
             if kind == "trl":
                 base = (sps, res["peak_rss_gb"], med)
