@@ -56,3 +56,26 @@ def test_the_most_common_answer_is_one_table_cell(answers: dict[str, int]) -> No
 def test_a_result_written_before_answers_were_counted_shows_a_dash() -> None:
     assert most_common_answer({}, 10) == "—"
     assert "| — |" in results_markdown({"a": _result("a", 5, 10)})
+
+
+def test_evaluation_leaves_the_engines_seed_stream_where_it_was() -> None:
+    """The grids' first run evaluated the base model through its vLLM training engine, which
+    advanced the seed stream: its training samples differed from every later run's at the same
+    seed. Checked on HFEngine, which keeps its stream as VLLMEngine does (the contract tests)."""
+    from strata_rollout import HFEngine, SamplingConfig, load_tokenizer
+    from strata_rollout.testing import tiny_causal_lm
+    from strata_trainer.data import Item
+    from strata_trainer.evaluate import evaluate
+
+    tokenizer = load_tokenizer("smollm2")
+    model = tiny_causal_lm(tokenizer)
+    sampled = SamplingConfig(max_new_tokens=6, temperature=1.0)
+    held = {"strategyqa": [Item("Is the sky green?", False, "test:1")]}
+
+    fresh = HFEngine(model, tokenizer, seed=5)
+    expected = fresh.generate(["Hello"], 3, sampled)
+    evaluated = HFEngine(model, tokenizer, seed=5)
+    evaluate(evaluated, held, max_new_tokens=4)
+    assert evaluated.state_dict() == {"seed": 5, "calls": 0}
+    got = evaluated.generate(["Hello"], 3, sampled)
+    assert [c.completion_ids for c in got[0]] == [c.completion_ids for c in expected[0]]
