@@ -212,7 +212,7 @@ def run_strata(
                 "step": m["time/step"],
                 "generation": m["time/generation"],
                 "training": m["time/step"] - m["time/generation"],
-                "completion_tokens": m["gsm8k/completion_length"] * m["gsm8k/completions"],
+                "completion_tokens": m["train/tokens"],
             }
         )
     dtype = (
