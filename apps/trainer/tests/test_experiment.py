@@ -1,10 +1,17 @@
 """strata-experiment: grid files are checked before any run; the aggregate is the arithmetic of
-its summaries; a real two-configuration grid runs, writes summaries and is not redone."""
+its summaries; a real two-configuration grid runs, writes summaries and is not redone; stopping
+the grid stops its run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +271,31 @@ def test_a_docs_block_is_found_empty_or_not(inside: str) -> None:
     head, block, tail = doc_block(text, "g")
     assert block == inside.rstrip("\n")
     assert head + "new" + tail == "intro\n<!-- grid:g:begin -->\nnew\n<!-- grid:g:end -->\nafter\n"
+
+
+def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
+    """A ``kill`` of strata-experiment ends its training run too: left running, the run went on
+    alone and a restarted grid put a second trainer on the same run folder."""
+    pid_file = tmp_path / "run.pid"
+    run = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
+    grid_process = (
+        "import sys\n"
+        "from strata_trainer.experiment import exit_on_sigterm, run_child\n"
+        "with exit_on_sigterm():\n"
+        f"    run_child([sys.executable, '-c', {run!r}, sys.argv[1]])\n"
+    )
+    grid = subprocess.Popen([sys.executable, "-c", grid_process, str(pid_file)])
+    deadline = time.monotonic() + 120
+    while not (pid_file.is_file() and pid_file.read_text()):
+        assert grid.poll() is None, "the grid process ended before its run started"
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.1)
+    run_pid = int(pid_file.read_text())
+    try:
+        grid.send_signal(signal.SIGTERM)
+        assert grid.wait(timeout=90) == 128 + signal.SIGTERM
+        with pytest.raises(ProcessLookupError):
+            os.kill(run_pid, 0)  # gone, and reaped by the grid process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(run_pid, signal.SIGKILL)

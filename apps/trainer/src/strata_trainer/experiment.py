@@ -33,12 +33,14 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,12 +167,8 @@ def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
         if grid.base_config is not None:
             cmd += ["--config", str(grid.base_config)]
         cmd += [a for s in grid.overrides(config, seed) for a in ("--set", s)]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    exit_code = os.waitstatus_to_exitcode(status)
-    _log_invocation(run, wall, usage.ru_maxrss / 1024**2, exit_code)
+    exit_code, wall, peak_rss_gb = run_child(cmd)
+    _log_invocation(run, wall, peak_rss_gb, exit_code)
     if exit_code != 0:
         raise RuntimeError(f"{config} seed {seed}: strata-train failed (run folder {run})")
     if (run / "eval_before.json").is_file() and not shared_before.is_dir():
@@ -184,6 +182,44 @@ def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
     grid.summaries.mkdir(parents=True, exist_ok=True)
     grid.summary_path(config, seed).write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
     return summary
+
+
+def run_child(cmd: Sequence[str]) -> tuple[int, float, float]:
+    """Run ``cmd`` to its end: (exit code, wall seconds, peak RSS in GB).
+
+    Stopping the grid stops the run with it: on any exception here (Ctrl-C, or the SIGTERM that
+    ``main`` turns into ``SystemExit``) the child is terminated and waited for before the
+    exception goes on. Without this a ``kill`` of the grid left its run training on alone, and the
+    restarted grid started a second trainer on the same run folder.
+    """
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)  # time to finish writing what it was writing
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    wall = time.perf_counter() - started
+    return os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024**2
+
+
+@contextmanager
+def exit_on_sigterm() -> Iterator[None]:
+    """Inside: SIGTERM unwinds the stack as Ctrl-C does, so ``run_child`` can stop its run."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _log_invocation(run: Path, wall_s: float, peak_rss_gb: float, code: int) -> None:
@@ -597,13 +633,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for c, s in todo:
             print(f"  {c} seed {s}: {' '.join(grid.overrides(c, s))}")
         todo = []
-    for i, (config, seed) in enumerate(todo, start=1):
-        print(f"strata-experiment: [{i}/{len(todo)}] {config} seed {seed}", flush=True)
-        try:
-            run_one(grid, config, seed)
-        except RuntimeError as err:
-            print(f"strata-experiment: {err}", file=sys.stderr)
-            return 1
+    with exit_on_sigterm():
+        for i, (config, seed) in enumerate(todo, start=1):
+            print(f"strata-experiment: [{i}/{len(todo)}] {config} seed {seed}", flush=True)
+            try:
+                run_one(grid, config, seed)
+            except RuntimeError as err:
+                print(f"strata-experiment: {err}", file=sys.stderr)
+                return 1
     if not args.dry_run and (table := write_aggregate(grid)) is not None:
         print(f"strata-experiment: aggregate: {table}")
     return 0
