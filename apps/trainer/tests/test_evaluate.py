@@ -61,7 +61,8 @@ def test_a_result_written_before_answers_were_counted_shows_a_dash() -> None:
 def test_evaluation_leaves_the_engines_seed_stream_where_it_was() -> None:
     """The grids' first run evaluated the base model through its vLLM training engine, which
     advanced the seed stream: its training samples differed from every later run's at the same
-    seed. Checked on HFEngine, which keeps its stream as VLLMEngine does (the contract tests)."""
+    seed. Greedy calls now leave the stream alone (the contract tests check both engines);
+    checked here end to end on HFEngine."""
     from strata_rollout import HFEngine, SamplingConfig, load_tokenizer
     from strata_rollout.testing import tiny_causal_lm
     from strata_trainer.data import Item

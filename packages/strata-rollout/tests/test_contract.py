@@ -62,6 +62,23 @@ def test_a_seed_reproduces_and_another_seed_differs(engine: Any) -> None:
     assert ids(a) != ids(c)
 
 
+def test_only_unseeded_sampling_draws_from_the_seed_stream(engine: Any) -> None:
+    """Greedy calls and calls with a seed of their own (evaluation, probes) leave the stream
+    where it was: a run samples the same training completions whether or not it evaluated."""
+    stream = engine.state_dict()
+    sampled = SamplingConfig(max_new_tokens=8)
+    alone = engine.generate(PROMPTS, n=3, sampling=sampled)
+    engine.load_state_dict(stream)
+    engine.generate([CHAT], n=2, sampling=SamplingConfig(max_new_tokens=4, temperature=0))
+    engine.generate([CHAT], n=2, sampling=SamplingConfig(max_new_tokens=4, seed=99))
+    assert engine.state_dict() == stream
+    after_others = engine.generate(PROMPTS, n=3, sampling=sampled)
+    assert [[c.completion_ids for c in g] for g in after_others] == [
+        [c.completion_ids for c in g] for g in alone
+    ]
+    assert engine.state_dict() != stream  # an unseeded sampled call does draw
+
+
 def test_greedy_samples_agree_and_logprobs_match_the_model(engine: Any, tokenizer: Any) -> None:
     groups = engine.generate([CHAT], n=3, sampling=SamplingConfig(max_new_tokens=10, temperature=0))
     first = groups[0][0]

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strata_rollout import SamplingConfig, TemperatureSchedule
+from strata_rollout.engine import call_seed, draw_seed
 
 temps = st.floats(0, 3, allow_nan=False)
 
@@ -64,3 +65,23 @@ def test_bad_schedules_are_refused(kwargs: dict[str, object], message: str) -> N
 def test_bad_sampling_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SamplingConfig(**kwargs)  # type: ignore[arg-type]
+
+
+@given(
+    st.integers(0, 2**31),
+    st.integers(0, 10**6),
+    st.sampled_from([0.0, 0.3, 1.0]),
+    st.one_of(st.none(), st.integers(0, 2**62)),
+)
+def test_only_an_unseeded_sampled_call_advances_the_seed_stream(
+    engine_seed: int, calls: int, temperature: float, own_seed: int | None
+) -> None:
+    sampling = SamplingConfig(temperature=temperature, seed=own_seed)
+    seed, next_calls = draw_seed(sampling, engine_seed, calls)
+    draws = own_seed is None and temperature > 0
+    assert next_calls == calls + draws
+    if own_seed is not None:
+        assert seed == own_seed
+    elif draws:
+        assert seed == call_seed(engine_seed, calls)
+        assert 0 <= seed < 2**63

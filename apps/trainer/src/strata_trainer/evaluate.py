@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from strata_rewards import get_domain
-from strata_rollout import SamplingConfig, StatefulEngine
+from strata_rollout import SamplingConfig
 from strata_trainer.data import DEFAULT_PROMPTING, Item, Prompting, reward_domain
 
 if TYPE_CHECKING:
@@ -74,25 +74,9 @@ def evaluate(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, DomainResult]:
     """Greedy-decode every item with ``engine`` (the training prompts: ``prompting``) and score
-    it as training does. A seeded engine's stream is left where it was, so a run samples the
-    same training completions whether it evaluated the base model through its training engine
-    or reused an earlier evaluation."""
-    stream = engine.state_dict() if isinstance(engine, StatefulEngine) else None
-    try:
-        return _evaluate_greedy(engine, items, prompting, max_new_tokens, stop, progress)
-    finally:
-        if stream is not None:
-            engine.load_state_dict(stream)
-
-
-def _evaluate_greedy(
-    engine: Any,
-    items: Mapping[str, Sequence[Item]],
-    prompting: Prompting,
-    max_new_tokens: int,
-    stop: tuple[str, ...],
-    progress: Callable[[int], None] | None,
-) -> dict[str, DomainResult]:
+    it as training does. Greedy calls leave a seeded engine's stream where it was
+    (``StatefulEngine``), so a run samples the same training completions whether it evaluated
+    the base model through its training engine or reused an earlier evaluation."""
     greedy = SamplingConfig(max_new_tokens=max_new_tokens, temperature=0, stop=stop)
     results = {}
     for domain, domain_items in items.items():

@@ -41,7 +41,8 @@ class RolloutEngine(Protocol):
 @runtime_checkable
 class StatefulEngine(RolloutEngine, Protocol):
     """An engine whose seed stream a checkpoint saves, so a resumed run samples what the
-    uninterrupted one would."""
+    uninterrupted one would. Only sampled calls without a seed of their own draw from the stream
+    (``draw_seed``): greedy and explicitly seeded calls leave it where it was."""
 
     def state_dict(self) -> dict[str, int]: ...
 
@@ -75,6 +76,18 @@ def call_seed(seed: int, call: int) -> int:
     """The seed of an engine's ``call``-th ``generate`` in the stream seeded by ``seed``."""
     digest = hashlib.sha256(f"{seed}:{call}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def draw_seed(sampling: SamplingConfig, seed: int, calls: int) -> tuple[int, int]:
+    """This call's seed and the stream's next position, for an engine whose stream is seeded by
+    ``seed`` and has served ``calls`` draws. Only a sampled call without a seed of its own draws
+    (and advances the stream): greedy and explicitly seeded calls (evaluation, probes) leave it
+    where it was, so a run's training samples do not depend on what else the engine generated."""
+    if sampling.seed is not None:
+        return sampling.seed, calls
+    if sampling.temperature == 0:
+        return 0, calls  # greedy decoding reads no random numbers
+    return call_seed(seed, calls), calls + 1
 
 
 def encode_prompts(

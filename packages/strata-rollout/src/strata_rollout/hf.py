@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from strata_rollout.engine import (
-    call_seed,
     context_length_of,
+    draw_seed,
     encode_prompts,
     first_stop,
     left_pad,
@@ -157,8 +157,7 @@ class HFEngine:
         encoded = encode_prompts(
             self.tokenizer, prompts, n, sampling, context_length_of(self.model.config)
         )
-        seed = sampling.seed if sampling.seed is not None else call_seed(self.seed, self._calls)
-        self._calls += 1
+        seed, self._calls = draw_seed(sampling, self.seed, self._calls)
         generator = torch.Generator(self.device).manual_seed(seed)
         # Greedy samples are all the same: decode one per prompt and copy it.
         draws = 1 if sampling.temperature == 0 else n

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from strata_rollout.engine import call_seed, encode_prompts
+from strata_rollout.engine import draw_seed, encode_prompts
 from strata_rollout.models import DType, load_tokenizer, resolve_model_source
 from strata_rollout.types import Completion, FinishReason, Prompt, SamplingConfig
 
@@ -106,8 +106,7 @@ class VLLMEngine:
         from vllm.inputs import TokensPrompt
 
         encoded = encode_prompts(self.tokenizer, prompts, n, sampling, self.context_length)
-        base = sampling.seed if sampling.seed is not None else call_seed(self.seed, self._calls)
-        self._calls += 1
+        base, self._calls = draw_seed(sampling, self.seed, self._calls)
         # Greedy samples are all the same: vLLM refuses n > 1 for them, so sample once, copy.
         draws = 1 if sampling.temperature == 0 else n
         params = [
