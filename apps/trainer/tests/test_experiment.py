@@ -299,3 +299,45 @@ def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(run_pid, signal.SIGKILL)
+
+
+def test_a_run_killed_outright_still_has_its_time_logged(tmp_path: Path) -> None:
+    """The machine ending a session killed the grid and its run with no chance to log: batch
+    seed 1 of B fp32 lost 36 minutes of its wall time that way. The heartbeat keeps it."""
+    from strata_trainer.experiment import InvocationLog
+
+    run, ready = tmp_path / "run", tmp_path / "ready"
+    grid_process = (
+        "import sys, pathlib\n"
+        "from strata_trainer import experiment\n"
+        "experiment.HEARTBEAT_S = 0.2\n"
+        "log = experiment.InvocationLog(pathlib.Path(sys.argv[1]))\n"
+        "def beat(wall, rss):\n"
+        "    log.beat(wall, rss)\n"
+        "    if wall > 1.0:\n"
+        "        pathlib.Path(sys.argv[2]).touch()\n"
+        "experiment.run_child([sys.executable, '-c', 'import time; time.sleep(120)'], beat)\n"
+    )
+    grid = subprocess.Popen(
+        [sys.executable, "-c", grid_process, str(run), str(ready)], start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.is_file():
+            assert grid.poll() is None, "the grid process ended early"
+            assert time.monotonic() < deadline, "no heartbeat past one second"
+            time.sleep(0.1)
+    finally:
+        os.killpg(grid.pid, signal.SIGKILL)  # the grid and its run, with no chance to log
+        grid.wait()
+    assert not (run / "invocations.jsonl").exists()
+
+    log = InvocationLog(run)
+    log.recover()
+    log.close(10.0, 1.5, 0)
+    lines = [json.loads(x) for x in (run / "invocations.jsonl").read_text().splitlines()]
+    assert lines[0]["exit"] == "killed"
+    assert lines[0]["wall_s"] > 1.0
+    assert lines[0]["peak_rss_gb"] > 0  # the sleeping child's VmHWM, read from /proc
+    assert lines[1] == {"wall_s": 10.0, "peak_rss_gb": 1.5, "exit": 0}
+    assert not (run / "invocation.json").exists()

@@ -167,8 +167,14 @@ def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
         if grid.base_config is not None:
             cmd += ["--config", str(grid.base_config)]
         cmd += [a for s in grid.overrides(config, seed) for a in ("--set", s)]
-    exit_code, wall, peak_rss_gb = run_child(cmd)
-    _log_invocation(run, wall, peak_rss_gb, exit_code)
+    ledger = InvocationLog(run)
+    ledger.recover()  # a process that was killed outright left its last heartbeat
+    try:
+        exit_code, wall, peak_rss_gb = run_child(cmd, heartbeat=ledger.beat)
+    except BaseException:
+        ledger.recover("stopped")
+        raise
+    ledger.close(wall, peak_rss_gb, exit_code)
     if exit_code != 0:
         raise RuntimeError(f"{config} seed {seed}: strata-train failed (run folder {run})")
     if (run / "eval_before.json").is_file() and not shared_before.is_dir():
@@ -184,8 +190,14 @@ def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
     return summary
 
 
-def run_child(cmd: Sequence[str]) -> tuple[int, float, float]:
-    """Run ``cmd`` to its end: (exit code, wall seconds, peak RSS in GB).
+HEARTBEAT_S = 30.0
+
+
+def run_child(
+    cmd: Sequence[str], heartbeat: Callable[[float, float], None] | None = None
+) -> tuple[int, float, float]:
+    """Run ``cmd`` to its end: (exit code, wall seconds, peak RSS in GB). ``heartbeat(wall
+    seconds, peak RSS in GB so far)`` is called at the start and every ``HEARTBEAT_S``.
 
     Stopping the grid stops the run with it: on any exception here (Ctrl-C, or the SIGTERM that
     ``main`` turns into ``SystemExit``) the child is terminated and waited for before the
@@ -194,8 +206,17 @@ def run_child(cmd: Sequence[str]) -> tuple[int, float, float]:
     """
     started = time.perf_counter()
     proc = subprocess.Popen(cmd)
+    next_beat = started
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            now = time.perf_counter()
+            if heartbeat is not None and now >= next_beat:
+                heartbeat(now - started, _peak_rss_gb(proc.pid))
+                next_beat = now + HEARTBEAT_S
+            time.sleep(0.2)
     except BaseException:
         proc.terminate()
         try:
@@ -222,11 +243,45 @@ def exit_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _log_invocation(run: Path, wall_s: float, peak_rss_gb: float, code: int) -> None:
-    """Each process a run took (a resumed run takes several): its wall time, peak RSS, exit."""
-    run.mkdir(parents=True, exist_ok=True)
-    with (run / "invocations.jsonl").open("a", encoding="utf-8") as f:
-        f.write(json.dumps({"wall_s": wall_s, "peak_rss_gb": peak_rss_gb, "exit": code}) + "\n")
+def _peak_rss_gb(pid: int) -> float:
+    """A live process's peak RSS so far (Linux's VmHWM); 0.0 where /proc cannot say."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text("utf-8")
+    except OSError:
+        return 0.0
+    kib = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+    return int(kib) / 1024**2
+
+
+class InvocationLog:
+    """Each process a run took (a resumed run takes several): its wall time, peak RSS and exit,
+    one JSON line each in ``invocations.jsonl``. A running process keeps a heartbeat in
+    ``invocation.json``; if the grid is killed outright (the machine taken back, ``kill -9``) the
+    next start finds it and logs it, so a run's cost loses at most one heartbeat's time."""
+
+    def __init__(self, run: Path) -> None:
+        self.log, self.open = run / "invocations.jsonl", run / "invocation.json"
+
+    def beat(self, wall_s: float, peak_rss_gb: float) -> None:
+        self.open.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.open.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"wall_s": wall_s, "peak_rss_gb": peak_rss_gb}), "utf-8")
+        tmp.replace(self.open)  # whole or absent
+
+    def recover(self, how: str = "killed") -> None:
+        """Log the heartbeat a process left behind, with ``how`` it ended, and clear it."""
+        if self.open.is_file():
+            last = json.loads(self.open.read_text("utf-8"))
+            self._append(last["wall_s"], last["peak_rss_gb"], how)
+
+    def close(self, wall_s: float, peak_rss_gb: float, code: int) -> None:
+        self._append(wall_s, peak_rss_gb, code)
+
+    def _append(self, wall_s: float, peak_rss_gb: float, code: int | str) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"wall_s": wall_s, "peak_rss_gb": peak_rss_gb, "exit": code}) + "\n")
+        self.open.unlink(missing_ok=True)
 
 
 def summarise_run(
