@@ -260,18 +260,18 @@ class InvocationLog:
     next start finds it and logs it, so a run's cost loses at most one heartbeat's time."""
 
     def __init__(self, run: Path) -> None:
-        self.log, self.open = run / "invocations.jsonl", run / "invocation.json"
+        self.log, self.heartbeat_file = run / "invocations.jsonl", run / "invocation.json"
 
     def beat(self, wall_s: float, peak_rss_gb: float) -> None:
-        self.open.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.open.with_suffix(".tmp")
+        self.heartbeat_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.heartbeat_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"wall_s": wall_s, "peak_rss_gb": peak_rss_gb}), "utf-8")
-        tmp.replace(self.open)  # whole or absent
+        tmp.replace(self.heartbeat_file)  # whole or absent
 
     def recover(self, how: str = "killed") -> None:
         """Log the heartbeat a process left behind, with ``how`` it ended, and clear it."""
-        if self.open.is_file():
-            last = json.loads(self.open.read_text("utf-8"))
+        if self.heartbeat_file.is_file():
+            last = json.loads(self.heartbeat_file.read_text("utf-8"))
             self._append(last["wall_s"], last["peak_rss_gb"], how)
 
     def close(self, wall_s: float, peak_rss_gb: float, code: int) -> None:
@@ -281,7 +281,7 @@ class InvocationLog:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"wall_s": wall_s, "peak_rss_gb": peak_rss_gb, "exit": code}) + "\n")
-        self.open.unlink(missing_ok=True)
+        self.heartbeat_file.unlink(missing_ok=True)
 
 
 def summarise_run(
