@@ -148,3 +148,29 @@ def test_per_domain_eval_sizes_are_whole_numbers_for_named_domains() -> None:
         build_config(None, ["data.eval_sizes={'gsm8k': 5}"])  # not among the default's domains
     with pytest.raises(ConfigError, match=r"data\.eval_sizes: compare = 0: .*synthetic"):
         build_config(None, ["data.eval_sizes={'compare': 0}"])
+
+
+def test_a_saved_config_resumes_with_the_values_its_run_started_with(tmp_path: Path) -> None:
+    """A config.toml written before reward.repetition_words existed ran with whitespace words;
+    --resume must not switch it to today's default halfway through its run."""
+    from strata_trainer.cli import _toml
+    from strata_trainer.config import ADDED_SINCE, saved_config
+
+    assert RunConfig().reward.repetition_words == "wordpunct"
+    today = tmp_path / "today.toml"
+    today.write_text(_toml(RunConfig()), "utf-8")
+    assert saved_config(today) == RunConfig(), "a complete saved config reads back as written"
+
+    old = tmp_path / "old.toml"
+    old.write_text(
+        "\n".join(
+            line for line in _toml(RunConfig()).splitlines() if "repetition_words" not in line
+        ),
+        "utf-8",
+    )
+    assert set(ADDED_SINCE) == {"reward.repetition_words"}
+    assert saved_config(old).reward.repetition_words == "whitespace"
+    assert build_config(old).reward.repetition_words == "wordpunct", "only resuming is special"
+    overridden = saved_config(old, ["reward.repetition_words=wordpunct"])
+    assert overridden.reward.repetition_words == "wordpunct", "--set still wins"
+    assert overridden.prompting().weights.words == "wordpunct", "and reaches the reward"

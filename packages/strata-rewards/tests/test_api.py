@@ -12,6 +12,7 @@ from strata_rewards import (
     Domain,
     GoldError,
     Template,
+    Weights,
     as_trl_reward_funcs,
     available_domains,
     extract_answer,
@@ -190,3 +191,10 @@ def test_yes_no_hedges_give_no_verdict() -> None:
 
     assert pick_yes_no(AnswerSpan("Yes and no.", "text")) is None
     assert pick_yes_no(AnswerSpan("yes or no", "answer_tag")) is None
+
+
+def test_weights_name_an_unknown_word_cut() -> None:
+    with pytest.raises(
+        ValueError, match="words must be one of wordpunct, whitespace, got 'spaces'"
+    ):
+        Weights(words="spaces")  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from strata_rewards import (
     MATH,
     STRATEGY,
     Template,
+    Weights,
     extract_answer,
     get_domain,
     repetition_rate,
@@ -120,3 +121,47 @@ def test_token_repetition_rate_is_a_share(tokens: list[int], n: int) -> None:
     r = repetition_rate(tokens, n=n, level="token")
     assert 0.0 <= r <= 1.0
     assert repetition_rate(tokens * 3, n=n, level="token") >= r or len(tokens) < n
+
+
+# A chunk the way a collapsing model repeats one without spaces: letters or digits and marks.
+_marks = st.text(st.sampled_from("<>/=*()[]#:."), min_size=1, max_size=3)
+_alnum = st.text(st.sampled_from("abcthink0123"), min_size=1, max_size=6)
+_chunk = st.tuples(_marks, _alnum).map("".join)
+
+
+@given(_chunk, st.integers(12, 60), st.text(st.sampled_from("<>/think1"), max_size=8))
+def test_repetition_without_spaces_is_penalised(chunk: str, k: int, prefix: str) -> None:
+    """The B fp32 grid's `<think>1</think</think…`: one chunk repeated with no space between.
+    Cut on whitespace it is one word and cannot repeat; cut into words and marks it repeats
+    almost wholly, and the penalty takes its weight off the total."""
+    text = prefix + chunk * k
+    assert repetition_rate(text, words="whitespace") == 0.0
+    bound = 1 - 12 / k  # a period of 2 words; the prefix and its seams add at most 12 3-grams
+    assert repetition_rate(text, words="wordpunct") >= bound
+    cut = score("gsm8k", text, 7)
+    blind = score("gsm8k", text, 7, weights=Weights(words="whitespace"))
+    assert blind.repetition == 0.0
+    assert cut.repetition >= bound
+    assert cut.total == blind.total - 0.5 * cut.repetition
+
+
+@given(filler(min_words=0, max_words=40), st.integers(1, 4))
+def test_the_two_word_cuts_agree_on_plain_words(text: str, n: int) -> None:
+    """Where every word is letters or digits between spaces, the cuts are the same words."""
+    assert repetition_rate(text, n=n, words="wordpunct") == repetition_rate(
+        text, n=n, words="whitespace"
+    )
+
+
+@given(adversarial_text(), st.sampled_from(["wordpunct", "whitespace"]), st.integers(1, 4))
+def test_word_repetition_rate_is_a_share(text: str, words: str, n: int) -> None:
+    r = repetition_rate(text, n=n, words=words)  # type: ignore[arg-type]
+    assert 0.0 <= r <= 1.0
+
+
+@given(st.lists(st.integers(0, 3), max_size=40), st.integers(1, 5))
+def test_repetition_rate_equals_its_reference(tokens: list[int], n: int) -> None:
+    """The zip of shifted copies counts the same n-grams as slicing one at a time."""
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    expected = 0.0 if len(grams) < 2 else 1 - len(set(grams)) / len(grams)
+    assert repetition_rate(tokens, n=n, level="token") == expected

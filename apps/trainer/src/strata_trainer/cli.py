@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from strata_trainer.config import ConfigError, RunConfig, build_config, describe
+from strata_trainer.config import ConfigError, RunConfig, build_config, describe, saved_config
 from strata_trainer.data import (
     DataError,
     Item,
@@ -446,7 +446,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError(
                     f"--resume {args.resume}: no config.toml there (not a run folder)"
                 )
-            cfg = build_config(saved, args.set)
+            cfg = saved_config(saved, args.set)
             run = args.resume
         else:
             cfg = build_config(args.config, args.set)
@@ -632,7 +632,8 @@ def _eval_config(args: argparse.Namespace) -> RunConfig:
         given = {o.split("=", 1)[0] for o in overrides}
         overrides += [f"{k}={v}" for k, v in defaults.items() if k not in given]
     # Only the held-out split is read; train_size is irrelevant here but must be valid.
-    return build_config(base, [*overrides, "data.train_size=1"])
+    overrides.append("data.train_size=1")
+    return build_config(None, overrides) if base is None else saved_config(base, overrides)
 
 
 if __name__ == "__main__":

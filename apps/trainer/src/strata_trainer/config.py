@@ -117,6 +117,11 @@ class RewardConfig:
     """Weight of the structure score (share of the template's checks passed)."""
     repetition: float = 0.5
     """Weight of the repetition penalty (share of repeated word 3-grams), subtracted."""
+    repetition_words: Literal["wordpunct", "whitespace"] = "wordpunct"
+    """How the penalty cuts a completion into words. wordpunct: runs of letters and digits and
+    runs of other marks, so `<think>1</think</think…` repeats. whitespace: on spaces only, the
+    rule of every run before 2026-11-28 (and of configs saved then, on --resume), under which
+    that text was one word, penalised 0 (docs/results.md, experiment B)."""
     scale: dict[str, float] = field(default_factory=dict)
     """Multiplies a domain's total reward, e.g. {arithmetic = 10.0}: domains whose rewards
     differ in scale, the setting in which batch-level normalisation lets one domain drown the
@@ -283,7 +288,12 @@ class RunConfig:
         return Prompting(
             template_set=self.prompt.templates,
             exemplars=self.prompt.exemplars,
-            weights=Weights(outcome=r.outcome, structure=r.structure, repetition=r.repetition),
+            weights=Weights(
+                outcome=r.outcome,
+                structure=r.structure,
+                repetition=r.repetition,
+                words=r.repetition_words,
+            ),
             scale=dict(r.scale),
         )
 
@@ -399,25 +409,45 @@ def _section(name: str, cls: type, values: Mapping[str, Any], base: Any) -> Any:
         raise ConfigError(f"[{name}]: {err}") from None
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); TOML files are UTF-8"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a TOML file") from None
+
+
+# Fields added after run folders were written, with the value those runs ran with: a run
+# resumed from a config.toml that lacks one goes on as it started, not with today's default.
+ADDED_SINCE: dict[str, str] = {"reward.repetition_words": "whitespace"}
+
+
+def saved_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """A run folder's config.toml as the run started (``ADDED_SINCE``), then ``overrides``."""
+    loaded = _read_toml(path)
+    missing = []
+    for key, value in ADDED_SINCE.items():
+        section, _, name = key.partition(".")
+        table = loaded.get(section, {})
+        if isinstance(table, dict) and name not in table:
+            missing.append(f"{key}={value}")
+    return build_config(path, [*missing, *overrides])
+
+
 def build_config(toml_path: str | Path | None = None, overrides: Sequence[str] = ()) -> RunConfig:
     """The embedded default, updated by a TOML file, then by ``section.field=value`` overrides."""
     tables: dict[str, dict[str, Any]] = {}
     if toml_path is not None:
         path = Path(toml_path)
-        try:
-            with path.open("rb") as f:
-                loaded = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML ({err})") from None
-        except UnicodeDecodeError as err:
-            raise ConfigError(
-                f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); TOML files are UTF-8"
-            ) from None
-        except IsADirectoryError:
-            raise ConfigError(f"{path}: is a folder, not a TOML file") from None
-        for section, values in loaded.items():
+        for section, values in _read_toml(path).items():
             if section not in SECTIONS or not isinstance(values, dict):
                 raise ConfigError(
                     f"{path}: unknown section [{section}]; sections: {', '.join(SECTIONS)}"

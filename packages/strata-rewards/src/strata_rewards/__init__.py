@@ -22,7 +22,7 @@ from strata_rewards.domains import (
     register_domain,
 )
 from strata_rewards.extract import AnswerSpan, answer_span
-from strata_rewards.repetition import is_degenerate, repetition_rate
+from strata_rewards.repetition import WordSplit, is_degenerate, repetition_rate
 from strata_rewards.scoring import (
     DEFAULT_WEIGHTS,
     RewardBreakdown,
@@ -57,6 +57,7 @@ __all__ = [
     "RewardBreakdown",
     "Template",
     "Weights",
+    "WordSplit",
     "answer_span",
     "as_trl_reward_funcs",
     "available_domains",

@@ -15,9 +15,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, get_args
 
 from strata_rewards.domains import GoldError, available_domains
+from strata_rewards.repetition import WordSplit
 from strata_rewards.scoring import Weights, score
 
 
@@ -62,7 +63,10 @@ def _row(path: Path, line_no: int, line: str, args: argparse.Namespace) -> dict[
 
 def _score_file(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
     weights = Weights(
-        outcome=args.w_outcome, structure=args.w_structure, repetition=args.w_repetition
+        outcome=args.w_outcome,
+        structure=args.w_structure,
+        repetition=args.w_repetition,
+        words=args.words,
     )
     n = skipped = correct = parsed = 0
     sums = {"structure": 0.0, "repetition": 0.0, "total": 0.0}
@@ -133,6 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--w-outcome", type=float, default=1.0)
     p.add_argument("--w-structure", type=float, default=0.2)
     p.add_argument("--w-repetition", type=float, default=0.5)
+    p.add_argument(
+        "--words",
+        choices=get_args(WordSplit),
+        default="wordpunct",
+        help="how the repetition penalty cuts a completion into words: wordpunct (runs of "
+        "letters/digits and of other marks, the default) or whitespace (the rule before "
+        "2026-11-28, blind to repetition without spaces)",
+    )
     args = parser.parse_args(argv)
 
     if str(args.path) != "-" and not args.path.is_file():

@@ -6,7 +6,13 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-_WORD = re.compile(r"\S+")
+WordSplit = Literal["wordpunct", "whitespace"]
+"""How ``level="word"`` cuts a text into words. wordpunct: runs of letters and digits, and runs of
+other visible characters (NLTK's ``wordpunct_tokenize`` rule), so a text without spaces still has
+words (``</think</think`` is ``</``, ``think``, ``</``, ``think``). whitespace: split on spaces
+only, the rule before 2026-11-28, under which such a text is one word and cannot repeat."""
+
+_SPLITTERS = {"wordpunct": re.compile(r"\w+|[^\w\s]+"), "whitespace": re.compile(r"\S+")}
 
 
 def is_degenerate(text: str) -> bool:
@@ -24,25 +30,29 @@ def repetition_rate(
     *,
     n: int = 3,
     level: Literal["word", "token"] = "word",
+    words: WordSplit = "wordpunct",
 ) -> float:
     """Share of n-grams that repeat an earlier one, in [0, 1]: ``1 - distinct / total``.
 
-    ``level="word"`` splits a string on whitespace (case-folded); ``level="token"`` takes a
-    sequence of token ids (or splits a string into characters' code points). Texts too short to
-    hold two n-grams score 0. Degenerate text scores 1.
+    ``level="word"`` cuts a string into case-folded words as ``words`` says (see ``WordSplit``);
+    ``level="token"`` takes a sequence of token ids (or splits a string into characters' code
+    points). Texts too short to hold two n-grams score 0. Degenerate text scores 1.
     """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
+    if words not in _SPLITTERS:
+        raise ValueError(f"words must be one of {', '.join(_SPLITTERS)}, got {words!r}")
     if isinstance(text, str):
         if is_degenerate(text):
             return 1.0
         units: Sequence[object] = (
-            _WORD.findall(text.lower()) if level == "word" else [ord(c) for c in text]
+            _SPLITTERS[words].findall(text.lower()) if level == "word" else [ord(c) for c in text]
         )
     else:
         units = list(text)
     total = len(units) - n + 1
     if total < 2:
         return 0.0
-    distinct = len({tuple(units[i : i + n]) for i in range(total)})
+    shifted = (units[i:] for i in range(n))
+    distinct = len(set(zip(*shifted, strict=False)))  # n-grams: zip stops at the last whole one
     return 1.0 - distinct / total

@@ -9,11 +9,11 @@ bad *gold* answer or an unknown domain does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from strata_rewards.domains import Domain, get_domain
 from strata_rewards.extract import AnswerSpan, answer_span
-from strata_rewards.repetition import is_degenerate, repetition_rate
+from strata_rewards.repetition import WordSplit, is_degenerate, repetition_rate
 from strata_rewards.templates import Template, structure_score
 
 
@@ -26,12 +26,18 @@ class Weights:
     repetition: float = 0.5
     ngram: int = 3
     """n of the repeated n-grams the repetition penalty counts (word level)."""
+    words: WordSplit = "wordpunct"
+    """How the repetition penalty cuts a completion into words (``WordSplit``)."""
 
     def __post_init__(self) -> None:
         if min(self.outcome, self.structure, self.repetition) < 0:
             raise ValueError(f"reward weights must be >= 0, got {self}")
         if self.ngram < 1:
             raise ValueError(f"ngram must be >= 1, got {self.ngram}")
+        if self.words not in get_args(WordSplit):
+            raise ValueError(
+                f"words must be one of {', '.join(get_args(WordSplit))}, got {self.words!r}"
+            )
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -106,6 +112,6 @@ def score(
         return d.pick(AnswerSpan(text, "answer_tag")) is not None
 
     structure = structure_score(completion, t, readable)
-    repetition = repetition_rate(completion, n=w.ngram)
+    repetition = repetition_rate(completion, n=w.ngram, words=w.words)
     total = w.outcome * outcome + w.structure * structure - w.repetition * repetition
     return RewardBreakdown(outcome, structure, repetition, total, value, span.source)
