@@ -275,16 +275,24 @@ def test_a_docs_block_is_found_empty_or_not(inside: str) -> None:
 
 def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
     """A ``kill`` of strata-experiment ends its training run too: left running, the run went on
-    alone and a restarted grid put a second trainer on the same run folder."""
-    pid_file = tmp_path / "run.pid"
+    alone and a restarted grid put a second trainer on the same run folder. The stopped run's
+    time is logged to the stop, not to its last heartbeat (here, the one at its start)."""
+    pid_file, run_dir = tmp_path / "run.pid", tmp_path / "run"
     run = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
     grid_process = (
-        "import sys\n"
-        "from strata_trainer.experiment import exit_on_sigterm, run_child\n"
-        "with exit_on_sigterm():\n"
-        f"    run_child([sys.executable, '-c', {run!r}, sys.argv[1]])\n"
+        "import pathlib, sys\n"
+        "from strata_trainer import experiment\n"
+        "experiment.HEARTBEAT_S = 1000.0\n"
+        "ledger = experiment.InvocationLog(pathlib.Path(sys.argv[2]))\n"
+        "with experiment.exit_on_sigterm():\n"
+        "    try:\n"
+        f"        experiment.run_child([sys.executable, '-c', {run!r}, sys.argv[1]], ledger.beat)\n"
+        "    except BaseException:\n"
+        "        ledger.recover('stopped')\n"
+        "        raise\n"
     )
-    grid = subprocess.Popen([sys.executable, "-c", grid_process, str(pid_file)])
+    started = time.monotonic()
+    grid = subprocess.Popen([sys.executable, "-c", grid_process, str(pid_file), str(run_dir)])
     deadline = time.monotonic() + 120
     while not (pid_file.is_file() and pid_file.read_text()):
         assert grid.poll() is None, "the grid process ended before its run started"
@@ -292,10 +300,15 @@ def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
         time.sleep(0.1)
     run_pid = int(pid_file.read_text())
     try:
+        time.sleep(1.0)
         grid.send_signal(signal.SIGTERM)
         assert grid.wait(timeout=90) == 128 + signal.SIGTERM
         with pytest.raises(ProcessLookupError):
             os.kill(run_pid, 0)  # gone, and reaped by the grid process
+        (line,) = [json.loads(x) for x in (run_dir / "invocations.jsonl").read_text().splitlines()]
+        assert line["exit"] == "stopped"
+        assert 1.0 <= line["wall_s"] <= time.monotonic() - started
+        assert line["peak_rss_gb"] > 0
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(run_pid, signal.SIGKILL)
@@ -303,7 +316,7 @@ def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
 
 def test_a_run_killed_outright_still_has_its_time_logged(tmp_path: Path) -> None:
     """The machine ending a session killed the grid and its run with no chance to log: batch
-    seed 1 of B fp32 lost 36 minutes of its wall time that way. The heartbeat keeps it."""
+    seed 1 of B fp32 lost ≈ 42 minutes of its wall time that way. The heartbeat keeps it."""
     from strata_trainer.experiment import InvocationLog
 
     run, ready = tmp_path / "run", tmp_path / "ready"

@@ -197,7 +197,8 @@ def run_child(
     cmd: Sequence[str], heartbeat: Callable[[float, float], None] | None = None
 ) -> tuple[int, float, float]:
     """Run ``cmd`` to its end: (exit code, wall seconds, peak RSS in GB). ``heartbeat(wall
-    seconds, peak RSS in GB so far)`` is called at the start and every ``HEARTBEAT_S``.
+    seconds, peak RSS in GB so far)`` is called at the start, every ``HEARTBEAT_S`` and once
+    more when the run is stopped.
 
     Stopping the grid stops the run with it: on any exception here (Ctrl-C, or the SIGTERM that
     ``main`` turns into ``SystemExit``) the child is terminated and waited for before the
@@ -218,12 +219,15 @@ def run_child(
                 next_beat = now + HEARTBEAT_S
             time.sleep(0.2)
     except BaseException:
+        peak = _peak_rss_gb(proc.pid)  # while /proc still has it
         proc.terminate()
         try:
             proc.wait(timeout=60)  # time to finish writing what it was writing
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if heartbeat is not None:  # the stop's own time, not the last beat's (up to 30 s old)
+            heartbeat(time.perf_counter() - started, peak)
         raise
     wall = time.perf_counter() - started
     return os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024**2
