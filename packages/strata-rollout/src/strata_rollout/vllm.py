@@ -60,13 +60,18 @@ class VLLMEngine:
             in_process: run vLLM's engine core in this process (weights pass by reference).
             llm_kwargs: passed on to ``vllm.LLM`` as they are.
         """
+        on_cuda = torch.cuda.is_available()
         if in_process:
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        if not on_cuda:
+            # vLLM 0.32's CPU build saves its AOT-compiled model but cannot load it back ("'function'
+            # object has no attribute 'finalize_loading'"), so every start compiled for ~2 min;
+            # without AOT, the compile caches load: 56 s against 186 s to start (docs/rollout.md).
+            os.environ.setdefault("VLLM_USE_AOT_COMPILE", "0")
         from vllm import LLM
 
         self.path = resolve_model_source(model)
         self.tokenizer = load_tokenizer(self.path)
-        on_cuda = torch.cuda.is_available()
         if gpu_memory_utilization is None and not on_cuda:
             gpu_memory_utilization = 0.15
         kwargs: dict[str, Any] = {
