@@ -64,9 +64,10 @@ class VLLMEngine:
         if in_process:
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         if not on_cuda:
-            # vLLM 0.32's CPU build saves its AOT-compiled model but cannot load it back ("'function'
-            # object has no attribute 'finalize_loading'"), so every start compiled for ~2 min;
-            # without AOT, the compile caches load: 56 s against 186 s to start (docs/rollout.md).
+            # vLLM 0.32's CPU build saves its AOT-compiled model but cannot load it back
+            # ("'function' object has no attribute 'finalize_loading'"), so every start compiled
+            # for ~2 min; without AOT the compile caches load: 93 s against 261 s to a ready
+            # engine (benchmarks/vllm_startup.py, docs/rollout.md).
             os.environ.setdefault("VLLM_USE_AOT_COMPILE", "0")
         from vllm import LLM
 
