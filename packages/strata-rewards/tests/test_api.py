@@ -198,3 +198,13 @@ def test_weights_name_an_unknown_word_cut() -> None:
         ValueError, match="words must be one of wordpunct, whitespace, got 'spaces'"
     ):
         Weights(words="spaces")  # type: ignore[arg-type]
+
+
+def test_word_cuts_are_the_ones_wordsplit_names() -> None:
+    # WordSplit (the type users and the trainer's config see) and the table of patterns behind it
+    # are written separately: a cut added to one and not the other would type-check and then fail.
+    from typing import get_args
+
+    from strata_rewards.repetition import _SPLITTERS, WordSplit
+
+    assert set(_SPLITTERS) == set(get_args(WordSplit))

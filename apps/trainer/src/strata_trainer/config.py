@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from strata_curriculum import DomainScheduler, UCBScheduler, UniformScheduler
 from strata_grpo import GRPOConfig
-from strata_rewards import Weights
+from strata_rewards import Weights, WordSplit
 from strata_trainer.data import EXEMPLARS, FILES, Prompting
 from strata_trainer.synthetic import GENERATORS
 from strata_trainer.trackers import TRACKERS
@@ -117,7 +117,7 @@ class RewardConfig:
     """Weight of the structure score (share of the template's checks passed)."""
     repetition: float = 0.5
     """Weight of the repetition penalty (share of repeated word 3-grams), subtracted."""
-    repetition_words: Literal["wordpunct", "whitespace"] = "wordpunct"
+    repetition_words: WordSplit = "wordpunct"
     """How the penalty cuts a completion into words. wordpunct: runs of letters and digits and
     runs of other marks, so `<think>1</think</think…` repeats. whitespace: on spaces only, the
     rule of every run before 2026-11-28 (and of configs saved then, on --resume), under which

@@ -12,7 +12,18 @@ other visible characters (NLTK's ``wordpunct_tokenize`` rule), so a text without
 words (``</think</think`` is ``</``, ``think``, ``</``, ``think``). whitespace: split on spaces
 only, the rule before 2026-11-28, under which such a text is one word and cannot repeat."""
 
-_SPLITTERS = {"wordpunct": re.compile(r"\w+|[^\w\s]+"), "whitespace": re.compile(r"\S+")}
+_SPLITTERS: dict[str, re.Pattern[str]] = {
+    "wordpunct": re.compile(r"\w+|[^\w\s]+"),
+    "whitespace": re.compile(r"\S+"),
+}  # keys: exactly WordSplit's values (a test holds them equal)
+
+
+def word_splitter(words: str) -> re.Pattern[str]:
+    """The pattern whose matches are ``words``' words, or ValueError naming the allowed cuts."""
+    try:
+        return _SPLITTERS[words]
+    except KeyError:
+        raise ValueError(f"words must be one of {', '.join(_SPLITTERS)}, got {words!r}") from None
 
 
 def is_degenerate(text: str) -> bool:
@@ -40,13 +51,12 @@ def repetition_rate(
     """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    if words not in _SPLITTERS:
-        raise ValueError(f"words must be one of {', '.join(_SPLITTERS)}, got {words!r}")
+    splitter = word_splitter(words)
     if isinstance(text, str):
         if is_degenerate(text):
             return 1.0
         units: Sequence[object] = (
-            _SPLITTERS[words].findall(text.lower()) if level == "word" else [ord(c) for c in text]
+            splitter.findall(text.lower()) if level == "word" else [ord(c) for c in text]
         )
     else:
         units = list(text)

@@ -9,11 +9,11 @@ bad *gold* answer or an unknown domain does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
 from strata_rewards.domains import Domain, get_domain
 from strata_rewards.extract import AnswerSpan, answer_span
-from strata_rewards.repetition import WordSplit, is_degenerate, repetition_rate
+from strata_rewards.repetition import WordSplit, is_degenerate, repetition_rate, word_splitter
 from strata_rewards.templates import Template, structure_score
 
 
@@ -34,10 +34,7 @@ class Weights:
             raise ValueError(f"reward weights must be >= 0, got {self}")
         if self.ngram < 1:
             raise ValueError(f"ngram must be >= 1, got {self.ngram}")
-        if self.words not in get_args(WordSplit):
-            raise ValueError(
-                f"words must be one of {', '.join(get_args(WordSplit))}, got {self.words!r}"
-            )
+        word_splitter(self.words)  # ValueError naming the allowed cuts
 
 
 DEFAULT_WEIGHTS = Weights()
