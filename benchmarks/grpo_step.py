@@ -177,8 +177,9 @@ def run_strata(
         # Rows per forward/backward. Since a group's rows share one prompt pass, 4 beat 2 in fp32
         # too (learn 33 s against 39-45 s, AVX2 Zen 3; 8: 31 s at 5.3 GB peak RSS, over half of
         # TRL's). Beside vLLM's fp32 copy and cache, 4 raised the peak to 0.55x TRL's, over the
-        # speed issue's 0.5x: 2 there (docs/grpo.md, tenth sitting).
-        micro_batch_size=micro_batch or (2 if engine_kind == "vllm" and not bf16 else 4),
+        # speed issue's 0.5x: 2 there (docs/grpo.md, tenth sitting). In bf16, 8 (the app's
+        # default): learn 6.6-7.0 s against 8.2-8.3 s with 4 (AMX Xeon, seventeenth sitting).
+        micro_batch_size=micro_batch or (8 if bf16 else 2 if engine_kind == "vllm" else 4),
         bf16="on" if bf16 else "off",
         learning_rate=1e-4,
         steps=steps + 1,
@@ -307,7 +308,7 @@ def main() -> None:
         "--micro-batch",
         type=int,
         default=0,
-        help="Strata's rows per forward/backward (default: 4; 2 for fp32 training beside vLLM)",
+        help="Strata's rows per forward/backward (default: 8 in bf16; in fp32 4, 2 beside vLLM)",
     )
     parser.add_argument(
         "--only", help="comma-separated configurations to run beside TRL (default: all)"

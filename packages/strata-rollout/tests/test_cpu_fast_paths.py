@@ -1,21 +1,26 @@
 """The CPU fast paths of HFEngine equal what they replace: grouped-query attention without
-copies (against transformers' sdpa) and the in-place KV cache (against ``DynamicLayer``, as a
-state machine)."""
+copies (against transformers' sdpa), the in-place KV cache (against ``DynamicLayer``, as a
+state machine) and inverse-CDF sampling (against the weights it draws from)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from transformers.cache_utils import DynamicLayer
 
+from strata_rollout import attention as attention_module
 from strata_rollout import load_model
 from strata_rollout.attention import GQA_SDPA, is_grouped, register
 from strata_rollout.cache import GrowingLayer, growing_cache
+from strata_rollout.hf import draw
 from strata_rollout.testing import tiny_causal_lm
 
 # ----------------------------------------------------------------------------- attention
@@ -80,18 +85,34 @@ def test_where_gradients_flow_gqa_attention_is_transformers_sdpa_bit_for_bit(
         assert torch.equal(fast, stock)
 
 
-def test_gqa_attention_in_bf16_computes_in_fp32(tokenizer: Any) -> None:
-    """A bf16 model's attention runs in fp32 on a CPU (faster there, and more precise): its
-    logits match stock bf16 sdpa's to bf16 rounding (logits up to ~16 here, whose bf16 step is
-    0.0625: two steps allowed), and the output keeps the model's dtype."""
+@pytest.mark.parametrize("cpu", ["AMX", "AVX512-BF16"])
+def test_gqa_attention_in_bf16_keeps_sdpa_numbers_on_either_kind_of_cpu(
+    tokenizer: Any, cpu: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bf16 model's attention runs natively in bf16 on an AMX CPU and in fp32 on others (the
+    faster of the two on each, docs/rollout.md): either way its logits match stock bf16 sdpa's
+    to bf16 rounding (logits up to ~16 here, whose bf16 step is 0.0625: two steps allowed), and
+    the output keeps the model's dtype."""
+    monkeypatch.setattr(attention_module, "cpu_bf16_kind", lambda: cpu)
+    calls: list[torch.dtype] = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(query: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        calls.append(query.dtype)
+        return sdpa(query, *args, **kwargs)
+
     register()
     model = tiny_causal_lm(tokenizer).to(torch.bfloat16)
     ids, mask = _left_padded([7, 12, 3], len(tokenizer), seed=1)
     logits = {}
-    for attention in ("sdpa", GQA_SDPA):
-        model.set_attn_implementation(attention)
-        with torch.no_grad():
-            logits[attention] = model(input_ids=ids, attention_mask=mask).logits
+    for implementation in ("sdpa", GQA_SDPA):
+        model.set_attn_implementation(implementation)
+        with torch.no_grad(), monkeypatch.context() as m:
+            if implementation == GQA_SDPA:
+                m.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+            logits[implementation] = model(input_ids=ids, attention_mask=mask).logits
+    assert calls
+    assert set(calls) == {torch.bfloat16 if cpu == "AMX" else torch.float32}
     assert logits[GQA_SDPA].dtype == torch.bfloat16
     torch.testing.assert_close(
         logits[GQA_SDPA].float(), logits["sdpa"].float(), rtol=0.02, atol=0.125
@@ -174,3 +195,38 @@ def test_growing_cache_replaces_only_full_attention_layers(tokenizer: Any) -> No
     model = tiny_causal_lm(tokenizer)
     cache = growing_cache(model.config, reserve=8)
     assert [type(layer) for layer in cache.layers] == [GrowingLayer] * 2
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+@given(
+    weights=arrays(np.float64, (4, 9), elements=st.sampled_from([0.0, 0.0, 1e-6, 0.5, 1.0, 7.0])),
+    seed=st.integers(0, 2**31),
+)
+def test_draw_never_picks_a_zero_weight(weights: np.ndarray, seed: int) -> None:
+    weights[:, 4] += 1.0  # every row needs a positive sum
+    picks = draw(torch.from_numpy(weights).float(), torch.Generator().manual_seed(seed))
+    assert picks.shape == (4,)
+    assert all(weights[row, int(p)] > 0 for row, p in enumerate(picks))
+
+
+def test_draw_frequencies_follow_the_weights() -> None:
+    """20,000 seeded draws over a fixed distribution: every frequency within 4 standard
+    errors of its probability (deterministic: the generator is seeded)."""
+    probs = torch.tensor([0.5, 0.0, 0.25, 0.15, 0.1, 0.0])
+    rows = probs.repeat(20_000, 1) * 3.0  # unnormalised on purpose
+    picks = draw(rows, torch.Generator().manual_seed(0))
+    freq = torch.bincount(picks, minlength=6).double() / len(picks)
+    se = (probs.double() * (1 - probs.double()) / len(picks)).sqrt()
+    assert freq[1] == 0
+    assert freq[5] == 0
+    assert bool(((freq - probs.double()).abs() <= 4 * se + 1e-12).all()), freq
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_draw_is_reproducible_from_its_generator(seed: int) -> None:
+    w = torch.rand(8, 100)
+    a = draw(w, torch.Generator().manual_seed(seed))
+    b = draw(w, torch.Generator().manual_seed(seed))
+    assert torch.equal(a, b)

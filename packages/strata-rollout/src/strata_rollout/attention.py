@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from strata_rollout.hardware import cpu_bf16_kind
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
@@ -71,14 +73,16 @@ def sdpa_gqa_attention(
     # more than one query (a single decoding query attends to everything before it).
     causal = bool(query.shape[2] > 1 and attention_mask is None and causal)
     # torch's CPU SDPA in bf16 took 2.5 ms where fp32 took 0.5 ms, the casts included (a
-    # SmolLM2 decode step's layer, 16 rows, AVX512-BF16 without AMX; AMX unmeasured). Not under
-    # autocast (the trainer's reference and old-policy passes): those keep transformers' numbers
-    # exactly, as training does.
+    # SmolLM2 decode step's layer, 16 rows, AVX512-BF16 without AMX); with AMX bf16 is the
+    # faster, 0.18 ms against 0.58 (docs/rollout.md). Not under autocast (the trainer's
+    # reference and old-policy passes): those keep transformers' numbers exactly, as training
+    # does.
     dtype = query.dtype
     upcast = (
         query.device.type == "cpu"
         and dtype != torch.float32
         and not torch.is_autocast_enabled("cpu")
+        and cpu_bf16_kind() != "AMX"
     )
     if upcast:
         query, key, value = query.float(), key.float(), value.float()
