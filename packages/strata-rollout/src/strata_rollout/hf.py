@@ -12,10 +12,10 @@ own rather than ``generate``, because on a CPU the cost of a step is its tokens:
   logits are kept. Greedy calls with ``logprobs=False`` compute no softmax at all.
 - **Length-aware batches.** Distinct prompts are sorted by length and cut into batches of at
   most ``max_batch_size`` sequences, so prompts of similar length are padded together.
-
-- **One product per LoRA layer.** A peft model's LoRA layers run as ``F.linear`` with
-  ``W + ΔW`` for the length of a call (merged copies, the model untouched): a LoRA layer is
-  otherwise six operations, and a decode step's cost on a CPU is its number of operations.
+- **One product per LoRA layer.** A peft model's LoRA layers over fp32 bases run as
+  ``F.linear`` with ``W + ΔW`` for the length of a call (merged copies, the model untouched): a
+  LoRA layer is otherwise six operations, and a decode step's cost on a CPU is its number of
+  operations.
 - **One uniform number per token.** Sampling inverts the cumulative distribution
   (:func:`draw`) where ``torch.multinomial`` draws an exponential per vocabulary entry.
 
