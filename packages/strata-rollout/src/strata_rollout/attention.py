@@ -7,10 +7,11 @@ query heads that share it (``repeat_kv``: a copy of the whole KV cache, ×3 for 
 layer at every decode step). On CUDA that avoids SDPA's slow math path; on a CPU it is pure cost:
 measured on SmolLM2-135M's rollout, the copies were 38 % of a decode step (docs/rollout.md).
 torch's CPU SDPA takes a mask and grouped heads together, so this attention passes them through.
-On a CPU it also computes in fp32 when the model runs in bf16/fp16 outside autocast (a bf16
-rollout): torch's bf16 SDPA kernel was 5x slower than fp32 here (AVX512-BF16, no AMX), casts
-included. Where gradients flow (training) it is transformers' sdpa itself: the forward is the
-same either way, the backward's summation order is not, and trained runs reproduce bit for bit.
+On a CPU without AMX it also computes in fp32 when the model runs in bf16/fp16 outside
+autocast (a bf16 rollout): torch's bf16 SDPA kernel was 5x slower than fp32 there (AVX512-BF16,
+no AMX), casts included; with AMX bf16 is the faster and stays (0.18 against 0.58 ms). Where
+gradients flow (training) it is transformers' sdpa itself: the forward is the same either way,
+the backward's summation order is not, and trained runs reproduce bit for bit.
 
 It is registered with transformers under :data:`GQA_SDPA`; any transformers model can use it::
 
