@@ -51,23 +51,29 @@ def _merged_weight(module: Any, adapter: str | None = None) -> torch.Tensor:
     return total.to(weight.dtype)
 
 
+def _plain_linear(module: Any, adapter: str) -> bool:
+    """Whether ``adapter`` on this LoRA layer is ``W + s·B·A`` over a plain ``nn.Linear``: no
+    DoRA, no fan-in-fan-out (transposed) weight, linear factors (not 4-bit, convolutions,
+    embeddings)."""
+    return (
+        type(module.base_layer) is torch.nn.Linear
+        and isinstance(module.lora_A[adapter], torch.nn.Linear)
+        and isinstance(module.lora_B[adapter], torch.nn.Linear)
+        and not getattr(module, "fan_in_fan_out", False)
+        and not getattr(module, "use_dora", {}).get(adapter, False)
+    )
+
+
 def _delta(module: Any, adapter: str) -> torch.Tensor:
     """``ΔW = s·B·A`` in fp32, a fresh tensor. For a plain linear LoRA layer as ``(s·B)·A``,
     the scale applied to the [out, r] factor rather than to the [out, in] product (peft's
     ``get_delta_weight`` scales the product: 0.15 s of a 0.5 s merge of SmolLM2); any other
-    layer (DoRA, fan-in-fan-out, convolutions, embeddings) by peft's own method."""
-    a, b = module.lora_A[adapter], module.lora_B[adapter]
-    plain = (
-        type(module.base_layer) is torch.nn.Linear
-        and isinstance(a, torch.nn.Linear)
-        and isinstance(b, torch.nn.Linear)
-        and not getattr(module, "fan_in_fan_out", False)
-        and not getattr(module, "use_dora", {}).get(adapter, False)
-    )
-    if not plain:
+    layer by peft's own method."""
+    if not _plain_linear(module, adapter):
         delta: torch.Tensor = module.get_delta_weight(adapter).float().clone()
         return delta
-    product: torch.Tensor = (b.weight.float() * module.scaling[adapter]) @ a.weight.float()
+    a, b = module.lora_A[adapter].weight, module.lora_B[adapter].weight
+    product: torch.Tensor = (b.float() * module.scaling[adapter]) @ a.float()
     return product
 
 
@@ -96,22 +102,24 @@ def merged_lora_weights(model: Any, adapter: str | None = None) -> dict[str, tor
 
 
 def _mergeable(module: Any) -> bool:
-    """A LoRA layer that is one ``F.linear`` with ``W + ΔW`` as it stands: a plain fp32 linear
-    base (not 4-bit, no device hooks), adapters on and not merged already, no DoRA.
+    """A LoRA layer that is one ``F.linear`` with ``W + ΔW`` as it stands: an fp32
+    ``nn.Linear`` base with no device hooks, every active adapter plain linear
+    (:func:`_plain_linear`), adapters on and not merged already.
 
     Not a bf16 (or fp16) base: its ``W`` lies on the bf16 grid, so rounding ``W + ΔW`` to bf16
     gives back ``W`` wherever ``|ΔW|`` is under half a step: on real adapters (SmolLM2, r=16,
     13 and 40 steps at lr 5e-4) 58 % and 41 % of the update's elements, so that the merged
     copy carries 82 % and 96 % of the update's direction (docs/rollout.md). The LoRA path adds
     ``ΔW·x`` to the output before its one rounding, and keeps the update."""
+    adapters = [a for a in getattr(module, "active_adapters", []) if a in module.lora_A]
     return (
-        type(module.base_layer) is torch.nn.Linear
+        type(module.base_layer) is torch.nn.Linear  # what F.linear stands in for
+        and all(_plain_linear(module, a) for a in adapters)
         and module.base_layer.weight.dtype == torch.float32
         and not getattr(module.base_layer, "_hf_hook", None)
         and "forward" not in vars(module)
         and not getattr(module, "disable_adapters", False)
         and not getattr(module, "merged", False)
-        and not any(getattr(module, "use_dora", {}).values())
     )
 
 
@@ -119,9 +127,9 @@ def _mergeable(module: Any) -> bool:
 def lora_merged(model: Any) -> Iterator[int]:
     """Inside, every mergeable LoRA layer of ``model`` (peft's; fp32 bases only, see
     :func:`_mergeable`) runs as ``F.linear(x, W + ΔW, b)``: the same function, to fp32
-    rounding, in one product instead of six operations. Nothing of
-    the model is modified (the merged weights are copies, dropped on exit; the adapter and
-    ``W`` are untouched), so gradients and optimizer state are unaffected. For inference: no
+    rounding, in one product instead of six operations. Nothing of the model is modified (the
+    merged weights are copies, dropped on exit; the adapter and ``W`` are untouched), so
+    gradients and optimizer state are unaffected. For inference: no
     gradient reaches the adapter inside. Yields how many layers were merged (0 for a model
     without LoRA, which runs as it is).
 
