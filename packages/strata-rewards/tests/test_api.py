@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -178,12 +177,10 @@ def test_adversarial_100kb_completions_neither_raise_nor_blow_up(domain: str, na
     text = ADVERSARIAL_100KB[name]
     assert len(text) >= 90_000
     gold = {"gsm8k": 7, "mmlu": "B", "strategyqa": True}[domain]
-    start = time.perf_counter()
-    score(domain, text, gold)
-    elapsed = time.perf_counter() - start
-    # Not a speed target (benchmarks/rewards_throughput.py measures that): a guard against
-    # super-linear blow-ups, which cost seconds to hours on 100 kB, not milliseconds.
-    assert elapsed < 1.0, f"{name}: {elapsed:.3f} s"
+    scored = score(domain, text, gold)
+    # Speed: tests/test_fast_paths.py holds the cost linear, benchmarks/scoring_worst_case.py
+    # measures it.
+    assert 0.0 <= scored.repetition <= 1.0
 
 
 def test_yes_no_hedges_give_no_verdict() -> None:

@@ -15,7 +15,7 @@ import re
 import sys
 import unicodedata
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -155,19 +155,72 @@ def _first_number(text: str) -> float | None:
     return None
 
 
-def _last_number(text: str, pos: int = 0) -> float | None:
-    """The last number starting at or after ``pos``. The regex engine walks the matches and
-    only the last few reach Python, so "1,1,1,…" of 100 kB costs what one number does."""
-    tail = deque(_NUMBER.finditer(text, pos), maxlen=8)
-    for m in reversed(tail):
-        value = _value(m)
-        if value is not None:
-            return value
-    if len(tail) < 8:
+SUFFIX_WINDOWS = (512, 4_096, 32_768)
+"""Suffix lengths :func:`_last_valid` tries before the whole text: the answer is near the end, and
+a 100 kB completion should cost what its tail does."""
+
+
+def _suffix_starts(n: int, pos: int) -> Iterator[int]:
+    for window in SUFFIX_WINDOWS:
+        if n - window > pos:
+            yield n - window
+    yield pos
+
+
+def _last_valid(
+    pattern: re.Pattern[str],
+    text: str,
+    read: Callable[[re.Match[str]], T | None],
+    pos: int = 0,
+    end: int | None = None,
+) -> T | None:
+    """``read`` of the last match of ``pattern`` in ``text[pos:]`` (lookbehinds seeing what
+    precedes ``pos``) that ``read`` accepts, or None: the same as scanning the whole text, at
+    the cost of a suffix. A scan begun inside the text may start mid-way through a match of the
+    whole-text scan; its first match is therefore never trusted, and from its second match on the
+    two scans coincide (every partial match ends where the whole one does; a property test
+    holds the two equal). The regex engine walks the matches; only the last few reach Python.
+    ``end``: no match of interest ends after ``end - 1`` (the suffixes end there instead)."""
+    n = len(text) if end is None else end
+    for start in _suffix_starts(n, pos):
+        tail = deque(enumerate(pattern.finditer(text, start, n)), maxlen=8)
+        for i, m in reversed(tail):
+            if i == 0 and start != pos:
+                break
+            value = read(m)
+            if value is not None:
+                return value
+        if start != pos:
+            continue
+        if len(tail) < 8:
+            return None
+        # Eight unreadable matches in a row at the end: rare enough to afford the full scan.
+        found = [v for v in map(read, pattern.finditer(text, pos, n)) if v is not None]
+        return found[-1] if found else None
+    return None
+
+
+_IS_CASES = ("is", "Is", "iS", "IS")
+
+
+def _last_cut(text: str) -> re.Match[str] | None:
+    """The last ``_CUT_AFTER`` match. Every one ends with "=", ":" or "is": the scan ends one
+    character past the last of those (what ``\b`` looks at), and a text without any costs three
+    ``str.rfind``."""
+    # (Not text.lower(): it can change the length, "İ" -> "i̇".)
+    last = max(text.rfind("="), text.rfind(":"), *(text.rfind(c) + 1 for c in _IS_CASES))
+    if last == -1:
         return None
-    # Eight invalid numbers in a row at the end: rare enough to afford the full scan.
-    found = [n for n in numbers(text) if n.start >= pos]
-    return found[-1].value if found else None
+    return _last_valid(_CUT_AFTER, text, lambda m: m, end=min(len(text), last + 2))
+
+
+def _last_number(text: str, pos: int = 0) -> float | None:
+    """The last number starting at or after ``pos``. Every number ends with a digit: the scan
+    ends one character past the last digit (what the pattern's lookahead reads)."""
+    last = max(text.rfind(digit) for digit in "0123456789")
+    if last < pos:
+        return None
+    return _last_valid(_NUMBER, text, _value, pos, end=min(len(text), last + 2))
 
 
 def normalise_digits(text: str) -> str:
@@ -180,16 +233,29 @@ def normalise_digits(text: str) -> str:
 
 
 def _strip_parentheticals(text: str) -> str:
-    """Drop ``( … )`` asides (one level, linear): "18 (9 eggs × $2)" answers 18, not 2."""
-    out, depth = [], 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out) if out else text
+    """Drop ``( … )`` asides (nested ones too; a stray ``)`` is kept; an unclosed ``(`` drops
+    the rest), linear: "18 (9 eggs × $2)" answers 18, not 2. Each aside costs a few ``str.find``
+    and ``str.count`` calls, not a Python step per character (the loop it replaced was the
+    slowest part of scoring 100 kB of digits)."""
+    if "(" not in text:
+        return text
+    out, pos, n = [], 0, len(text)
+    while pos < n:
+        start = text.find("(", pos)
+        if start == -1:
+            out.append(text[pos:])
+            break
+        out.append(text[pos:start])
+        depth, pos = 1, start + 1
+        while depth:
+            close = text.find(")", pos)
+            if close == -1:  # unclosed: everything after it is inside
+                pos = n
+                break
+            depth += text.count("(", pos, close) - 1
+            pos = close + 1
+    kept = "".join(out)
+    return kept if kept else text
 
 
 def pick_number(span: AnswerSpan) -> float | None:
@@ -202,7 +268,7 @@ def pick_number(span: AnswerSpan) -> float | None:
     if span.source == "hash":
         return _first_number(normalise_digits(span.text))
     text = normalise_digits(_strip_parentheticals(span.text))
-    cut = _last(_CUT_AFTER.finditer(text))
+    cut = _last_cut(text)
     if cut is not None:
         after = _last_number(text, cut.end())
         if after is not None:
@@ -249,8 +315,14 @@ def pick_choice(span: AnswerSpan) -> str | None:
         m = _CHOICE_LEADING.match(text)
         if m:
             return m.group(1).upper()
-    for pattern in (_CHOICE_PHRASE, _CHOICE_BRACKETED, _CHOICE_ALONE):
-        last = _last(pattern.finditer(text))
+    low = text.lower()
+    for pattern, needs in (
+        (_CHOICE_PHRASE, "answer" in low or "option" in low or "choice" in low),
+        (_CHOICE_BRACKETED, "(" in text or "[" in text),
+        (_CHOICE_ALONE, any(letter in text for letter in LETTERS)),
+    ):
+        # ``needs``: what every match holds, checked in C first (a scan costs ~20 ms a 100 kB)
+        last = _last(pattern.finditer(text)) if needs else None
         if last is not None:
             return last.group(1).upper()
     return None
@@ -283,10 +355,13 @@ def pick_yes_no(span: AnswerSpan) -> bool | None:
     …" phrase, else a leading "Yes."/"No,", else the last sentence's words if they agree.
     """
     text = span.text
+    low = text.lower()
+    if not any(word in low for word in ("yes", "no", "true", "false", "correct")):
+        return None  # every rule below needs one of these words: skip the scans (C checks)
     if span.source != "text":
         words = {_polarity(w) for w in _YESNO_WORD.findall(text)}
         return words.pop() if len(words) == 1 else None
-    phrase = _last(_YESNO_PHRASE.finditer(text))
+    phrase = _last(_YESNO_PHRASE.finditer(text)) if "answer" in low else None
     if phrase is not None:
         return _polarity(phrase.group(1))
     lead = _YESNO_WORD.match(text.lstrip())

@@ -31,9 +31,12 @@ def is_degenerate(text: str) -> bool:
     visible = "".join(text.split())
     if not visible:
         return True
-    if not any(ch.isalnum() for ch in visible):
+    if _ALNUM.search(visible) is None:  # str.isalnum's letters and digits, found in C
         return True
-    return len(set(visible)) == 1
+    return visible.count(visible[0]) == len(visible)
+
+
+_ALNUM = re.compile(r"[^\W_]")
 
 
 def repetition_rate(
@@ -55,11 +58,21 @@ def repetition_rate(
     if isinstance(text, str):
         if is_degenerate(text):
             return 1.0
-        units: Sequence[object] = (
-            splitter.findall(text.lower()) if level == "word" else [ord(c) for c in text]
-        )
+        if level == "word":
+            return word_repetition(text, n, splitter)
+        units: Sequence[object] = [ord(c) for c in text]
     else:
         units = list(text)
+    return _repeated_share(units, n)
+
+
+def word_repetition(text: str, n: int, splitter: re.Pattern[str]) -> float:
+    """:func:`repetition_rate` at word level of a text already known not to be degenerate
+    (:func:`strata_rewards.score` checks that first, and a 100 kB text should be read once)."""
+    return _repeated_share(splitter.findall(text.lower()), n)
+
+
+def _repeated_share(units: Sequence[object], n: int) -> float:
     total = len(units) - n + 1
     if total < 2:
         return 0.0

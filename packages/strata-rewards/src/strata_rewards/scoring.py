@@ -13,7 +13,12 @@ from typing import Any
 
 from strata_rewards.domains import Domain, get_domain
 from strata_rewards.extract import AnswerSpan, answer_span
-from strata_rewards.repetition import WordSplit, is_degenerate, repetition_rate, word_splitter
+from strata_rewards.repetition import (
+    WordSplit,
+    is_degenerate,
+    word_repetition,
+    word_splitter,
+)
 from strata_rewards.templates import Template, structure_score
 
 
@@ -106,9 +111,12 @@ def score(
     outcome = 1.0 if value is not None and d.equal(value, expected) else 0.0
 
     def readable(text: str) -> bool:
+        # The answer section is the span just read whenever it is well-formed: read it once.
+        if span.source == "answer_tag" and text == span.text:
+            return value is not None
         return d.pick(AnswerSpan(text, "answer_tag")) is not None
 
     structure = structure_score(completion, t, readable)
-    repetition = repetition_rate(completion, n=w.ngram, words=w.words)
+    repetition = word_repetition(completion, w.ngram, word_splitter(w.words))
     total = w.outcome * outcome + w.structure * structure - w.repetition * repetition
     return RewardBreakdown(outcome, structure, repetition, total, value, span.source)
