@@ -4,6 +4,7 @@ the adapter-off reference, bitwise resume, and resume after SIGKILL."""
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -277,3 +278,55 @@ def test_bf16_training_skips_peft_input_casts_without_changing_a_bit(
     assert torch.equal(skipped[0], casting[0])
     assert all(torch.equal(a, b) for a, b in zip(skipped[1], casting[1], strict=True))
     assert any(bool(g.abs().sum() > 0) for g in skipped[1])
+
+
+def test_the_logged_learning_rate_is_the_one_the_step_used(tokenizer: Any) -> None:
+    """With warm-up the rate changes every step: step k is logged with the rate its optimizer
+    step used (it was logged with step k + 1's)."""
+    t = trainer(tokenizer, warmup_steps=4, learning_rate=1e-2)
+    used: list[float] = []
+    original = t.optimizer.step
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        used.append(t.optimizer.param_groups[0]["lr"])
+        return original(*args, **kwargs)
+
+    t.optimizer.step = spy  # type: ignore[method-assign]
+    logged = [t.step()["lr"] for _ in range(3)]
+    assert logged == pytest.approx(used)
+    assert logged == pytest.approx([1e-2 * k / 4 for k in (1, 2, 3)])
+
+
+def test_a_partly_skipped_step_advances_the_schedule_and_logs_finite_loss(
+    tokenizer: Any,
+) -> None:
+    """μ = 2 with the second update's gradient non-finite: the first update is taken, so the
+    learning-rate schedule advances and the loss logged is that update's (it froze the schedule
+    and logged NaN)."""
+    t = trainer(tokenizer, inner_updates=2, micro_batch_size=8, warmup_steps=4, learning_rate=1e-2)
+    calls = {"n": 0}
+
+    def poison_second(g: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        return g * float("nan") if calls["n"] == 2 else g
+
+    hook = t.params[0].register_hook(poison_second)
+    metrics = t.step()
+    hook.remove()
+    assert calls["n"] == 2  # one micro-batch an update: the hook saw each update once
+    assert metrics["train/skipped"] == 1.0
+    assert math.isfinite(metrics["train/loss"])
+    assert t.lr_schedule.last_epoch == 1  # advanced once
+    assert t.step()["lr"] == pytest.approx(1e-2 * 2 / 4)
+
+
+def test_more_processes_than_prompts_is_refused_at_start(
+    tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rank without a prompt would wait in the step's collectives for ever: refused when the
+    trainer is built, with the numbers to change."""
+    import strata_grpo.trainer as module
+
+    monkeypatch.setattr(module, "rank_and_world", lambda: (0, 3))
+    with pytest.raises(ValueError, match=r"3 processes but train.prompts_per_step = 2"):
+        trainer(tokenizer, prompts_per_step=2)

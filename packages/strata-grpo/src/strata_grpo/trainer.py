@@ -58,7 +58,7 @@ from strata_grpo.distributed import (
 )
 from strata_grpo.hardware import has_native_bf16
 from strata_grpo.logprobs import completion_logprobs
-from strata_grpo.loss import grpo_loss
+from strata_grpo.loss import GRPOLossOutput, grpo_loss
 from strata_grpo.policy import trainable_parameters
 from strata_rewards import score
 from strata_rollout import (
@@ -172,6 +172,97 @@ class RolloutBatch:
         )
 
 
+LOSS_STATS = ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean")
+"""The loss's statistics an update logs, each weighted by its micro-batch's share."""
+
+
+@dataclass(frozen=True)
+class LearningInputs:
+    """A rank's part of the step's batch, padded, on the trainer's device."""
+
+    input_ids: torch.Tensor
+    """Prompts left-padded, completions right-padded. Shape: [N, P+T]."""
+    attention: torch.Tensor
+    """Shape: [N, P+T]."""
+    completion_mask: torch.Tensor
+    """1 on completion tokens. Shape: [N, T] float32."""
+    advantages: torch.Tensor
+    """Shape: [N]."""
+    temperature: float
+    local_tokens: float
+    """Completion tokens on this rank."""
+    global_tokens: float
+    """Completion tokens on every rank: the token_mean denominator."""
+    global_completions: float
+    """Completions on every rank: the sequence_mean / dr_grpo denominator."""
+
+
+@dataclass(frozen=True)
+class FixedLogprobs:
+    """Log-probs the updates of one step hold fixed. Shapes: [N, T], or None when unused."""
+
+    old: torch.Tensor | None
+    ref: torch.Tensor | None
+    sampler: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    """One update's (or a sum of updates') loss statistics, kept on the device."""
+
+    sums: torch.Tensor
+    """Share-weighted sums of :data:`LOSS_STATS`. Shape: [len(LOSS_STATS)]."""
+    ratio_min: torch.Tensor
+    ratio_max: torch.Tensor
+    sampler_gap: torch.Tensor
+    """Σ |log πold − log πsampler| over completion tokens (first update only)."""
+
+    @classmethod
+    def empty(cls, device: torch.device) -> UpdateStats:
+        zero = torch.zeros((), device=device)
+        return cls(
+            torch.zeros(len(LOSS_STATS), device=device),
+            torch.tensor(math.inf, device=device),
+            torch.tensor(-math.inf, device=device),
+            zero,
+        )
+
+    def with_micro_batch(
+        self, out: GRPOLossOutput, share: torch.Tensor, gap: torch.Tensor | None
+    ) -> UpdateStats:
+        has_tokens = out.n_tokens > 0
+        return UpdateStats(
+            self.sums + torch.stack([getattr(out, k).detach() for k in LOSS_STATS]) * share,
+            torch.where(has_tokens, self.ratio_min.minimum(out.ratio_min), self.ratio_min),
+            torch.where(has_tokens, self.ratio_max.maximum(out.ratio_max), self.ratio_max),
+            self.sampler_gap if gap is None else self.sampler_gap + gap,
+        )
+
+    def plus(self, other: UpdateStats) -> UpdateStats:
+        return UpdateStats(
+            self.sums + other.sums,
+            self.ratio_min.minimum(other.ratio_min),
+            self.ratio_max.maximum(other.ratio_max),
+            self.sampler_gap + other.sampler_gap,
+        )
+
+    def metrics(
+        self, updates: int, *, grad_norm: float, skipped: int, tokens: float, sampler_gap: float
+    ) -> dict[str, float]:
+        """The step's learning metrics: means over the ``updates`` taken (NaN where none was)."""
+        means = (self.sums / updates).tolist() if updates else [math.nan] * len(LOSS_STATS)
+        low, high = float(self.ratio_min), float(self.ratio_max)
+        return {
+            **dict(zip(LOSS_STATS, means, strict=True)),
+            "ratio_min": low if math.isfinite(low) else 1.0,
+            "ratio_max": high if math.isfinite(high) else 1.0,
+            "grad_norm": grad_norm,
+            "skipped": float(skipped),
+            "tokens": float(tokens),
+            "sampler_logp_gap": sampler_gap / max(tokens, 1),
+        }
+
+
 def pad_batch(
     prompt_ids: Sequence[Sequence[int]], completion_ids: Sequence[Sequence[int]], pad_id: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -219,7 +310,14 @@ class GRPOTrainer:
         self.config = config
         self.sampler = TaskSampler(tasks, seed=config.seed)
         self.domains = tuple(tasks)
-        rank, _ = rank_and_world()
+        rank, world = rank_and_world()
+        if world > config.prompts_per_step:
+            # Ranks split the step's prompts; one with none would wait in every collective.
+            raise ValueError(
+                f"{world} processes but train.prompts_per_step = {config.prompts_per_step}: "
+                "every process needs at least one prompt a step; raise prompts_per_step to "
+                f"{world} or more, or start fewer processes"
+            )
         # Each rank samples its own groups: give each its own seed stream.
         self.engine: RolloutEngine = engine or HFEngine(
             policy, tokenizer, seed=config.seed + 7919 * rank
@@ -393,100 +491,126 @@ class GRPOTrainer:
             self.policy.train(was)
 
     def learn(self, batch: RolloutBatch) -> dict[str, float]:
-        """μ optimizer steps on ``batch``. Under ``torch.distributed`` each rank passes its own
-        shard of the global batch: local losses are weighted so that the gradient averaged over
-        ranks equals the global batch's gradient, and all ranks skip a non-finite step
-        together."""
-        _, world_size = rank_and_world()
-        cfg = self.config
-        input_ids, attention, cmask = pad_batch(batch.prompt_ids, batch.completion_ids, self.pad_id)
-        input_ids, attention, cmask = (x.to(self.device) for x in (input_ids, attention, cmask))
-        advantages = batch.advantages.to(self.device)
-        t = cmask.shape[1]
-        n = len(batch)
-        temp = batch.temperature
-        total_tokens = cmask.sum().item()
-        global_tokens = sum_over_ranks(total_tokens)
-        global_n = sum_over_ranks(n)
-
-        old_logp = ref_logp = sampler_logp = None
-        with self._eval_mode():
-            if cfg.beta > 0:
-                with self.policy.disable_adapter():
-                    ref_logp = self._logprobs_no_grad(input_ids, attention, t, temp)
-            if cfg.use_sampler_logprobs:
-                sampler_logp = torch.zeros_like(cmask)
-                for i, lp in enumerate(batch.sampler_logprobs):
-                    sampler_logp[i, : len(lp)] = torch.tensor(lp, dtype=torch.float32)
-            if cfg.inner_updates > 1:
-                old_logp = self._logprobs_no_grad(input_ids, attention, t, temp)
-
-        # Statistics stay on the device until the end: no host read-back per micro-batch.
-        keys = ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean")
-        sums = torch.zeros(len(keys), device=self.device)  # share-weighted, summed over μ
-        ratio_min = torch.tensor(math.inf, device=self.device)
-        ratio_max = torch.tensor(-math.inf, device=self.device)
-        sampler_gap = torch.zeros((), device=self.device)  # Σ |log πold − log πsampler|
-        grad_norm, skipped = 0.0, 0
+        """μ optimizer steps on ``batch``, top-down. Under ``torch.distributed`` each rank
+        passes its own shard of the global batch: local losses are weighted so that the gradient
+        averaged over ranks equals the global batch's gradient, and all ranks skip a non-finite
+        update together. The learning-rate schedule advances once a step in which at least one
+        update was taken; the logged loss and ratios are the mean over the updates taken."""
+        inputs = self._learning_inputs(batch)  # padded ids and masks, advantages, shares
+        fixed = self._fixed_logprobs(batch, inputs)  # log πold, log πref, the sampler's
+        taken = UpdateStats.empty(self.device)
+        grad_norm, skipped, sampler_gap = 0.0, 0, 0.0
         self.policy.train()
-        for inner in range(cfg.inner_updates):
-            self.optimizer.zero_grad(set_to_none=True)
-            for s in self._micro_batches(n, cfg.micro_batch_size):
-                logp = self._logprobs(input_ids[s], attention[s], t, temp)  # [b, T]
-                out = grpo_loss(
-                    logp,
-                    None if old_logp is None else old_logp[s],
-                    None if ref_logp is None else ref_logp[s],
-                    advantages[s],
-                    cmask[s],
-                    eps_low=cfg.eps_low,
-                    eps_high=cfg.eps_high,
-                    log_ratio_clip=cfg.log_ratio_clip,
-                    beta=cfg.beta,
-                    aggregation=cfg.aggregation,
-                    max_tokens=cfg.max_new_tokens,
-                    sampler_logp=None if sampler_logp is None else sampler_logp[s],
-                    importance_cap=cfg.importance_cap,
-                )
-                # This micro-batch's share of the global batch, so gradients accumulate to it.
-                share = (
-                    cmask[s].sum() / max(global_tokens, 1)
-                    if cfg.aggregation == "token_mean"
-                    else torch.tensor((s.stop - s.start) / global_n, device=self.device)
-                ) * world_size
-                # A non-finite loss makes the gradient non-finite: the step is skipped below.
-                torch.autograd.backward(out.loss * share)
-                sums += torch.stack([getattr(out, k).detach() for k in keys]) * share
-                has_tokens = out.n_tokens > 0
-                ratio_min = torch.where(has_tokens, ratio_min.minimum(out.ratio_min), ratio_min)
-                ratio_max = torch.where(has_tokens, ratio_max.maximum(out.ratio_max), ratio_max)
-                if sampler_logp is not None and inner == 0:
-                    old = logp if old_logp is None else old_logp[s]
-                    sampler_gap += ((old.detach() - sampler_logp[s]).abs() * cmask[s]).sum()
-            average_gradients(self.params)
-            norm = torch.nn.utils.clip_grad_norm_(
-                self.params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf
-            )
-            grad_norm = float(norm)  # the one read-back per update
+        for inner in range(self.config.inner_updates):
+            update = self._accumulate_gradients(inputs, fixed, first=inner == 0)
+            grad_norm = self._clip_and_average_gradients()
+            if inner == 0:  # a property of the batch, kept whether the update is or not
+                sampler_gap = float(update.sampler_gap)
             if not all_ranks_true(math.isfinite(grad_norm)):
                 self.optimizer.zero_grad(set_to_none=True)
                 skipped += 1
                 continue
             self.optimizer.step()
+            taken = taken.plus(update)
         self.optimizer.zero_grad(set_to_none=True)
-        if not skipped:
+        if skipped < self.config.inner_updates:
             self.lr_schedule.step()
-        low, high = float(ratio_min), float(ratio_max)
-        metrics = dict(zip(keys, (v / cfg.inner_updates for v in sums.tolist()), strict=True))
-        metrics.update(
-            ratio_min=low if math.isfinite(low) else 1.0,
-            ratio_max=high if math.isfinite(high) else 1.0,
+        return taken.metrics(
+            self.config.inner_updates - skipped,
             grad_norm=grad_norm,
-            skipped=float(skipped),
-            tokens=float(total_tokens),
-            sampler_logp_gap=float(sampler_gap) / max(total_tokens, 1),
+            skipped=skipped,
+            tokens=inputs.local_tokens,
+            sampler_gap=sampler_gap,
         )
-        return metrics
+
+    def _learning_inputs(self, batch: RolloutBatch) -> LearningInputs:
+        input_ids, attention, cmask = pad_batch(batch.prompt_ids, batch.completion_ids, self.pad_id)
+        local_tokens = cmask.sum().item()
+        return LearningInputs(
+            input_ids=input_ids.to(self.device),
+            attention=attention.to(self.device),
+            completion_mask=cmask.to(self.device),
+            advantages=batch.advantages.to(self.device),
+            temperature=batch.temperature,
+            local_tokens=local_tokens,
+            global_tokens=sum_over_ranks(local_tokens),
+            global_completions=sum_over_ranks(len(batch)),
+        )
+
+    def _fixed_logprobs(self, batch: RolloutBatch, inputs: LearningInputs) -> FixedLogprobs:
+        """What the μ updates hold fixed: log πref (β > 0: the adapter off), the sampler's
+        log-probs (``use_sampler_logprobs``), log πold (μ > 1; at μ = 1 it is the current
+        policy's, ρ = 1 exactly, and is not computed). Shapes: [N, T] or None."""
+        cfg = self.config
+        ids, attention, cmask = inputs.input_ids, inputs.attention, inputs.completion_mask
+        t, temp = cmask.shape[1], inputs.temperature
+        old = ref = sampler = None
+        with self._eval_mode():
+            if cfg.beta > 0:
+                with self.policy.disable_adapter():
+                    ref = self._logprobs_no_grad(ids, attention, t, temp)
+            if cfg.use_sampler_logprobs:
+                sampler = torch.zeros_like(cmask)
+                for i, lp in enumerate(batch.sampler_logprobs):
+                    sampler[i, : len(lp)] = torch.tensor(lp, dtype=torch.float32)
+            if cfg.inner_updates > 1:
+                old = self._logprobs_no_grad(ids, attention, t, temp)
+        return FixedLogprobs(old=old, ref=ref, sampler=sampler)
+
+    def _accumulate_gradients(
+        self, inputs: LearningInputs, fixed: FixedLogprobs, *, first: bool
+    ) -> UpdateStats:
+        """One update's gradient, accumulated over micro-batches, each weighted by its share of
+        the global batch; the update's statistics stay on the device (no read-back)."""
+        cfg = self.config
+        _, world_size = rank_and_world()
+        cmask, n = inputs.completion_mask, inputs.input_ids.shape[0]
+        t = cmask.shape[1]
+        stats = UpdateStats.empty(self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        for s in self._micro_batches(n, cfg.micro_batch_size):
+            logp = self._logprobs(
+                inputs.input_ids[s], inputs.attention[s], t, inputs.temperature
+            )  # [b, T]
+            out = grpo_loss(
+                logp,
+                None if fixed.old is None else fixed.old[s],
+                None if fixed.ref is None else fixed.ref[s],
+                inputs.advantages[s],
+                cmask[s],
+                eps_low=cfg.eps_low,
+                eps_high=cfg.eps_high,
+                log_ratio_clip=cfg.log_ratio_clip,
+                beta=cfg.beta,
+                aggregation=cfg.aggregation,
+                max_tokens=cfg.max_new_tokens,
+                sampler_logp=None if fixed.sampler is None else fixed.sampler[s],
+                importance_cap=cfg.importance_cap,
+            )
+            # This micro-batch's share of the global batch, so gradients accumulate to it.
+            share = (
+                cmask[s].sum() / max(inputs.global_tokens, 1)
+                if cfg.aggregation == "token_mean"
+                else torch.tensor(
+                    (s.stop - s.start) / inputs.global_completions, device=self.device
+                )
+            ) * world_size
+            # A non-finite loss makes the gradient non-finite: the update is skipped.
+            torch.autograd.backward(out.loss * share)
+            gap = None
+            if fixed.sampler is not None and first:
+                old = logp if fixed.old is None else fixed.old[s]
+                gap = ((old.detach() - fixed.sampler[s]).abs() * cmask[s]).sum()
+            stats = stats.with_micro_batch(out, share, gap)
+        return stats
+
+    def _clip_and_average_gradients(self) -> float:
+        """Average the gradients over ranks, clip their norm; the norm (the one read-back an
+        update)."""
+        average_gradients(self.params)
+        max_norm = self.config.max_grad_norm
+        norm = torch.nn.utils.clip_grad_norm_(self.params, max_norm if max_norm > 0 else math.inf)
+        return float(norm)
 
     def push_weights(self) -> None:
         """Make the rollout engine sample from the updated policy."""
@@ -500,6 +624,7 @@ class GRPOTrainer:
     def step(self) -> dict[str, Any]:
         """One GRPO step, top-down; returns its metrics (flat, JSON-serialisable)."""
         start = time.perf_counter()
+        lr = self.optimizer.param_groups[0]["lr"]  # this step's: learn() advances the schedule
         batch = self.rollout()  # prompts → completions → rewards → advantages
         generated = time.perf_counter()
         learned = self.learn(batch.subset(batch.local))  # μ optimizer steps on this rank's part
@@ -512,7 +637,7 @@ class GRPOTrainer:
             "time/generation": generated - start,
             "time/training": trained - generated,
             "time/step": time.perf_counter() - start,
-            "lr": self.lr_schedule.get_last_lr()[0],
+            "lr": lr,
             "temperature": batch.temperature,
             **{f"train/{k}": v for k, v in learned.items()},
             **self._domain_metrics(batch),
