@@ -38,3 +38,40 @@ def test_truncate_jsonl_keeps_only_the_steps_before_the_resume_point(tmp_path: P
     assert [json.loads(x)["step"] for x in log.read_text().splitlines()] == [0, 0]
     truncate_jsonl(tmp_path / "absent.jsonl", 4)  # a run that never wrote one: nothing to do
     assert not (tmp_path / "absent.jsonl").exists()
+
+
+@given(cut=st.integers(1, 40))
+def test_a_torn_last_line_is_dropped_with_a_warning_and_nothing_else_is_lost(cut: int) -> None:
+    """A kill mid-write leaves the last line cut anywhere: the complete lines before it stay
+    (it used to stop --resume with a JSONDecodeError)."""
+    import tempfile
+    import warnings
+
+    lines = [json.dumps({"step": s, "loss": 0.5 + s}) for s in range(3)]
+    torn = json.dumps({"step": 3, "loss": 1.25, "domain": "gsm8k"})[:cut]
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "metrics.jsonl"
+        log.write_text("\n".join(lines) + "\n" + torn)
+        try:
+            json.loads(torn)
+            complete = True
+        except json.JSONDecodeError:
+            complete = False
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            truncate_jsonl(log, 10)
+        kept = log.read_text().splitlines()
+        assert kept[:3] == lines
+        assert len(kept) == 3 + complete
+        assert bool(caught) != complete
+        if caught:
+            assert "torn last line 4" in str(caught[0].message)
+
+
+def test_a_broken_line_before_the_last_is_an_error_naming_it(tmp_path: Path) -> None:
+    import pytest
+
+    log = tmp_path / "metrics.jsonl"
+    log.write_text('{"step": 0}\n{"step": 1\n{"step": 2}\n')
+    with pytest.raises(ValueError, match=r"metrics.jsonl:2: not a JSON line"):
+        truncate_jsonl(log, 5)

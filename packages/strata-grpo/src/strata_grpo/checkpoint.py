@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +97,24 @@ def truncate_jsonl(path: Path, steps: int) -> None:
     later: work done after the checkpoint a run resumes from, which it is about to redo."""
     if not path.is_file():
         return
-    kept = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and json.loads(line).get("step", 0) < steps
-    ]
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            rows.append((line, json.loads(line)))
+        except json.JSONDecodeError as err:
+            if number < len(lines):
+                raise ValueError(
+                    f"{path}:{number}: not a JSON line ({err.msg}); only the last line can be "
+                    "torn by a kill, so this file was changed by hand or by another program"
+                ) from None
+            # A kill mid-write tears the last line only: nothing in it was complete.
+            warnings.warn(
+                f"{path}: dropped its torn last line {number} ({len(line)} characters, "
+                "a run stopped mid-write)",
+                stacklevel=2,
+            )
+    kept = [line for line, row in rows if not isinstance(row, dict) or row.get("step", 0) < steps]
     atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
