@@ -293,3 +293,51 @@ def test_help_prints_plain_percent_signs(main: object, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "usage:" in out
     assert "%%" not in out
+
+
+def test_resume_refuses_an_override_it_could_not_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--resume --set train.learning_rate=… used to be ignored (the checkpoint's optimizer holds
+    the rate) while config.toml was rewritten with it. Now it is refused by name, before any model
+    loads, and config.toml stays as the run started; a field safe to change is applied."""
+    from strata_trainer.cli import _toml
+    from strata_trainer.config import build_config, resume_config
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text(_toml(build_config(None, SMALL)))
+    saved = (run / "config.toml").read_text()
+    argv = ["--resume", str(run), "--set", "train.learning_rate=0.1", "--set", "data.seed=3"]
+    assert train_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--resume: data.seed, train.learning_rate cannot change on resume" in err
+    assert (run / "config.toml").read_text() == saved
+    longer = resume_config(run / "config.toml", ["train.steps=5", "log.samples_every=2"])
+    assert (longer.train.steps, longer.log.samples_every) == (5, 2)
+    same = resume_config(run / "config.toml", ["train.learning_rate=0.0005"])  # its own value
+    assert same == build_config(None, SMALL)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_qlora_through_the_app_completes_a_short_run(tmp_path: Path) -> None:
+    """train.quantization = nf4 crashed after the before-evaluation (``del`` on the frozen
+    LoadedModel). One step on the packaged SmolLM2 in NF4, its adapter saved and evaluated."""
+    pytest.importorskip("bitsandbytes", reason="QLoRA needs strata-trainer[qlora]")
+    run = tmp_path / "run"
+    tiny = [
+        "train.quantization=nf4",
+        "train.steps=1",
+        "train.prompts_per_step=1",
+        "train.group_size=2",
+        "train.max_new_tokens=4",
+        "data.domains=arithmetic",
+        "data.train_size=2",
+        "data.eval_size=1",
+        "eval.max_new_tokens=4",
+    ]
+    assert train_main(["--run-dir", str(run), *[a for s in tiny for a in ("--set", s)]]) == 0
+    assert (run / "eval_after.json").is_file() and (run / "report.md").is_file()
+    weights = load_file(run / "checkpoint-000001" / "adapter.safetensors")
+    assert weights and all(torch.isfinite(w).all() for w in weights.values())

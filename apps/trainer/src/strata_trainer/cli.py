@@ -30,7 +30,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from strata_trainer.config import ConfigError, RunConfig, build_config, describe, saved_config
+from strata_trainer.config import (
+    ConfigError,
+    RunConfig,
+    build_config,
+    describe,
+    resume_config,
+    saved_config,
+)
 from strata_trainer.data import (
     DataError,
     Item,
@@ -205,6 +212,8 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     _say(f"model: {cfg.model.source} ({loaded.model.dtype}, {loaded.model.device})")
     vllm = _vllm_engine(cfg, loaded.path) if cfg.rollout.backend == "vllm" else None
     before = _evaluate_before(cfg, run, loaded, held, vllm)
+    if cfg.train.quantization == "nf4":
+        loaded = _quantised(loaded)  # the full-precision copy goes once nothing holds it
     trainer = _make_trainer(cfg, loaded, train_items, vllm)
     _train(cfg, run, trainer)
     after = _evaluate_after(cfg, run, trainer, held)
@@ -298,19 +307,22 @@ def _evaluate_before(
     return before
 
 
+def _quantised(loaded: Any) -> Any:
+    """``loaded`` with its model reloaded from its folder in bitsandbytes NF4 (QLoRA)."""
+    from strata_grpo import load_nf4_base
+
+    base = load_nf4_base(loaded.path, device=loaded.model.device)
+    return dataclasses.replace(loaded, model=base)
+
+
 def _make_trainer(
     cfg: RunConfig, loaded: Any, train_items: dict[str, list[Item]], vllm: Any = None
 ) -> Any:
     """The LoRA (or QLoRA) policy, its rollout engine (``vllm``, else an HFEngine sharing the
     policy), prompts and rewards, the curriculum."""
-    from strata_grpo import Example, GRPOTrainer, load_nf4_base, make_policy
+    from strata_grpo import Example, GRPOTrainer, make_policy
 
-    if cfg.train.quantization == "nf4":
-        base = load_nf4_base(loaded.path, device=loaded.model.device)
-        del loaded.model
-    else:
-        base = loaded.model
-    policy = make_policy(base, cfg.train)
+    policy = make_policy(loaded.model, cfg.train)
     engine = vllm or _hf_engine(policy, loaded.tokenizer, cfg)
     prompting = cfg.prompting()
     tasks = {
@@ -446,7 +458,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError(
                     f"--resume {args.resume}: no config.toml there (not a run folder)"
                 )
-            cfg = saved_config(saved, args.set)
+            cfg = resume_config(saved, args.set)
             run = args.resume
         else:
             cfg = build_config(args.config, args.set)

@@ -442,6 +442,45 @@ def saved_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
     return build_config(path, [*missing, *overrides])
 
 
+RESUMABLE = frozenset({"log.to", "log.samples_every", "log.project", "eval.after", "train.steps"})
+"""Fields ``--resume`` may change: what is logged, whether the end is evaluated, and how long the
+run goes on (the learning rate, the data, the model... live in the checkpoint and its optimizer:
+changing them on resume would make a run no single configuration describes)."""
+
+
+def resume_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """A run folder's saved configuration with the ``overrides`` that are safe to change on
+    resume (:data:`RESUMABLE`); any other field that an override changes is refused by name, so
+    config.toml never records what the run did not use."""
+    saved = saved_config(path)
+    wanted = saved_config(path, overrides)
+    changed = [
+        f"{section}.{name}"
+        for section, fields in wanted.to_dict().items()
+        for name, value in fields.items()
+        if saved.to_dict()[section][name] != value
+    ]
+    refused = [key for key in changed if key not in RESUMABLE]
+    if refused:
+        raise ConfigError(
+            f"--resume: {', '.join(refused)} cannot change on resume (the checkpoint holds the "
+            f"run as it started); fields --resume may change: {', '.join(sorted(RESUMABLE))}. "
+            "Start a new run for the rest"
+        )
+    t = saved.train
+    if "train.steps" in changed and t.temperature_start != t.temperature_end:
+        raise ConfigError(
+            "--resume: train.steps cannot change on a run whose temperature anneals "
+            f"({t.temperature_start} -> {t.temperature_end} over its {t.steps} steps): the "
+            "schedule would jump"
+        )
+    if wanted.train.steps < saved.train.steps and "train.steps" in changed:
+        raise ConfigError(
+            f"--resume: train.steps = {wanted.train.steps} is below the run's {saved.train.steps}"
+        )
+    return wanted
+
+
 def build_config(toml_path: str | Path | None = None, overrides: Sequence[str] = ()) -> RunConfig:
     """The embedded default, updated by a TOML file, then by ``section.field=value`` overrides."""
     tables: dict[str, dict[str, Any]] = {}
