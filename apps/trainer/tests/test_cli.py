@@ -338,6 +338,8 @@ def test_qlora_through_the_app_completes_a_short_run(tmp_path: Path) -> None:
         "eval.max_new_tokens=4",
     ]
     assert train_main(["--run-dir", str(run), *[a for s in tiny for a in ("--set", s)]]) == 0
-    assert (run / "eval_after.json").is_file() and (run / "report.md").is_file()
+    assert (run / "eval_after.json").is_file()
+    assert (run / "report.md").is_file()
     weights = load_file(run / "checkpoint-000001" / "adapter.safetensors")
-    assert weights and all(torch.isfinite(w).all() for w in weights.values())
+    assert weights
+    assert all(torch.isfinite(w).all() for w in weights.values())

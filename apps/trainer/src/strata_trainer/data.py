@@ -314,6 +314,10 @@ class Prompting:
         factor = self.scale.get(domain, 1.0)
         return scored if factor == 1.0 else dataclasses.replace(scored, total=scored.total * factor)
 
+    def parse_gold(self, domain: str, gold: Any) -> Any:
+        """``gold`` as the value ``score`` compares answers with (7.0, "B", True)."""
+        return get_domain(reward_domain(domain)).parse_gold(gold)
+
     def stop(self, domains: Sequence[str]) -> tuple[str, ...]:
         """The answers' closing tags: a completion is done once it has written one."""
         return tuple(sorted({f"</{self.template(d).answer_tag}>" for d in domains}))
