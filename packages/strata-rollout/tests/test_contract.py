@@ -182,3 +182,35 @@ def test_a_pushed_lora_model_is_the_lora_model(engine: Any, tokenizer: Any, targ
     logits, expected = _policy_logprobs(lora, first)
     assert torch.allclose(torch.tensor(first.logprobs), expected, atol=2e-3)
     assert logits.argmax(-1).tolist() == list(first.completion_ids)
+
+
+def _truncated_logprobs(
+    logits: torch.Tensor, ids: tuple[int, ...], temperature: float, top_k: int, top_p: float
+) -> torch.Tensor:
+    """The reference: log-probs of ``ids`` under softmax(logits / T), top-k, renormalised, top-p
+    (the smallest set of most likely tokens whose mass reaches top_p), renormalised. [T]."""
+    logp = torch.log_softmax(logits / temperature, -1)  # [T, V]
+    kth = logp.topk(top_k, dim=-1).values[:, -1:]
+    logp = torch.log_softmax(logp.masked_fill(logp < kth, -torch.inf), -1)
+    out = []
+    for row, token in zip(logp, ids, strict=True):
+        probs, order = row.exp().sort(descending=True)
+        keep = int((probs.cumsum(0) - probs < top_p).sum())
+        kept = order[:keep]
+        assert token in kept.tolist(), "a drawn token outside the nucleus"
+        out.append(float(row[token] - torch.logsumexp(row[kept], 0)))
+    return torch.tensor(out)
+
+
+def test_truncated_sampling_logprobs_are_of_the_distribution_drawn_from(
+    engine: Any, tokenizer: Any
+) -> None:
+    """With top-k and top-p both engines report the log-prob under the truncated, renormalised
+    distribution the token was drawn from (HFEngine used to report it before truncation, vLLM
+    after, and the trainer's importance weights mixed the two)."""
+    sampling = SamplingConfig(max_new_tokens=8, temperature=0.9, top_k=20, top_p=0.8, seed=4)
+    model = tiny_causal_lm(tokenizer)
+    for c in engine.generate([CHAT, "The capital of France is"], n=3, sampling=sampling)[0]:
+        logits, _ = _policy_logprobs(model, c)
+        expected = _truncated_logprobs(logits, c.completion_ids, 0.9, 20, 0.8)
+        assert torch.allclose(torch.tensor(c.logprobs), expected, atol=2e-3)

@@ -145,19 +145,31 @@ def test_drawn_tokens_stay_inside_top_k_and_top_p(
     logits: np.ndarray, top_k: int, top_p: float, seed: int
 ) -> None:
     """A drawn token is among the top_k largest logits and inside the top_p nucleus (the
-    smallest set of most likely tokens whose mass reaches top_p)."""
+    smallest set of most likely tokens whose mass reaches top_p, in the top-k distribution
+    renormalised), and its log-prob is of that truncated distribution, renormalised (vLLM's
+    processed_logprobs). Ties are kept or dropped in an arbitrary order, but how much of a tied
+    group's mass the nucleus keeps does not depend on which."""
     sampling = SamplingConfig(temperature=1.3, top_k=top_k, top_p=top_p)
     x = torch.from_numpy(logits)
     tokens, logp = sample_tokens(x, sampling, torch.Generator().manual_seed(seed))
     assert logp is not None
     probs = torch.softmax(x.double() / 1.3, -1)
     for row, tok in enumerate(tokens.tolist()):
-        rank = int((probs[row] > probs[row, tok]).sum())
+        p = probs[row]
+        rank = int((p > p[tok]).sum())
         if top_k:
             assert rank < top_k
-        mass_before = float(probs[row][probs[row] > probs[row, tok]].sum())
+            p = torch.where(p >= p.sort(descending=True).values[top_k - 1], p, 0.0)
+            p = p / p.sum()
+        kept, before = 0.0, 0.0
+        for value in sorted(set(p.tolist()), reverse=True):
+            count = int((p == value).sum())
+            taken = sum(before + j * value < top_p - 1e-9 for j in range(count)) or 1
+            kept += taken * value if before < top_p - 1e-9 else 0.0
+            before += count * value
+        mass_before = float(p[p > p[tok]].sum())
         assert mass_before < top_p + 1e-6
-        assert logp[row] == pytest.approx(float(torch.log(probs[row, tok])), abs=1e-4)
+        assert logp[row] == pytest.approx(float(torch.log(p[tok] / kept)), abs=1e-4)
 
 
 def test_a_token_budget_splits_batches_without_changing_results(tokenizer: Any) -> None:

@@ -7,9 +7,9 @@ own rather than ``generate``, because on a CPU the cost of a step is its tokens:
 - **Finished rows leave.** A row that reached EOS, a stop string or its budget is dropped from
   the batch (and its cache) at once; ``generate`` keeps computing padded rows until the longest
   sequence ends.
-- **Log-probs on the fly.** The sampled token's log-probability is gathered at each step (at
-  the sampling temperature, before top-k/top-p: the policy that samples, SPEC.md); no per-step
-  logits are kept. Greedy calls with ``logprobs=False`` compute no softmax at all.
+- **Log-probs on the fly.** The sampled token's log-probability is gathered at each step,
+  under the distribution it was drawn from (the sampling temperature, then top-k and top-p,
+  renormalised: vLLM's ``processed_logprobs``); no per-step logits are kept. Greedy calls with ``logprobs=False`` compute no softmax at all.
 - **Length-aware batches.** Distinct prompts are sorted by length and cut into batches of at
   most ``max_batch_size`` sequences, so prompts of similar length are padded together.
 - **One product per LoRA layer.** A peft model's LoRA layers over fp32 bases run as
@@ -64,10 +64,14 @@ def sample_tokens(
     *,
     logprobs: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The next token of each row, and its log-probability under the sampling policy.
+    """The next token of each row, and its log-probability under the distribution it was drawn
+    from (:attr:`~strata_rollout.Completion.logprobs`, the same definition as vLLM's
+    ``processed_logprobs``).
 
-    The log-probability is that of ``softmax(logits / temperature)`` (temperature 1 when greedy),
-    before top-k/top-p truncation, which only narrows what may be drawn.
+    That distribution is ``softmax(logits / temperature)`` (temperature 1 when greedy), then
+    top-k, renormalised, then top-p (the smallest set of most likely tokens whose mass reaches
+    ``top_p``), renormalised: vLLM's order. Without top-k and top-p it is the tempered policy
+    itself.
 
     Shapes: logits [B, V] -> tokens [B] (long), log-probs [B] (float32) or None.
     """
@@ -77,18 +81,18 @@ def sample_tokens(
         if not logprobs:
             return tokens, None
         return tokens, torch.log_softmax(logits, -1).gather(1, tokens[:, None])[:, 0]
-    logp = torch.log_softmax(logits / sampling.temperature, -1)  # [B, V]
-    allowed = logp
-    if sampling.top_k > 0 and sampling.top_k < logp.shape[-1]:
-        kth = logp.topk(sampling.top_k, dim=-1).values[:, -1:]  # [B, 1]
-        allowed = allowed.masked_fill(allowed < kth, -torch.inf)
+    allowed = torch.log_softmax(logits / sampling.temperature, -1)  # [B, V]
+    if sampling.top_k > 0 and sampling.top_k < allowed.shape[-1]:
+        kth = allowed.topk(sampling.top_k, dim=-1).values[:, -1:]  # [B, 1]
+        allowed = torch.log_softmax(allowed.masked_fill(allowed < kth, -torch.inf), -1)
     if sampling.top_p < 1.0:
         sorted_logp, order = allowed.sort(-1, descending=True)  # [B, V]
         mass_before = sorted_logp.exp().cumsum(-1) - sorted_logp.exp()
         drop = mass_before >= sampling.top_p  # the first token is always kept
         allowed = allowed.scatter(1, order, sorted_logp.masked_fill(drop, -torch.inf))
+        allowed = torch.log_softmax(allowed, -1)
     tokens = draw(allowed.exp(), generator)
-    return tokens, logp.gather(1, tokens[:, None])[:, 0] if logprobs else None
+    return tokens, allowed.gather(1, tokens[:, None])[:, 0] if logprobs else None
 
 
 def draw(weights: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

@@ -56,11 +56,12 @@ class Completion:
     finish_reason: FinishReason
     """``"stop"``: EOS or a stop string; ``"length"``: ``max_new_tokens`` reached."""
     logprobs: tuple[float, ...] = field(repr=False)
-    """The sampler's log-probability of each sampled token under ``softmax(logits /
-    temperature)``, the policy that sampled (temperature 1 when greedy). Shape: [T].
-    ``HFEngine``'s are before top-k/top-p, ``VLLMEngine``'s after (the same where neither is
-    set). Zeros where the caller asked for none. The trainer recomputes its own; these are for
-    importance correction and diagnostics."""
+    """The sampler's log-probability of each sampled token under the distribution it was drawn
+    from: ``softmax(logits / temperature)`` (temperature 1 when greedy), then top-k and top-p,
+    each renormalised (vLLM's ``processed_logprobs``; both engines alike). Without top-k and
+    top-p that is the tempered policy. Shape: [T]. Zeros where the caller asked for none. The
+    trainer recomputes its own (of the untruncated policy); these are for importance correction,
+    which with truncation then also corrects for the mass top-k/top-p cut, and diagnostics."""
 
     def __post_init__(self) -> None:
         if len(self.logprobs) != len(self.completion_ids):

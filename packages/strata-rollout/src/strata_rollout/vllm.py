@@ -6,9 +6,9 @@
 - Each prompt is one request with ``n`` samples and its own seed (drawn from the engine's seeded
   stream unless ``sampling.seed`` is set).
 - Log-probs are vLLM's ``processed_logprobs`` (not its default, ``raw_logprobs``, which is
-  temperature 1): log-softmax of logits / temperature at the sampled token, the policy that
-  samples, as HFEngine and the trainer score it. (After top-k/top-p masking, so with
-  ``top_p < 1`` or ``top_k > 0`` they are of the truncated distribution, HFEngine's are not.)
+  temperature 1): the log-probability of the sampled token under the distribution it was drawn
+  from, logits / temperature after top-k and top-p, renormalised; HFEngine's are the same
+  (:attr:`~strata_rollout.Completion.logprobs`).
 - ``update_weights`` hands full parameter tensors, by their Hugging Face names, to the workers'
   ``reload_weights`` (checkpoint format: vLLM maps them onto its fused layers and repacks them
   for its kernels, as at load time), then drops the prefix cache, whose keys and values were
