@@ -9,7 +9,8 @@ own rather than ``generate``, because on a CPU the cost of a step is its tokens:
   sequence ends.
 - **Log-probs on the fly.** The sampled token's log-probability is gathered at each step,
   under the distribution it was drawn from (the sampling temperature, then top-k and top-p,
-  renormalised: vLLM's ``processed_logprobs``); no per-step logits are kept. Greedy calls with ``logprobs=False`` compute no softmax at all.
+  renormalised: vLLM's ``processed_logprobs``); no per-step logits are kept. Greedy calls
+  with ``logprobs=False`` compute no softmax at all.
 - **Length-aware batches.** Distinct prompts are sorted by length and cut into batches of at
   most ``max_batch_size`` sequences, so prompts of similar length are padded together.
 - **One product per LoRA layer.** A peft model's LoRA layers over fp32 bases run as
