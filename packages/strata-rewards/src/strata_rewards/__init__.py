@@ -19,9 +19,11 @@ from strata_rewards.domains import (
     GoldError,
     available_domains,
     get_domain,
+    register_alias,
     register_domain,
 )
 from strata_rewards.extract import AnswerSpan, answer_span
+from strata_rewards.prompting import EXAMPLES, Prompting
 from strata_rewards.repetition import WordSplit, is_degenerate, repetition_rate
 from strata_rewards.scoring import (
     DEFAULT_WEIGHTS,
@@ -46,6 +48,7 @@ from strata_rewards.trl import as_trl_reward_funcs
 __all__ = [
     "DEFAULT_WEIGHTS",
     "ENTRY_POINT_GROUP",
+    "EXAMPLES",
     "KNOWLEDGE",
     "LIGHT",
     "MATH",
@@ -54,6 +57,7 @@ __all__ = [
     "AnswerSpan",
     "Domain",
     "GoldError",
+    "Prompting",
     "RewardBreakdown",
     "Template",
     "Weights",
@@ -64,6 +68,7 @@ __all__ = [
     "extract_answer",
     "get_domain",
     "is_degenerate",
+    "register_alias",
     "register_domain",
     "repetition_rate",
     "score",

@@ -8,6 +8,7 @@ list of them); duplicates warn and keep the first.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,9 +47,17 @@ class Domain:
     template: Template
     task: str
     """One sentence telling the model what kind of answer to give."""
+    family: str = ""
+    """The built-in domain whose answers and templates this one shares (``gsm8k``, ``mmlu``,
+    ``strategyqa``; see :func:`register_alias`); empty for a domain of its own."""
 
     def instruction(self, template: Template | None = None) -> str:
         return f"{self.task}\n{(template or self.template).instruction()}"
+
+    @property
+    def kind(self) -> str:
+        """The name template sets know it by: its family's, else its own."""
+        return self.family or self.name
 
 
 def _gold_number(gold: Any) -> float:
@@ -120,6 +129,21 @@ def register_domain(domain: Domain, *, replace: bool = False) -> Domain:
         raise ValueError(f"a reward domain named {domain.name!r} is registered already")
     _REGISTRY[domain.name] = domain
     return domain
+
+
+def register_alias(name: str, of: str) -> Domain:
+    """Register ``name`` as a domain scored exactly as ``of`` (its answers, gold, templates and
+    task sentence): a dataset of another name with one of the built-in answer kinds, such as
+    strata-train's synthetic ``sum`` (scored as ``gsm8k``). Registering the same alias again is
+    a no-op; another domain of that name is an error."""
+    base = get_domain(of)
+    alias = dataclasses.replace(base, name=name, family=base.kind)
+    existing = _REGISTRY.get(name)
+    if existing is not None:
+        if existing == alias:
+            return existing
+        raise ValueError(f"a reward domain named {name!r} is registered already")
+    return register_domain(alias)
 
 
 def _load_plugins() -> None:

@@ -198,12 +198,13 @@ write it; ``light`` is the default of ``strata-train``."""
 
 
 def template_for(domain: str, template_set: str) -> Template:
-    """The template ``template_set`` gives a reward domain; a domain the set does not name
-    (a plugin's) keeps its own."""
+    """The template ``template_set`` gives a reward domain (an alias: its family's); a domain
+    the set does not name (a plugin's) keeps its own."""
     if template_set not in TEMPLATE_SETS:
         raise ValueError(
             f"unknown template set {template_set!r}; known: {', '.join(TEMPLATE_SETS)}"
         )
     from strata_rewards.domains import get_domain
 
-    return TEMPLATE_SETS[template_set].get(domain) or get_domain(domain).template
+    known = get_domain(domain)
+    return TEMPLATE_SETS[template_set].get(known.kind) or known.template
