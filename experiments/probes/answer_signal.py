@@ -39,7 +39,7 @@ def far_compare(rng: random.Random) -> Row:
     a, b = (small, big) if rng.random() < 0.5 else (big, small)
     name_a, name_b = rng.sample(synthetic.NAMES, 2)
     item = rng.choice(synthetic.ITEMS)
-    return Row(synthetic.compare_question(name_a, a, name_b, b, item), a > b)
+    return Row(synthetic.compare_question(name_a, a, name_b, b, item), a > b, f"far:{a}>{b}")
 
 
 def far_choice(rng: random.Random) -> Row:
@@ -55,6 +55,7 @@ def far_choice(rng: random.Random) -> Row:
     return Row(
         synthetic.with_options(f"Which number is the {ask}?", options),
         LETTERS[values.index(target)],
+        f"far-choice:{ask}:{values}",
     )
 
 
@@ -71,14 +72,17 @@ def sum_choice(rng: random.Random) -> Row:
     values = list(options)
     rng.shuffle(values)
     question = synthetic.with_options(problem.question, [str(v) for v in values])
-    return Row(question, LETTERS[values.index(problem.answer)])
+    return Row(
+        question, LETTERS[values.index(problem.answer)], f"sum-choice:{problem.key}:{values}"
+    )
 
 
 def sum_check(rng: random.Random) -> Row:
     """An arithmetic word problem asking yes/no about a total: right half the time."""
     told = synthetic.story(rng, 1)
     claim = told.total if rng.random() < 0.5 else near_total(rng, told.total)
-    return Row(f"{told.text} Does {told.name} have {claim} {told.item} now?", claim == told.total)
+    question = f"{told.text} Does {told.name} have {claim} {told.item} now?"
+    return Row(question, claim == told.total, f"sum-check:{told.steps}={claim}")
 
 
 WORKED_SUMS = {

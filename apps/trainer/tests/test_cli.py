@@ -236,8 +236,9 @@ def test_strata_eval_on_the_real_files(tmp_path: Path, capsys: pytest.CaptureFix
 def test_strata_eval_limit_overrides_a_runs_per_domain_sizes(tmp_path: Path) -> None:
     import argparse
 
-    from strata_trainer.cli import _eval_config, _toml
+    from strata_trainer.cli import _eval_config
     from strata_trainer.config import DataConfig, build_config
+    from strata_trainer.config import to_toml as _toml
 
     run = tmp_path / "run"
     run.mkdir()
@@ -248,7 +249,7 @@ def test_strata_eval_limit_overrides_a_runs_per_domain_sizes(tmp_path: Path) -> 
     )
 
     def config(**given: object) -> DataConfig:
-        args = argparse.Namespace(adapter=run, hub=False, skip_malformed=False, **options)
+        args = argparse.Namespace(adapter=run, hub=False, skip_malformed=False, set=[], **options)
         vars(args).update(given)
         return _eval_config(args).data
 
@@ -301,8 +302,8 @@ def test_resume_refuses_an_override_it_could_not_apply(
     """--resume --set train.learning_rate=… used to be ignored (the checkpoint's optimizer holds
     the rate) while config.toml was rewritten with it. Now it is refused by name, before any model
     loads, and config.toml stays as the run started; a field safe to change is applied."""
-    from strata_trainer.cli import _toml
     from strata_trainer.config import build_config, resume_config
+    from strata_trainer.config import to_toml as _toml
 
     run = tmp_path / "run"
     run.mkdir()

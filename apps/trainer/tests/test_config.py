@@ -153,8 +153,8 @@ def test_per_domain_eval_sizes_are_whole_numbers_for_named_domains() -> None:
 def test_a_saved_config_resumes_with_the_values_its_run_started_with(tmp_path: Path) -> None:
     """A config.toml written before reward.repetition_words existed ran with whitespace words;
     --resume must not switch it to today's default halfway through its run."""
-    from strata_trainer.cli import _toml
     from strata_trainer.config import ADDED_SINCE, saved_config
+    from strata_trainer.config import to_toml as _toml
 
     assert RunConfig().reward.repetition_words == "wordpunct"
     today = tmp_path / "today.toml"

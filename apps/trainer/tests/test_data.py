@@ -10,16 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_rewards import verify
+from strata_rewards import Prompting, get_domain, verify
 from strata_trainer import DataError, load_benchmark, load_synthetic, prompt_for, synthetic
 from strata_trainer.data import (
     EXEMPLARS,
     Item,
-    Prompting,
     load_gsm8k,
     load_mmlu,
     load_strategyqa,
-    reward_domain,
     subsample,
 )
 from strata_trainer.synthetic import GENERATORS
@@ -47,7 +45,7 @@ def test_the_original_files_load_whole(domain: str, split: str, rows: int) -> No
     first = items[0]
     assert first.id.startswith(str(DATA))
     # every gold answer is one its verifier can read
-    assert verify(reward_domain(domain), "#### 1", first.gold) in (True, False)
+    assert verify(domain, "#### 1", first.gold) in (True, False)
 
 
 @needs_data
@@ -98,8 +96,8 @@ def test_synthetic_domains_are_seeded_and_their_gold_verifies(kind: str, difficu
     a = load_synthetic(kind, "train", 40, seed=3, difficulty=difficulty)
     assert a == load_synthetic(kind, "train", 40, seed=3, difficulty=difficulty)
     held = load_synthetic(kind, "eval", 40, seed=3, difficulty=difficulty)
-    assert {x.question for x in a}.isdisjoint({x.question for x in held})
-    rdomain = reward_domain(kind)
+    assert {x.key for x in a}.isdisjoint({x.key for x in held})
+    rdomain = get_domain(kind).kind
     for it in a:
         gold_text = {
             "gsm8k": str(it.gold),
@@ -123,7 +121,7 @@ def test_prompts_carry_the_domain_template() -> None:
 
 
 def test_an_exemplar_is_a_previous_chat_turn_in_the_template_it_asks_for() -> None:
-    prompting = Prompting(exemplars=("choice",))
+    prompting = Prompting(exemplars=("choice",), examples=EXEMPLARS)
     messages = prompting.messages("choice", "Which number is the smallest?\nA. 1\nB. 2")
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     example = messages[2]["content"]
@@ -138,7 +136,7 @@ def test_a_prompting_can_show_its_own_example_turn_without_touching_the_defaults
     messages = prompting.messages("compare", "q")
     assert messages[1]["content"] == f"Question: {own[0]}"
     assert messages[2]["content"] == "<think>2 is more than 1.</think><answer>yes</answer>"
-    default = Prompting(exemplars=("compare",)).messages("compare", "q")
+    default = Prompting(exemplars=("compare",), examples=EXEMPLARS).messages("compare", "q")
     assert default[1]["content"] == f"Question: {EXEMPLARS['compare'][0]}"
 
 
@@ -151,13 +149,37 @@ def test_an_arithmetic_item_is_its_story_asked_about(seed: int, difficulty: int)
     assert told.text.startswith(f"{told.name} has ")
 
 
-def test_synthetic_splits_never_share_a_question_even_at_difficulty_one() -> None:
-    for kind in GENERATORS:
-        train = load_synthetic(kind, "train", 500, seed=0, difficulty=1)
-        held = load_synthetic(kind, "eval", 300, seed=0, difficulty=1)
-        assert len(train) == 500
-        assert len(held) == 300
-        assert {x.question for x in train}.isdisjoint({x.question for x in held})
+@pytest.mark.parametrize("kind", ["arithmetic", "sum", "double", "choice"])
+def test_held_out_items_never_repeat_a_training_items_content(kind: str) -> None:
+    """Split by content (operation and numbers), not by text: "Ada has 3 apples. Then Ada buys
+    4 more." and "Ben has 3 cards. Then Ben buys 4 more." are one item. The sizes are the
+    default run's; held-out items hold each content once, and dev and eval are disjoint too."""
+    train = load_synthetic(kind, "train", 500, seed=0, difficulty=1)
+    dev = load_synthetic(kind, "dev", 64, seed=0, difficulty=1)
+    held = load_synthetic(kind, "eval", 200, seed=0, difficulty=1)
+    splits = {"train": train, "dev": dev, "eval": held}
+    keys = {split: [it.key for it in items] for split, items in splits.items()}
+    assert (len(train), len(dev), len(held)) == (500, 64, 200)
+    assert set(keys["train"]).isdisjoint(keys["eval"])
+    assert set(keys["train"]).isdisjoint(keys["dev"])
+    assert set(keys["dev"]).isdisjoint(keys["eval"])
+    assert len(set(keys["eval"])) == 200
+    texts = {" ".join(it.question.lower().split()) for it in train}
+    assert texts.isdisjoint(" ".join(it.question.lower().split()) for it in held)
+
+
+@given(seed=st.integers(0, 2**16), kind=st.sampled_from(sorted(GENERATORS)))
+def test_a_content_key_is_the_same_whatever_names_dress_it(seed: int, kind: str) -> None:
+    """Two rows with one key have one answer: the key holds everything the answer depends on."""
+    rows = synthetic.generate(kind, 300, seed=seed)
+    answer_of: dict[str, object] = {}
+    for row in rows:
+        assert answer_of.setdefault(row.key, row.answer) == row.answer
+
+
+def test_too_few_distinct_items_is_a_clear_error() -> None:
+    with pytest.raises(DataError, match="fewer than 500 distinct eval items"):
+        load_synthetic("compare", "eval", 500, seed=0, difficulty=1)
 
 
 @given(

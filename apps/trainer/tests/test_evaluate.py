@@ -50,7 +50,7 @@ def test_the_most_common_answer_is_one_table_cell(answers: dict[str, int]) -> No
     result = _result("a", 1, n)
     result.answers = answers
     row = results_markdown({"a": result}).splitlines()[4]
-    assert row.count("|") == 11  # ten columns, whatever the answer's text
+    assert row.count("|") == 12  # eleven columns, whatever the answer's text
 
 
 def test_a_result_written_before_answers_were_counted_shows_a_dash() -> None:
@@ -80,3 +80,54 @@ def test_evaluation_leaves_the_engines_seed_stream_where_it_was() -> None:
     assert evaluated.state_dict() == {"seed": 5, "calls": 0}
     got = evaluated.generate(["Hello"], 3, sampled)
     assert [c.completion_ids for c in got[0]] == [c.completion_ids for c in expected[0]]
+
+
+def _binomial_two_sided_by_enumeration(gained: int, lost: int) -> float:
+    """Oracle: the two-sided exact binomial p of ``gained`` of n = gained + lost at p = 1/2,
+    summing the probability of every outcome no more likely than the one seen."""
+    import math
+
+    n = gained + lost
+    if n == 0:
+        return 1.0
+    probs = [math.comb(n, i) / 2**n for i in range(n + 1)]
+    seen = probs[gained]
+    return min(1.0, sum(p for p in probs if p <= seen * (1 + 1e-12)))
+
+
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), max_size=60))
+def test_mcnemar_is_the_exact_binomial_test_of_the_discordant_pairs(
+    pairs: list[tuple[bool, bool]],
+) -> None:
+    from strata_trainer.evaluate import mcnemar_p
+
+    before, after = [int(b) for b, _ in pairs], [int(a) for _, a in pairs]
+    gained = sum(a and not b for b, a in pairs)
+    lost = sum(b and not a for b, a in pairs)
+    assert mcnemar_p(before, after) == pytest.approx(
+        _binomial_two_sided_by_enumeration(gained, lost)
+    )
+    assert mcnemar_p(before, after) == pytest.approx(mcnemar_p(after, before))  # symmetric
+
+
+def test_a_paired_comparison_counts_items_gained_and_lost() -> None:
+    before = _result("a", 3, 10)
+    after = _result("a", 9, 10)
+    before.outcomes = [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    after.outcomes = [1, 1, 0, 1, 1, 1, 1, 1, 1, 1]
+    (row,) = compare({"a": before}, {"a": after})
+    assert (row.gained, row.lost) == (7, 1)
+    assert row.p_value == pytest.approx(2 * (1 + 8) / 2**8)  # 1 of 8 discordant
+    assert not row.improved  # [0.596, 0.982] overlaps [0.108, 0.603] by 0.007
+    wide = compare({"a": _result("a", 30, 100)}, {"a": _result("a", 60, 100)})[0]
+    assert wide.improved
+    unpaired = compare({"a": _result("a", 3, 10)}, {"a": _result("a", 9, 10)})[0]
+    assert unpaired.p_value is None
+
+
+def test_lenient_accuracy_reads_an_answer_outside_the_tag() -> None:
+    from strata_trainer.evaluate import _lenient_correct
+
+    assert _lenient_correct("gsm8k", "3 + 4 = 7, so 7", 7)
+    assert not _lenient_correct("gsm8k", "3 + 4 = 8", 7)
+    assert _lenient_correct("strategyqa", "<think>it is</think> Yes.", True)

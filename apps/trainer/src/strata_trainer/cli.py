@@ -1,11 +1,10 @@
 """``strata-train`` and ``strata-eval``.
 
 strata-train with no arguments runs the embedded default: the packaged SmolLM2-135M-Instruct with
-LoRA on three synthetic domains (arithmetic, choice, compare) mixed by the UCB scheduler, SAN,
-the light templates and HF generation, evaluated on 200 held-out items a domain before and
-after. It is sized for 15 minutes on a 2-core CPU (13 min 12 s measured on one without AMX;
-arithmetic 0.385 -> 0.560 on 200 held-out items, choice and compare unchanged:
-docs/default-run.md) and writes a run folder:
+LoRA on three synthetic domains (arithmetic word problems, two-digit sums, doubling) mixed by
+the UCB scheduler, SAN, the light templates and HF generation, evaluated on 200 held-out items a
+domain before and after. It is sized for 15 minutes on a 2-core CPU (what it measured, every
+seed: docs/results.md) and writes a run folder:
 
     config.toml / config.json   the resolved configuration
     eval_before.json / .md      held-out evaluation of the base model
@@ -37,6 +36,7 @@ from strata_trainer.config import (
     describe,
     resume_config,
     saved_config,
+    to_toml,
 )
 from strata_trainer.data import (
     DataError,
@@ -98,30 +98,64 @@ def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[It
     return train, held
 
 
+def load_probe_items(cfg: RunConfig, n: int) -> dict[str, list[Item]]:
+    """``n`` dev items a domain for the learnability probe: a synthetic domain's dev split, or a
+    benchmark's training items that the run does not train on (neither is ever reported)."""
+    d = cfg.data
+    out: dict[str, list[Item]] = {}
+    for domain in d.domains:
+        if domain in GENERATORS:
+            out[domain] = load_synthetic(domain, "dev", n, seed=d.seed, difficulty=d.difficulty)
+            continue
+        items, _ = load_benchmark(
+            domain,
+            "train",
+            None if d.hub else Path(d.data_dir),
+            hub=d.hub,
+            skip_malformed=d.skip_malformed,
+        )
+        trained = {it.id for it in subsample(items, d.train_size or None, d.seed)}
+        out[domain] = subsample([it for it in items if it.id not in trained], n, d.seed + 2)
+    return out
+
+
+def _probe(cfg: RunConfig, engine: Any, items: dict[str, list[Item]]) -> Any:
+    """The learnability probe at the training group size, temperature and budget."""
+    from tqdm import tqdm
+
+    from strata_trainer.probe import Thresholds, run_probe
+
+    t = cfg.train
+    with tqdm(total=len(items), desc="probe", unit="domain", file=sys.stderr) as bar:
+        return run_probe(
+            engine,
+            items,
+            cfg.prompting(),
+            k=t.group_size,
+            temperature=t.temperature_start,
+            max_new_tokens=t.max_new_tokens,
+            stop=_stop(cfg),
+            thresholds=Thresholds(margin=cfg.probe.margin, min_mixed=cfg.probe.min_mixed),
+            progress=lambda _domain, _probe: bar.update(1),
+        )
+
+
+def _save_probe(folder: Path, probes: Any) -> str:
+    """probe.json and probe.md in ``folder``; the table's text."""
+    from strata_trainer.probe import table
+
+    text = table(probes)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [dataclasses.asdict(p) for p in probes]
+    (folder / "probe.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    (folder / "probe.md").write_text(text, encoding="utf-8")
+    return text
+
+
 def _say_counts(train: dict[str, list[Item]], held: dict[str, list[Item]]) -> None:
     _say(
         "data: " + ", ".join(f"{d} {len(train[d])} train / {len(held[d])} held out" for d in train)
     )
-
-
-def _toml(cfg: RunConfig) -> str:
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        if isinstance(v, list | tuple):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
-        return json.dumps(str(v))
-
-    out = []
-    for section, fields in cfg.to_dict().items():
-        out.append(f"[{section}]")
-        out += [f"{k} = {value(v)}" for k, v in fields.items() if v is not None]
-        out.append("")
-    return "\n".join(out)
 
 
 def _hf_engine(model: Any, tokenizer: Any, cfg: RunConfig) -> Any:
@@ -212,6 +246,13 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     _say(f"model: {cfg.model.source} ({loaded.model.dtype}, {loaded.model.device})")
     vllm = _vllm_engine(cfg, loaded.path) if cfg.rollout.backend == "vllm" else None
     before = _evaluate_before(cfg, run, loaded, held, vllm)
+    if cfg.probe.first and not (run / "probe.json").is_file():
+        engine = vllm or _hf_engine(loaded.model, loaded.tokenizer, cfg)
+        probes = _probe(cfg, engine, load_probe_items(cfg, cfg.probe.items))
+        print(_save_probe(run, probes), file=sys.stderr)
+        for p in probes:
+            if p.verdict != "learnable":
+                _say(f"warning: {p.domain} is '{p.verdict}' by the probe ({p.reason})")
     if cfg.train.quantization == "nf4":
         loaded = _quantised(loaded)  # the full-precision copy goes once nothing holds it
     trainer = _make_trainer(cfg, loaded, train_items, vllm)
@@ -470,13 +511,13 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         _check_backend(cfg)
         if args.dry_run:
             _say_counts(*load_items(cfg))
-            print(_toml(cfg))
+            print(to_toml(cfg))
             return 0
     except (ConfigError, DataError, TrackerError) as err:
         print(f"strata-train: {err}", file=sys.stderr)
         return 2
     run.mkdir(parents=True, exist_ok=True)
-    (run / "config.toml").write_text(_toml(cfg), encoding="utf-8")
+    (run / "config.toml").write_text(to_toml(cfg), encoding="utf-8")
     (run / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1), encoding="utf-8")
     _say(f"run folder: {run}")
     try:
@@ -527,6 +568,25 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         choices=("hf", "vllm"),
         help="generate with strata-rollout's HFEngine or vLLM (default: the run's, else hf)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override a config field after the options above, e.g. --set train.group_size=4 "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="the learnability probe instead of an evaluation: on --limit dev items a domain "
+        "(default 64; never the train or eval items), greedy accuracy, then train.group_size "
+        "samples an item at the training temperature: sampled accuracy, pass@k, maj@k against "
+        "the best constant answer, the share of groups with mixed outcomes (the only ones GRPO "
+        "learns from), parse and truncation rates, each with a 95 %% interval, and a verdict "
+        "per domain (learnable / prior only / no signal). The first thing to run on a new model "
+        "or domain (docs/trainer.md)",
+    )
     args = parser.parse_args(argv)
     from strata_trainer.evaluate import (
         compare,
@@ -538,7 +598,10 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     try:
         before = _read_results(args.compare) if args.compare else None
         cfg = _eval_config(args)
-        _, held = load_items(cfg)
+        if args.probe:
+            held = load_probe_items(cfg, args.limit or cfg.probe.items)
+        else:
+            _, held = load_items(cfg)
         _check_backend(cfg)
     except (ConfigError, DataError) as err:
         print(f"strata-eval: {err}", file=sys.stderr)
@@ -558,6 +621,12 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"strata-eval: {err}", file=sys.stderr)
         return 2
+    if args.probe:
+        from strata_trainer.probe import table
+
+        probes = _probe(cfg, engine, held)
+        print(_save_probe(args.out, probes) if args.out else table(probes))
+        return 0
     results = _evaluate(engine, held, cfg, "")
     text = results_markdown(
         results, f"{cfg.model.source}" + (f" + {args.adapter}" if args.adapter else "")
@@ -645,6 +714,7 @@ def _eval_config(args: argparse.Namespace) -> RunConfig:
         overrides += [f"{k}={v}" for k, v in defaults.items() if k not in given]
     # Only the held-out split is read; train_size is irrelevant here but must be valid.
     overrides.append("data.train_size=1")
+    overrides += args.set
     return build_config(None, overrides) if base is None else saved_config(base, overrides)
 
 

@@ -6,6 +6,7 @@ prints them; ``docs/trainer.md`` is generated from them).
     [curriculum] how each batch mixes the domains (strata-curriculum)
     [rollout] how completions are sampled      [train] strata-grpo's GRPOConfig
     [eval]   the before/after evaluation       [log]   where the run goes, trackers
+    [probe]  the learnability probe (strata-eval --probe, probe.first)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import itertools
+import json
 import tomllib
 import types
 import typing
@@ -23,8 +25,8 @@ from typing import Any, Literal
 
 from strata_curriculum import DomainScheduler, UCBScheduler, UniformScheduler
 from strata_grpo import GRPOConfig
-from strata_rewards import Weights, WordSplit
-from strata_trainer.data import EXEMPLARS, FILES, Prompting
+from strata_rewards import Prompting, Weights, WordSplit
+from strata_trainer.data import EXEMPLARS, FILES
 from strata_trainer.synthetic import GENERATORS
 from strata_trainer.trackers import TRACKERS
 
@@ -46,9 +48,11 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    domains: tuple[str, ...] = ("arithmetic", "choice", "compare")
+    domains: tuple[str, ...] = ("arithmetic", "sum", "double")
     """Domains to train on: gsm8k, mmlu, strategyqa (benchmark files) and the synthetic
-    arithmetic, choice, compare (no download)."""
+    arithmetic, sum, double, choice, compare (no download). The default's three are the ones
+    SmolLM2-135M's sampled answers carry signal on (strata-eval --probe; docs/default-run.md
+    §14); choice and compare (letters, yes/no) never passed the probe."""
     data_dir: str = "../shared/data"
     """Folder with the benchmarks' original files (gsm8k/, mmlu/, strategyqa/)."""
     hub: bool = False
@@ -102,11 +106,11 @@ class PromptConfig:
     """Template set the prompt asks for and the structure reward checks. light:
     <think>…</think><answer>…</answer>, which SmolLM2-135M writes; full: the seed's sectioned
     templates (decompose/compute/verify, recall/evaluate, decompose/resolve/synthesize)."""
-    exemplars: tuple[str, ...] = ("choice", "compare")
+    exemplars: tuple[str, ...] = ("sum", "double")
     """Domains whose prompt shows one worked example as a previous chat turn (light templates
-    only). Measured on SmolLM2 (docs/default-run.md): choice and compare then write the
-    template and close the answer tag, so the stop ends them; arithmetic's greedy answers get
-    worse with it (0.38 -> 0.17), so it has none."""
+    only). Measured on SmolLM2 by the probe (docs/default-run.md §14): sum and double are at the
+    floor without one and learnable with it; arithmetic's greedy answers get worse with it
+    (0.33 -> 0.15), so it has none."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,21 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class ProbeConfig:
+    first: bool = False
+    """Run the learnability probe (strata-eval --probe) on dev items before training: each
+    domain's maj@k against its best constant answer and its share of mixed groups, at the
+    training temperature and group size; a warning names every domain that cannot learn."""
+    items: int = 64
+    """Dev items a domain the probe samples (content-disjoint from the train and eval items)."""
+    margin: float = 0.10
+    """Learnable: maj@k beats the best constant answer by at least this (and its paired 95 %
+    interval lies above 0)."""
+    min_mixed: float = 0.3
+    """Learnable: at least this share of groups mix right and wrong answers."""
+
+
+@dataclass(frozen=True)
 class LogConfig:
     run_dir: str = ""
     """Where the run folder goes (default: runs/<date>-<time>)."""
@@ -178,11 +197,10 @@ class LogConfig:
 
 
 def _default_train() -> GRPOConfig:
-    # The embedded default: sized for 15 minutes on a 2-core CPU without AMX (13 steps of
-    # ~40 s plus two evaluations of 600 items; 14 steps measured 15 min 19 s and took
-    # arithmetic from 0.385 to 0.765); each choice is measured in docs/default-run.md. Six
-    # prompts a step for three domains: each gets its floor of one and UCB places the other
-    # three. Temperature 0.7: at 1.0 SmolLM2-135M leaves the
+    # The embedded default: sized for 15 minutes on a 2-core CPU without AMX (13 steps plus two
+    # evaluations of 600 items; the measured runs, every seed: docs/results.md); each choice
+    # is measured in docs/default-run.md. Six prompts a step for three domains: each gets its
+    # floor of one and UCB places the other three. Temperature 0.7: at 1.0 SmolLM2-135M leaves the
     # task (arithmetic sampled accuracy 0.06 vs 0.12, half the samples cut at the budget).
     # Eight samples a prompt: more groups with mixed outcomes, the only ones that teach a skill.
     return GRPOConfig(
@@ -210,6 +228,7 @@ class RunConfig:
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     train: GRPOConfig = field(default_factory=_default_train)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def __post_init__(self) -> None:
@@ -268,6 +287,10 @@ class RunConfig:
                     f"reward.scale: {domain} = {factor}: needs one of data.domains "
                     f"({', '.join(self.data.domains)}) and a factor > 0"
                 )
+        if self.probe.items < 1 or not 0 <= self.probe.min_mixed <= 1:
+            raise ConfigError(
+                f"[probe]: items must be >= 1 and min_mixed in [0, 1], got {self.probe}"
+            )
         if self.rollout.vllm_max_model_len < 1:
             raise ConfigError(
                 f"rollout.vllm_max_model_len: must be >= 1, got {self.rollout.vllm_max_model_len}"
@@ -288,6 +311,7 @@ class RunConfig:
         return Prompting(
             template_set=self.prompt.templates,
             exemplars=self.prompt.exemplars,
+            examples=EXEMPLARS,
             weights=Weights(
                 outcome=r.outcome,
                 structure=r.structure,
@@ -317,6 +341,7 @@ SECTIONS: dict[str, type] = {
     "rollout": RolloutConfig,
     "train": GRPOConfig,
     "eval": EvalConfig,
+    "probe": ProbeConfig,
     "log": LogConfig,
 }
 
@@ -425,6 +450,28 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: is a folder, not a TOML file") from None
 
 
+def to_toml(cfg: RunConfig) -> str:
+    """``cfg`` as the TOML a run folder's config.toml holds (read back by :func:`saved_config`)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
+        return json.dumps(str(v))  # a TOML basic string is a JSON string
+
+    out = []
+    for section, fields in cfg.to_dict().items():
+        out.append(f"[{section}]")
+        out += [f"{k} = {value(v)}" for k, v in fields.items() if v is not None]
+        out.append("")
+    return "\n".join(out)
+
+
 # Fields added after run folders were written, with the value those runs ran with: a run
 # resumed from a config.toml that lacks one goes on as it started, not with today's default.
 ADDED_SINCE: dict[str, str] = {"reward.repetition_words": "whitespace"}
@@ -442,7 +489,9 @@ def saved_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
     return build_config(path, [*missing, *overrides])
 
 
-RESUMABLE = frozenset({"log.to", "log.samples_every", "log.project", "eval.after", "train.steps"})
+RESUMABLE = frozenset(
+    {"log.to", "log.samples_every", "log.project", "eval.after", "train.steps", "probe.first"}
+)
 """Fields ``--resume`` may change: what is logged, whether the end is evaluated, and how long the
 run goes on (the learning rate, the data, the model... live in the checkpoint and its optimizer:
 changing them on resume would make a run no single configuration describes)."""

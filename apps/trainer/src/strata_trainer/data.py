@@ -10,19 +10,18 @@ which case it is counted in ``LoadStats``.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import hashlib
-import itertools
 import json
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from strata_rewards import RewardBreakdown, Template, Weights, get_domain, score, template_for
+from strata_rewards import EXAMPLES, Prompting
 from strata_rewards.extract import LETTERS
-from strata_trainer.synthetic import GENERATORS, stream, with_options
+from strata_trainer.synthetic import EXAMPLES as SYNTHETIC_EXAMPLES
+from strata_trainer.synthetic import Split as SyntheticSplit
+from strata_trainer.synthetic import split_rows, with_options
 
 Split = Literal["train", "eval"]
 
@@ -39,6 +38,8 @@ class Item:
     """``file:row`` (or ``synthetic:kind:i``), for errors and reports."""
     subject: str | None = None
     """MMLU subject (per-subject accuracy)."""
+    key: str | None = None
+    """A synthetic item's content (operation and numbers), the unit of its split."""
 
 
 @dataclass
@@ -201,135 +202,36 @@ def _load_hub(domain: str, split: Split) -> list[Item]:  # pragma: no cover - ne
     return out
 
 
-def load_synthetic(kind: str, split: Split, n: int, *, seed: int, difficulty: int) -> list[Item]:
-    """``n`` items of a synthetic domain's split. Each question belongs to one split by a hash of
-    its text, so no held-out question is ever trained on, whatever the sizes (at difficulty 1
-    the same question is often drawn twice)."""
-    rows = (
-        r for r in stream(kind, seed=seed, difficulty=difficulty) if _split_of(r.question) == split
-    )
+def load_synthetic(
+    kind: str, split: SyntheticSplit, n: int, *, seed: int, difficulty: int
+) -> list[Item]:
+    """``n`` items of a synthetic domain's split. Each item belongs to one split by a hash of its
+    content (operation and numbers: :func:`strata_trainer.synthetic.split_of`), so no held-out
+    item repeats a training item's content whatever the seed or the sizes; held-out splits hold
+    each content once. Raises :class:`DataError` when a split has too few distinct items."""
+    try:
+        rows = split_rows(
+            kind, split, n, seed=seed, difficulty=difficulty, distinct=split != "train"
+        )
+    except ValueError as err:
+        raise DataError(str(err)) from None
     return [
-        Item(r.question, r.answer, f"synthetic:{kind}:{split}:{i}")
-        for i, r in enumerate(itertools.islice(rows, n))
+        Item(r.question, r.answer, f"synthetic:{kind}:{split}:{i}", key=r.key)
+        for i, r in enumerate(rows)
     ]
 
 
-def _split_of(question: str) -> Split:
-    return "train" if hashlib.sha256(question.encode()).digest()[0] % 2 == 0 else "eval"
+EXEMPLARS: dict[str, tuple[str, str, str]] = {**EXAMPLES, **SYNTHETIC_EXAMPLES}
+"""One worked example per domain, benchmark and synthetic: (question, reasoning, answer), shown
+as a previous chat turn where ``prompt.exemplars`` names the domain."""
 
-
-def reward_domain(domain: str) -> str:
-    """The strata-rewards domain that scores ``domain``'s answers."""
-    if domain in GENERATORS:
-        return GENERATORS[domain][0]
-    return domain
-
-
-EXEMPLARS: dict[str, tuple[str, str, str]] = {
-    "arithmetic": (
-        "Mia has 3 cups. Then Mia buys 4 more. How many cups does Mia have now?",
-        "Mia had 3 and buys 4: 3 + 4 = 7.",
-        "7",
-    ),
-    "choice": (
-        "Which number is the largest?\nA. 12\nB. 45\nC. 7\nD. 30",
-        "45 is larger than 12, 7 and 30, so option B.",
-        "B",
-    ),
-    "compare": (
-        "Bo has 5 cups and Cy has 9 cups. Does Bo have more cups than Cy?",
-        "Bo has 5 and Cy has 9; 5 is less than 9.",
-        "no",
-    ),
-    "gsm8k": (
-        "A shop sells pens at $2 each. Sam buys 6 pens and pays with a $20 bill. How much change "
-        "does he get?",
-        "6 pens cost 6 * 2 = 12 dollars. The change is 20 - 12 = 8 dollars.",
-        "8",
-    ),
-    "mmlu": (
-        "Which gas do plants take in for photosynthesis?\nA. Oxygen\nB. Nitrogen\n"
-        "C. Carbon dioxide\nD. Helium",
-        "Plants take in carbon dioxide and give out oxygen, so option C.",
-        "C",
-    ),
-    "strategyqa": (
-        "Could a goldfish survive in the Sahara desert without water?",
-        "A goldfish needs water to breathe, and the Sahara is dry.",
-        "no",
-    ),
-}
-"""One worked example per domain: (question, reasoning, answer), shown as a previous chat turn
-where ``prompt.exemplars`` names the domain."""
-
-
-@dataclass(frozen=True)
-class Prompting:
-    """How a domain's items become prompts and how completions are scored, the same at training
-    and at evaluation (strata-eval --adapter reads it from the run's config)."""
-
-    template_set: str = "light"
-    """strata_rewards.TEMPLATE_SETS name: what the prompt asks for and the structure reward
-    checks."""
-    exemplars: tuple[str, ...] = ()
-    """Domains whose prompt shows one worked example (from ``examples``) as a previous chat
-    turn."""
-    examples: Mapping[str, tuple[str, str, str]] = field(default_factory=lambda: dict(EXEMPLARS))
-    """Domain -> its worked example (question, reasoning, answer); EXEMPLARS by default."""
-    weights: Weights = field(default_factory=Weights)
-    scale: Mapping[str, float] = field(default_factory=dict)
-    """Domain -> factor on its total reward (1 where absent)."""
-
-    def template(self, domain: str) -> Template:
-        return template_for(reward_domain(domain), self.template_set)
-
-    def messages(self, domain: str, question: str) -> list[dict[str, str]]:
-        """The chat prompt: the task, the template, (an example exchange,) the question."""
-        rdomain = reward_domain(domain)
-        instruction = get_domain(rdomain).instruction(self.template(domain))
-        if domain not in self.exemplars:
-            return [{"role": "user", "content": f"{instruction}\n\nQuestion: {question}"}]
-        example, reasoning, answer = self.examples[domain]
-        shown = self.template(domain)
-        if shown.sections != ("think",) or shown.wrapper is not None:
-            raise ValueError(
-                f"exemplars are written in the light template; template set "
-                f"{self.template_set!r} asks for {shown.sections}"
-            )
-        return [
-            {"role": "system", "content": instruction},
-            {"role": "user", "content": f"Question: {example}"},
-            {
-                "role": "assistant",
-                "content": f"<think>{reasoning}</think><{shown.answer_tag}>{answer}"
-                f"</{shown.answer_tag}>",
-            },
-            {"role": "user", "content": f"Question: {question}"},
-        ]
-
-    def score(self, domain: str, text: str, gold: Any) -> RewardBreakdown:
-        scored = score(
-            reward_domain(domain), text, gold, template=self.template(domain), weights=self.weights
-        )
-        factor = self.scale.get(domain, 1.0)
-        return scored if factor == 1.0 else dataclasses.replace(scored, total=scored.total * factor)
-
-    def parse_gold(self, domain: str, gold: Any) -> Any:
-        """``gold`` as the value ``score`` compares answers with (7.0, "B", True)."""
-        return get_domain(reward_domain(domain)).parse_gold(gold)
-
-    def stop(self, domains: Sequence[str]) -> tuple[str, ...]:
-        """The answers' closing tags: a completion is done once it has written one."""
-        return tuple(sorted({f"</{self.template(d).answer_tag}>" for d in domains}))
-
-
-DEFAULT_PROMPTING = Prompting()
+DEFAULT_PROMPTING = Prompting(examples=EXEMPLARS)
 
 
 def prompt_for(
     domain: str, question: str, prompting: Prompting = DEFAULT_PROMPTING
 ) -> list[dict[str, str]]:
-    """The chat prompt used in training and evaluation alike (see :class:`Prompting`)."""
+    """The chat prompt used in training and evaluation alike (strata-rewards' Prompting)."""
     return prompting.messages(domain, question)
 
 

@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from strata_rewards import get_domain
+from strata_rewards import Prompting, get_domain
+from strata_rewards.extract import AnswerSpan
 from strata_rollout import SamplingConfig
-from strata_trainer.data import DEFAULT_PROMPTING, Item, Prompting, reward_domain
+from strata_trainer.data import DEFAULT_PROMPTING, Item
 
 if TYPE_CHECKING:
     from strata_trainer.config import RunConfig
@@ -62,6 +63,13 @@ class DomainResult:
     equals the share of *yes* golds, 107 of 229, which only three kept samples could explain)."""
     per_subject: dict[str, dict[str, float]] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    lenient_accuracy: float = 0.0
+    """Accuracy when the answer may be read from anywhere in the completion (the last number,
+    letter or yes/no of the text, not only the template's answer tag): beside ``accuracy``, it
+    shows whether a change is skill or format."""
+    outcomes: list[int] = field(default_factory=list)
+    """1 or 0 per item, in the items' order: what a paired test of two evaluations on the same
+    items reads (empty in results written before it was kept)."""
 
 
 def evaluate(
@@ -80,15 +88,13 @@ def evaluate(
     greedy = SamplingConfig(max_new_tokens=max_new_tokens, temperature=0, stop=stop)
     results = {}
     for domain, domain_items in items.items():
-        rdomain = reward_domain(domain)
         prompts = [prompting.messages(domain, it.question) for it in domain_items]
         outs = engine.generate(prompts, 1, greedy, logprobs=False)
-        correct = parsed = compliant = 0
+        correct = parsed = compliant = lenient = 0
         structure = 0.0
+        outcomes: list[int] = []
         subjects: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        golds: Counter[Any] = Counter(
-            get_domain(rdomain).parse_gold(it.gold) for it in domain_items
-        )
+        golds: Counter[Any] = Counter(get_domain(domain).parse_gold(it.gold) for it in domain_items)
         samples: list[dict[str, Any]] = []
         answers: Counter[str] = Counter()
         for it, group in zip(domain_items, outs, strict=True):
@@ -96,6 +102,8 @@ def evaluate(
             b = prompting.score(domain, text, it.gold)
             ok = b.outcome == 1.0
             correct += ok
+            outcomes.append(int(ok))
+            lenient += ok or _lenient_correct(domain, text, it.gold)
             parsed += b.answer is not None
             structure += b.structure
             compliant += b.structure == 1.0
@@ -134,8 +142,32 @@ def evaluate(
                 s: {"n": v[1], "accuracy": v[0] / v[1]} for s, v in sorted(subjects.items())
             },
             samples=samples,
+            lenient_accuracy=lenient / n if n else 0.0,
+            outcomes=outcomes,
         )
     return results
+
+
+def _lenient_correct(domain: str, text: str, gold: Any) -> bool:
+    """The domain's answer read from the whole completion, tags or not, equals ``gold``."""
+    d = get_domain(domain)
+    answer = d.pick(AnswerSpan(text, "text"))
+    return answer is not None and d.equal(answer, d.parse_gold(gold))
+
+
+def mcnemar_p(before: Sequence[int], after: Sequence[int]) -> float:
+    """Two-sided exact McNemar test of two evaluations on the same items: under no change, the
+    items right in only one of them are as likely to be right after as before (a binomial
+    with p = 1/2 over the discordant pairs). 1.0 where none differ."""
+    if len(before) != len(after):
+        raise ValueError(f"paired outcomes need the same items: {len(before)} vs {len(after)}")
+    gained = sum(1 for b, a in zip(before, after, strict=True) if a and not b)
+    lost = sum(1 for b, a in zip(before, after, strict=True) if b and not a)
+    n, k = gained + lost, min(gained, lost)
+    if n == 0:
+        return 1.0
+    tail: float = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2.0 * tail)
 
 
 def to_json(results: Mapping[str, DomainResult]) -> dict[str, Any]:
@@ -154,6 +186,15 @@ class Comparison:
     delta: float
     flagged: bool
     """After fell below the lower end of before's 95 % interval."""
+    improved: bool = False
+    """After's 95 % interval lies wholly above before's (the issue's bar for a gain)."""
+    p_value: float | None = None
+    """Exact McNemar test on the same items (None where an evaluation kept no per-item
+    outcomes, or the items differ)."""
+    gained: int = 0
+    """Items right after and wrong before."""
+    lost: int = 0
+    """Items right before and wrong after."""
 
 
 def compare(
@@ -164,9 +205,19 @@ def compare(
         if domain not in before:
             continue
         b = before[domain]
+        paired = len(b.outcomes) == len(a.outcomes) == a.n > 0
+        pairs = list(zip(b.outcomes, a.outcomes, strict=True)) if paired else []
         out.append(
             Comparison(
-                domain, b.accuracy, a.accuracy, a.accuracy - b.accuracy, a.accuracy < b.ci_low
+                domain,
+                b.accuracy,
+                a.accuracy,
+                a.accuracy - b.accuracy,
+                a.accuracy < b.ci_low,
+                improved=a.ci_low > b.ci_high,
+                p_value=mcnemar_p(b.outcomes, a.outcomes) if paired else None,
+                gained=sum(1 for x, y in pairs if y and not x),
+                lost=sum(1 for x, y in pairs if x and not y),
             )
         )
     return out
@@ -176,14 +227,15 @@ def results_markdown(results: Mapping[str, DomainResult], title: str = "Evaluati
     lines = [
         f"### {title}",
         "",
-        "| domain | n | accuracy | 95 % CI | parse rate | accuracy when parsed | best constant "
-        "answer | most common answer (share) | structure | compliance |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| domain | n | accuracy | 95 % CI | parse rate | accuracy when parsed | lenient accuracy "
+        "| best constant answer | most common answer (share) | structure | compliance |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results.values():
         lines.append(
             f"| {r.domain} | {r.n} | {r.accuracy:.3f} | [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-            f" | {r.parse_rate:.3f} | {r.parsed_accuracy:.3f} | {r.baseline:.3f}"
+            f" | {r.parse_rate:.3f} | {r.parsed_accuracy:.3f} | {r.lenient_accuracy:.3f}"
+            f" | {r.baseline:.3f}"
             f" | {most_common_answer(r.answers, r.n)} | {r.structure:.3f} | {r.compliance:.3f} |"
         )
     for r in results.values():
@@ -214,10 +266,23 @@ def most_common_answer(answers: Mapping[str, int], n: int) -> str:
 
 
 def comparison_markdown(rows: Sequence[Comparison]) -> str:
-    lines = ["| domain | before | after | change | flag |", "|---|---|---|---|---|"]
+    lines = [
+        "| domain | before | after | change | items gained / lost | McNemar p | flag |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in rows:
-        flag = "**dropped beyond its interval**" if c.flagged else ""
-        lines.append(f"| {c.domain} | {c.before:.3f} | {c.after:.3f} | {c.delta:+.3f} | {flag} |")
+        flag = (
+            "**dropped beyond its interval**"
+            if c.flagged
+            else "**up beyond both intervals**"
+            if c.improved
+            else ""
+        )
+        p = "—" if c.p_value is None else f"{c.p_value:.3g}"
+        lines.append(
+            f"| {c.domain} | {c.before:.3f} | {c.after:.3f} | {c.delta:+.3f} | "
+            f"{c.gained} / {c.lost} | {p} | {flag} |"
+        )
     return "\n".join(lines) + "\n"
 
 

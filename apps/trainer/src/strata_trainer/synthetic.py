@@ -1,23 +1,34 @@
 """Built-in synthetic domains that need no download, generated from a seed with a difficulty knob.
 
 - ``arithmetic`` (reward domain ``gsm8k``, numeric answer): one- to three-step word problems.
-- ``choice`` (reward domain ``mmlu``, letter answer): which of four numbers is largest/smallest
-  /even/a multiple of k.
-- ``compare`` (reward domain ``strategyqa``, yes/no): is one quantity larger than another.
+- ``sum`` (``gsm8k``): "What is 23 + 45?", two numbers of 10–60 (larger with difficulty).
+- ``double`` (``gsm8k``): "What is double 37?".
+- ``choice`` (``mmlu``, a letter): which of four numbers is the largest or the smallest.
+- ``compare`` (``strategyqa``, yes/no): does one person have more of something than another.
 
-``difficulty`` (1–5) scales the numbers and the number of steps. Same ``(seed, difficulty, n)``
--> same rows, so train and eval splits come from disjoint seeds.
+Which of them a 135M model can learn, and why these, is measured in docs/default-run.md (the
+learnability probe, ``strata-eval --probe``). ``difficulty`` (1–5) scales the numbers and the
+steps.
+
+Every row carries a content ``key``: its operation and numbers, without the names and objects
+that dress it ("Ada has 3 apples" and "Ben has 3 cards" are one item). Items are split into
+train, dev (used while choosing defaults: the probe) and eval (reported) by a hash of the key, so
+no held-out item repeats a training item's content, whatever the seed or the sizes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
+from strata_rewards import register_alias
 from strata_rewards.extract import LETTERS
+
+Split = Literal["train", "dev", "eval"]
 
 NAMES = ("Ada", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun")
 ITEMS = ("apples", "books", "coins", "marbles", "pencils", "stamps", "shells", "cards")
@@ -33,8 +44,10 @@ def with_options(question: str, options: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class Row:
     question: str
-    answer: Any
-    """A number (arithmetic), a letter A–D (choice) or a bool (compare)."""
+    answer: int | str | bool
+    """A number (arithmetic, sum, double), a letter A–D (choice) or a bool (compare)."""
+    key: str
+    """The content: operation and numbers, without names and objects (the split's unit)."""
 
 
 def _top(difficulty: int) -> int:
@@ -52,6 +65,8 @@ class Story:
     name: str
     item: str
     total: int
+    steps: str
+    """The events as operations ("12+5*2-3"): the story's content."""
 
 
 def story(rng: random.Random, difficulty: int) -> Story:
@@ -59,25 +74,45 @@ def story(rng: random.Random, difficulty: int) -> Story:
     top = _top(difficulty)
     total = rng.randint(2, top)
     text = f"{name} has {total} {item}."
+    steps = str(total)
     for _ in range(min(1 + difficulty // 2, 3)):
         kind = rng.choice(("buy", "give", "double") if total < top else ("give",))
         if kind == "buy":
             k = rng.randint(1, top)
             total += k
             text += f" Then {name} buys {k} more."
+            steps += f"+{k}"
         elif kind == "give" and total > 1:
             k = rng.randint(1, total - 1)
             total -= k
             text += f" Then {name} gives away {k}."
+            steps += f"-{k}"
         else:
             total *= 2
             text += f" Then the number of {item} doubles."
-    return Story(text, name, item, total)
+            steps += "*2"
+    return Story(text, name, item, total, steps)
 
 
 def arithmetic(rng: random.Random, difficulty: int) -> Row:
     told = story(rng, difficulty)
-    return Row(f"{told.text} How many {told.item} does {told.name} have now?", told.total)
+    question = f"{told.text} How many {told.item} does {told.name} have now?"
+    return Row(question, told.total, f"story:{told.steps}")
+
+
+def sum_of_two(rng: random.Random, difficulty: int) -> Row:
+    """Two two-digit numbers, 10–60 at difficulty 1 (up to 300, 3,000... with difficulty). One
+    digit plus one digit is easy for SmolLM2-135M but has 81 contents; one plus two digits was
+    harder than two of 10–60 (docs/default-run.md §14)."""
+    top = 60 if difficulty == 1 else 3 * 10**difficulty
+    a, b = rng.randint(10, top), rng.randint(10, top)
+    return Row(f"What is {a} + {b}?", a + b, f"sum:{min(a, b)}+{max(a, b)}")
+
+
+def double(rng: random.Random, difficulty: int) -> Row:
+    """Twice a number of two or three digits (10–999 at difficulty 1; more with difficulty)."""
+    n = rng.randint(10, 10 ** (difficulty + 2) - 1)
+    return Row(f"What is double {n}?", 2 * n, f"double:{n}")
 
 
 def choice(rng: random.Random, difficulty: int) -> Row:
@@ -86,7 +121,7 @@ def choice(rng: random.Random, difficulty: int) -> Row:
     ask = rng.choice(("largest", "smallest"))
     target = max(values) if ask == "largest" else min(values)
     question = with_options(f"Which number is the {ask}?", [str(v) for v in values])
-    return Row(question, LETTERS[values.index(target)])
+    return Row(question, LETTERS[values.index(target)], f"choice:{ask}:{values}")
 
 
 def compare(rng: random.Random, difficulty: int) -> Row:
@@ -96,7 +131,7 @@ def compare(rng: random.Random, difficulty: int) -> Row:
         b += 1
     name_a, name_b = rng.sample(NAMES, 2)
     item = rng.choice(ITEMS)
-    return Row(compare_question(name_a, a, name_b, b, item), a > b)
+    return Row(compare_question(name_a, a, name_b, b, item), a > b, f"compare:{a}>{b}")
 
 
 def compare_question(name_a: str, a: int, name_b: str, b: int, item: str) -> str:
@@ -108,10 +143,46 @@ def compare_question(name_a: str, a: int, name_b: str, b: int, item: str) -> str
 
 GENERATORS: dict[str, tuple[str, Callable[[random.Random, int], Row]]] = {
     "arithmetic": ("gsm8k", arithmetic),
+    "sum": ("gsm8k", sum_of_two),
+    "double": ("gsm8k", double),
     "choice": ("mmlu", choice),
     "compare": ("strategyqa", compare),
 }
-"""Synthetic domain -> (reward domain, generator)."""
+"""Synthetic domain -> (the built-in domain that scores it, generator). Each is registered in
+strata-rewards as an alias of that domain (``register_alias``): one registry knows every
+domain, and ``strata_rewards.score("sum", ...)`` scores as ``gsm8k`` does."""
+
+for _name, (_scored_as, _) in GENERATORS.items():
+    register_alias(_name, _scored_as)
+
+EXAMPLES: dict[str, tuple[str, str, str]] = {
+    "arithmetic": (
+        "Mia has 3 cups. Then Mia buys 4 more. How many cups does Mia have now?",
+        "Mia had 3 and buys 4: 3 + 4 = 7.",
+        "7",
+    ),
+    "sum": ("What is 23 + 15?", "23 + 15 = 38.", "38"),
+    "double": ("What is double 137?", "137 + 137 = 274.", "274"),
+    "choice": (
+        "Which number is the largest?\nA. 12\nB. 45\nC. 7\nD. 30",
+        "45 is larger than 12, 7 and 30, so option B.",
+        "B",
+    ),
+    "compare": (
+        "Bo has 5 cups and Cy has 9 cups. Does Bo have more cups than Cy?",
+        "Bo has 5 and Cy has 9; 5 is less than 9.",
+        "no",
+    ),
+}
+"""One worked example per synthetic domain (question, reasoning, answer), for
+``prompt.exemplars``."""
+
+
+def split_of(key: str) -> Split:
+    """Which split a content key belongs to: half train, an eighth dev, three eighths eval (so
+    that arithmetic's 568 contents at difficulty 1 hold 200 distinct held-out items)."""
+    bucket = hashlib.sha256(key.encode()).digest()[0] % 8
+    return "train" if bucket < 4 else "dev" if bucket == 4 else "eval"
 
 
 def stream(kind: str, *, seed: int, difficulty: int = 1) -> Iterator[Row]:
@@ -127,6 +198,32 @@ def stream(kind: str, *, seed: int, difficulty: int = 1) -> Iterator[Row]:
         yield make(rng, difficulty)
 
 
+def split_rows(
+    kind: str, split: Split, n: int, *, seed: int, difficulty: int = 1, distinct: bool = False
+) -> list[Row]:
+    """The first ``n`` rows of :func:`stream` in ``split``; with ``distinct``, each content key
+    once (held-out items: repeats would count one item as several). Raises ``ValueError`` when
+    the split holds fewer than ``n`` distinct items at this difficulty."""
+    rows: list[Row] = []
+    seen: set[str] = set()
+    misses = 0
+    for row in stream(kind, seed=seed, difficulty=difficulty):
+        if len(rows) == n:
+            return rows
+        if split_of(row.key) != split or (distinct and row.key in seen):
+            misses += 1
+            if misses > 200 * (n + 10):
+                raise ValueError(
+                    f"synthetic domain {kind!r} at difficulty {difficulty} has fewer than {n} "
+                    f"distinct {split} items (found {len(rows)}): ask for fewer, or raise the "
+                    "difficulty"
+                )
+            continue
+        seen.add(row.key)
+        rows.append(row)
+    raise AssertionError("unreachable: stream is endless")  # pragma: no cover
+
+
 def generate(kind: str, n: int, *, seed: int, difficulty: int = 1) -> list[Row]:
-    """The first ``n`` rows of :func:`stream`."""
+    """The first ``n`` rows of :func:`stream`, whatever their split."""
     return list(itertools.islice(stream(kind, seed=seed, difficulty=difficulty), n))
