@@ -120,7 +120,20 @@ def choice_sum(rng: random.Random) -> Row:
 
 
 def sum19(rng: random.Random) -> Row:
+    """One digit plus two digits (the first form of the built-in ``sum``)."""
+    small, large = rng.randint(1, 9), rng.randint(10, 99)
+    a, b = (small, large) if rng.random() < 0.5 else (large, small)
+    return Row(f"What is {a} + {b}?", a + b, f"sum19:{small}+{large}")
+
+
+def sum_wide(rng: random.Random) -> Row:
+    """The built-in ``sum``: two numbers of 10-60."""
     return synthetic.sum_of_two(rng, 1)
+
+
+def word2(rng: random.Random) -> Row:
+    """The built-in ``arithmetic`` at difficulty 2 (numbers to 100, two steps)."""
+    return synthetic.arithmetic(rng, 2)
 
 
 def double3(rng: random.Random) -> Row:
@@ -128,7 +141,19 @@ def double3(rng: random.Random) -> Row:
 
 
 CANDIDATES = [
-    Candidate("sum", "gsm8k", sum19, ("What is 7 + 46?", "7 + 46 = 53.", "53")),
+    Candidate("sum19", "gsm8k", sum19, ("What is 7 + 46?", "7 + 46 = 53.", "53")),
+    Candidate("sum", "gsm8k", sum_wide, ("What is 23 + 15?", "23 + 15 = 38.", "38")),
+    Candidate(
+        "word2",
+        "gsm8k",
+        word2,
+        (
+            "Mia has 30 cups. Then Mia buys 45 more. Then Mia gives away 20. How many cups "
+            "does Mia have now?",
+            "30 + 45 = 75, then 75 - 20 = 55.",
+            "55",
+        ),
+    ),
     Candidate("double3", "gsm8k", double3, ("What is double 137?", "137 + 137 = 274.", "274")),
     Candidate("add1", "gsm8k", add1, ("What is 3 + 4?", "3 + 4 = 7.", "7")),
     Candidate("add2", "gsm8k", add2, ("What is 23 + 15?", "23 + 15 = 38.", "38")),

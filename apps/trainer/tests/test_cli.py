@@ -62,7 +62,7 @@ def test_the_vllm_backend_without_vllm_is_one_line(capsys: pytest.CaptureFixture
 def test_dry_run_counts_the_rows(capsys: pytest.CaptureFixture[str]) -> None:
     assert train_main(["--dry-run", "--set", "data.train_size=7", "--set", "data.eval_size=3"]) == 0
     err = capsys.readouterr().err
-    for domain in ("arithmetic", "choice", "compare"):
+    for domain in ("arithmetic", "sum", "add_digit"):
         assert f"{domain} 7 train / 3 held out" in err
 
 
@@ -108,7 +108,7 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
         assert (run / name).is_file(), name
     metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics] == [0, 1]
-    for domain in ("arithmetic", "choice", "compare"):
+    for domain in ("arithmetic", "sum", "add_digit"):
         assert f"{domain}/reward" in metrics[0] or metrics[0][f"{domain}/completions"] == 0
     plots = sorted(p.name for p in (run / "plots").glob("*.png"))
     assert plots == [
@@ -141,7 +141,7 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     out = tmp_path / "eval"
     assert eval_main(["--adapter", str(run), "--limit", "2", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert set(results) == {"arithmetic", "choice", "compare"}
+    assert set(results) == {"arithmetic", "sum", "add_digit"}
     after = json.loads((run / "eval_after.json").read_text())
     assert [r["samples"] for r in results.values()] == [r["samples"] for r in after.values()]
 

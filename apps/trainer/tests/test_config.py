@@ -14,7 +14,7 @@ def test_the_embedded_default_is_valid_and_synthetic() -> None:
     cfg = build_config()
     assert cfg == RunConfig()
     assert cfg.model.source == "smollm2"
-    assert cfg.data.domains == ("arithmetic", "choice", "compare")
+    assert cfg.data.domains == ("arithmetic", "sum", "add_digit")
     assert cfg.train.estimator == "san"
     assert cfg.rollout.backend == "hf"
 

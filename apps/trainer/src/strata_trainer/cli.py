@@ -1,10 +1,10 @@
 """``strata-train`` and ``strata-eval``.
 
 strata-train with no arguments runs the embedded default: the packaged SmolLM2-135M-Instruct with
-LoRA on three synthetic domains (arithmetic word problems, two-digit sums, doubling) mixed by
-the UCB scheduler, SAN, the light templates and HF generation, evaluated on 200 held-out items a
-domain before and after. It is sized for 15 minutes on a 2-core CPU (what it measured, every
-seed: docs/results.md) and writes a run folder:
+LoRA on three synthetic domains (arithmetic word problems, two sums of different difficulty)
+mixed by the UCB scheduler, SAN, the light templates and HF generation, evaluated on 200
+held-out items a domain before and after. It is sized for 15 minutes on a 2-core CPU (what it
+measured, every seed: docs/results.md) and writes a run folder:
 
     config.toml / config.json   the resolved configuration
     eval_before.json / .md      held-out evaluation of the base model

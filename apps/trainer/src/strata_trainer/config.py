@@ -48,11 +48,11 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    domains: tuple[str, ...] = ("arithmetic", "sum", "double")
+    domains: tuple[str, ...] = ("arithmetic", "sum", "add_digit")
     """Domains to train on: gsm8k, mmlu, strategyqa (benchmark files) and the synthetic
-    arithmetic, sum, double, choice, compare (no download). The default's three are the ones
-    SmolLM2-135M's sampled answers carry signal on (strata-eval --probe; docs/default-run.md
-    §14); choice and compare (letters, yes/no) never passed the probe."""
+    arithmetic, sum, add_digit, double, choice, compare (no download). The default's three are
+    the ones SmolLM2-135M's sampled answers carry signal on (strata-eval --probe;
+    docs/default-run.md §14); double, choice and compare never passed the probe."""
     data_dir: str = "../shared/data"
     """Folder with the benchmarks' original files (gsm8k/, mmlu/, strategyqa/)."""
     hub: bool = False
@@ -106,10 +106,10 @@ class PromptConfig:
     """Template set the prompt asks for and the structure reward checks. light:
     <think>…</think><answer>…</answer>, which SmolLM2-135M writes; full: the seed's sectioned
     templates (decompose/compute/verify, recall/evaluate, decompose/resolve/synthesize)."""
-    exemplars: tuple[str, ...] = ("sum", "double")
+    exemplars: tuple[str, ...] = ("sum", "add_digit")
     """Domains whose prompt shows one worked example as a previous chat turn (light templates
-    only). Measured on SmolLM2 by the probe (docs/default-run.md §14): sum and double are at the
-    floor without one and learnable with it; arithmetic's greedy answers get worse with it
+    only). Measured on SmolLM2 by the probe (docs/default-run.md §14): sum and add_digit are
+    prior-only without one and learnable with it; arithmetic's greedy answers get worse with it
     (0.33 -> 0.15), so it has none."""
 
 

@@ -2,13 +2,15 @@
 
 - ``arithmetic`` (reward domain ``gsm8k``, numeric answer): one- to three-step word problems.
 - ``sum`` (``gsm8k``): "What is 23 + 45?", two numbers of 10–60 (larger with difficulty).
-- ``double`` (``gsm8k``): "What is double 37?".
+- ``add_digit`` (``gsm8k``): "What is 7 + 46?", a one-digit number and a two-digit one.
+- ``double`` (``gsm8k``): "What is double 347?", a number of 10–999.
 - ``choice`` (``mmlu``, a letter): which of four numbers is the largest or the smallest.
 - ``compare`` (``strategyqa``, yes/no): does one person have more of something than another.
 
-Which of them a 135M model can learn, and why these, is measured in docs/default-run.md (the
-learnability probe, ``strata-eval --probe``). ``difficulty`` (1–5) scales the numbers and the
-steps.
+The default trains the first three, the ones on which SmolLM2-135M's sampled answers beat a
+constant answer (the learnability probe, ``strata-eval --probe``; docs/default-run.md §14);
+``double``, ``choice`` and ``compare`` did not pass it and are kept for experiments.
+``difficulty`` (1–5) scales the numbers and the steps.
 
 Every row carries a content ``key``: its operation and numbers, without the names and objects
 that dress it ("Ada has 3 apples" and "Ben has 3 cards" are one item). Items are split into
@@ -109,6 +111,15 @@ def sum_of_two(rng: random.Random, difficulty: int) -> Row:
     return Row(f"What is {a} + {b}?", a + b, f"sum:{min(a, b)}+{max(a, b)}")
 
 
+def add_digit(rng: random.Random, difficulty: int) -> Row:
+    """A one-digit number and a two-digit one (10–99 at difficulty 1), in either order: harder for
+    SmolLM2-135M than two numbers of 10–60 (docs/default-run.md §14)."""
+    small = rng.randint(1, 9)
+    large = rng.randint(10, 10 ** (difficulty + 1) - 1)
+    a, b = (small, large) if rng.random() < 0.5 else (large, small)
+    return Row(f"What is {a} + {b}?", a + b, f"add_digit:{small}+{large}")
+
+
 def double(rng: random.Random, difficulty: int) -> Row:
     """Twice a number of two or three digits (10–999 at difficulty 1; more with difficulty)."""
     n = rng.randint(10, 10 ** (difficulty + 2) - 1)
@@ -144,6 +155,7 @@ def compare_question(name_a: str, a: int, name_b: str, b: int, item: str) -> str
 GENERATORS: dict[str, tuple[str, Callable[[random.Random, int], Row]]] = {
     "arithmetic": ("gsm8k", arithmetic),
     "sum": ("gsm8k", sum_of_two),
+    "add_digit": ("gsm8k", add_digit),
     "double": ("gsm8k", double),
     "choice": ("mmlu", choice),
     "compare": ("strategyqa", compare),
@@ -162,6 +174,7 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
         "7",
     ),
     "sum": ("What is 23 + 15?", "23 + 15 = 38.", "38"),
+    "add_digit": ("What is 7 + 46?", "7 + 46 = 53.", "53"),
     "double": ("What is double 137?", "137 + 137 = 274.", "274"),
     "choice": (
         "Which number is the largest?\nA. 12\nB. 45\nC. 7\nD. 30",
