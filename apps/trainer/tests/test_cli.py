@@ -31,11 +31,28 @@ SMALL = [
 ]
 
 
-def test_invalid_config_fails_before_any_model_loads(capsys: pytest.CaptureFixture[str]) -> None:
-    start = time.perf_counter()
+@pytest.fixture
+def no_model(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts model loads instead of timing them: a check that runs "before any model loads"
+    must leave this empty (a wall-clock bound was flaky on slow machines)."""
+    import strata_rollout
+
+    loads: list[str] = []
+
+    def refuse(source: str, *args: object, **kwargs: object) -> None:
+        loads.append(source)
+        raise AssertionError(f"a model was loaded: {source}")
+
+    monkeypatch.setattr(strata_rollout, "load_model", refuse)
+    return loads
+
+
+def test_invalid_config_fails_before_any_model_loads(
+    capsys: pytest.CaptureFixture[str], no_model: list[str]
+) -> None:
     assert train_main(["--set", "rollout.backend=tgi"]) == 2
     assert "rollout.backend: 'tgi' is not allowed; allowed: 'hf', 'vllm'" in capsys.readouterr().err
-    assert time.perf_counter() - start < 5
+    assert no_model == []
 
 
 def test_help_config_lists_every_field(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,20 +84,19 @@ def test_dry_run_counts_the_rows(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_inputs_are_checked_before_any_model_loads(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_model: list[str]
 ) -> None:
     """A --compare file that is not JSON, or a --config that is not UTF-8, is one clear line at
     once (it used to be a traceback, after the whole evaluation for --compare)."""
     notjson = tmp_path / "before.json"
     notjson.write_text("accuracy: 0.3\n")
-    start = time.perf_counter()
     assert eval_main(["--domains", "arithmetic", "--limit", "2", "--compare", str(notjson)]) == 2
     assert f"--compare {notjson}: not JSON" in capsys.readouterr().err
     latin1 = tmp_path / "run.toml"
     latin1.write_bytes(b"[model]\nsource = 'caf\xe9'\n")
     assert train_main(["--config", str(latin1), "--dry-run"]) == 2
     assert "run.toml: not UTF-8" in capsys.readouterr().err
-    assert time.perf_counter() - start < 5
+    assert no_model == []
 
 
 @pytest.mark.model
@@ -119,6 +135,7 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
         "kl_clip.png",
         "parse_truncation.png",
         "reward.png",
+        "sampler.png",
         "signal.png",
         "structure.png",
     ]

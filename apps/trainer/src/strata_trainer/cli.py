@@ -389,6 +389,7 @@ def _train(cfg: RunConfig, run: Path, trainer: Any) -> None:
     from tqdm import tqdm
 
     from strata_grpo import read_trainer_state, truncate_jsonl
+    from strata_trainer.report import collapse_alarms
 
     latest = trainer.latest_checkpoint(run)
     initial = 0
@@ -399,7 +400,18 @@ def _train(cfg: RunConfig, run: Path, trainer: Any) -> None:
     trackers = open_trackers(cfg.log.to, run, cfg.log.project, cfg.to_dict())
     bar = tqdm(total=cfg.train.steps, initial=initial, desc="train", unit="step", file=sys.stderr)
 
+    seen: list[dict[str, Any]] = []
+    raised: set[str] = set()
+    domains = list(cfg.data.domains)
+
     def on_step(m: dict[str, Any]) -> None:
+        seen.append(m)
+        alarms = {a.split(" (")[-1] + a.split(":")[0]: a for a in collapse_alarms(seen, domains)}
+        for kind, alarm in alarms.items():
+            if kind not in raised:  # once, when it starts (its figures change every step)
+                tqdm.write(f"strata-train: collapse alarm at step {m['step']}: {alarm}", sys.stderr)
+        raised.clear()
+        raised.update(alarms)
         every = cfg.log.samples_every
         if every and m["step"] % every == 0 and trainer.last_batch is not None:
             write_samples(run / "samples.jsonl", m["step"], trainer.last_batch)

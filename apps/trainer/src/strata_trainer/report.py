@@ -123,6 +123,15 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         [("train/kl", "KL (k3)"), ("train/clip_fraction", "clip fraction")],
         "value",
     )
+    panel(
+        "sampler",
+        "Sampler vs learner: the policy that samples against the one that learns",
+        [
+            ("train/sampler_logp_gap", "mean |log π_sampler − log π_learner|"),
+            ("train/sampler_kl", "KL(sampler ‖ learner), estimated"),
+        ],
+        "nats per token",
+    )
     return written
 
 
@@ -206,6 +215,38 @@ def samples_markdown(path: Path, per_domain: int = 2) -> str:
     return "\n".join(lines)
 
 
+COLLAPSE_SHARE = 0.9
+"""A domain whose most common answer is at least this share of its answers..."""
+COLLAPSE_STEPS = 3
+"""...for this many steps in a row raises the collapse alarm."""
+ENTROPY_FLOOR = 0.05
+"""A domain whose sampling entropy per token falls below this (nats) raises it too."""
+
+
+def collapse_alarms(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -> list[str]:
+    """One line per domain that looks collapsed in ``rows`` (metrics, oldest first): the same
+    answer to nearly every prompt for :data:`COLLAPSE_STEPS` steps, or near-zero entropy. A
+    rising reward with one answer is a collapse or a hack, not learning (docs/grpo.md)."""
+    alarms = []
+    for d in domains:
+        shares = [
+            float(r[f"{d}/modal_answer_share"]) for r in rows if f"{d}/modal_answer_share" in r
+        ]
+        tail = shares[-COLLAPSE_STEPS:]
+        if len(tail) == COLLAPSE_STEPS and min(tail) >= COLLAPSE_SHARE:
+            alarms.append(
+                f"{d}: one answer is {min(tail):.2f}+ of its answers for the last "
+                f"{COLLAPSE_STEPS} steps (answer collapse)"
+            )
+        entropies = [float(r[f"{d}/entropy"]) for r in rows if f"{d}/entropy" in r]
+        if entropies and entropies[-1] < ENTROPY_FLOOR:
+            alarms.append(
+                f"{d}: sampling entropy {entropies[-1]:.3f} nats a token, under "
+                f"{ENTROPY_FLOOR} (entropy collapse)"
+            )
+    return alarms
+
+
 def write_report(
     run_dir: Path,
     domains: Sequence[str],
@@ -236,6 +277,10 @@ def write_report(
             if flagged
             else "No domain fell below its before-training 95 % interval.\n"
         )
+    alarms = collapse_alarms(rows, domains)
+    lines += ["## Collapse alarm", ""]
+    lines += [f"- **{a}**" for a in alarms] if alarms else ["No domain looks collapsed."]
+    lines.append("")
     if before:
         lines += [results_markdown(before, "Before training"), ""]
     if after:

@@ -203,7 +203,8 @@ class FixedLogprobs:
 
     old: torch.Tensor | None
     ref: torch.Tensor | None
-    sampler: torch.Tensor | None
+    sampler: torch.Tensor
+    """The sampler's own (zeros on padding)."""
 
 
 @dataclass(frozen=True)
@@ -214,28 +215,38 @@ class UpdateStats:
     """Share-weighted sums of :data:`LOSS_STATS`. Shape: [len(LOSS_STATS)]."""
     ratio_min: torch.Tensor
     ratio_max: torch.Tensor
-    sampler_gap: torch.Tensor
-    """Σ |log πold − log πsampler| over completion tokens (first update only)."""
+    mismatch: torch.Tensor
+    """Sampler against learner over completion tokens, d = log πsampler − log πold: Σ |d|,
+    max |d|, Σ d (first update only). Shape: [3]."""
 
     @classmethod
     def empty(cls, device: torch.device) -> UpdateStats:
-        zero = torch.zeros((), device=device)
         return cls(
             torch.zeros(len(LOSS_STATS), device=device),
             torch.tensor(math.inf, device=device),
             torch.tensor(-math.inf, device=device),
-            zero,
+            torch.zeros(3, device=device),
         )
 
     def with_micro_batch(
-        self, out: GRPOLossOutput, share: torch.Tensor, gap: torch.Tensor | None
+        self, out: GRPOLossOutput, share: torch.Tensor, mismatch: torch.Tensor | None
     ) -> UpdateStats:
         has_tokens = out.n_tokens > 0
+        if mismatch is None:
+            merged = self.mismatch
+        else:
+            merged = torch.stack(
+                [
+                    self.mismatch[0] + mismatch[0],
+                    self.mismatch[1].maximum(mismatch[1]),
+                    self.mismatch[2] + mismatch[2],
+                ]
+            )
         return UpdateStats(
             self.sums + torch.stack([getattr(out, k).detach() for k in LOSS_STATS]) * share,
             torch.where(has_tokens, self.ratio_min.minimum(out.ratio_min), self.ratio_min),
             torch.where(has_tokens, self.ratio_max.maximum(out.ratio_max), self.ratio_max),
-            self.sampler_gap if gap is None else self.sampler_gap + gap,
+            merged,
         )
 
     def plus(self, other: UpdateStats) -> UpdateStats:
@@ -243,11 +254,17 @@ class UpdateStats:
             self.sums + other.sums,
             self.ratio_min.minimum(other.ratio_min),
             self.ratio_max.maximum(other.ratio_max),
-            self.sampler_gap + other.sampler_gap,
+            self.mismatch,  # the first update's: a property of the batch
         )
 
     def metrics(
-        self, updates: int, *, grad_norm: float, skipped: int, tokens: float, sampler_gap: float
+        self,
+        updates: int,
+        *,
+        grad_norm: float,
+        skipped: int,
+        tokens: float,
+        mismatch: Sequence[float],
     ) -> dict[str, float]:
         """The step's learning metrics: means over the ``updates`` taken (NaN where none was)."""
         means = (self.sums / updates).tolist() if updates else [math.nan] * len(LOSS_STATS)
@@ -259,7 +276,12 @@ class UpdateStats:
             "grad_norm": grad_norm,
             "skipped": float(skipped),
             "tokens": float(tokens),
-            "sampler_logp_gap": sampler_gap / max(tokens, 1),
+            # The policy that sampled against the one that learns (issue 37): mean and max
+            # |log πsampler − log πlearner| over sampled tokens, and the mean of the difference,
+            # the estimate of KL(sampler ‖ learner) from the sampler's own draws.
+            "sampler_logp_gap": mismatch[0] / max(tokens, 1),
+            "sampler_logp_gap_max": mismatch[1],
+            "sampler_kl": mismatch[2] / max(tokens, 1),
         }
 
 
@@ -499,13 +521,13 @@ class GRPOTrainer:
         inputs = self._learning_inputs(batch)  # padded ids and masks, advantages, shares
         fixed = self._fixed_logprobs(batch, inputs)  # log πold, log πref, the sampler's
         taken = UpdateStats.empty(self.device)
-        grad_norm, skipped, sampler_gap = 0.0, 0, 0.0
+        grad_norm, skipped, mismatch = 0.0, 0, [0.0, 0.0, 0.0]
         self.policy.train()
         for inner in range(self.config.inner_updates):
             update = self._accumulate_gradients(inputs, fixed, first=inner == 0)
             grad_norm = self._clip_and_average_gradients()
             if inner == 0:  # a property of the batch, kept whether the update is or not
-                sampler_gap = float(update.sampler_gap)
+                mismatch = update.mismatch.tolist()
             if not all_ranks_true(math.isfinite(grad_norm)):
                 self.optimizer.zero_grad(set_to_none=True)
                 skipped += 1
@@ -520,7 +542,7 @@ class GRPOTrainer:
             grad_norm=grad_norm,
             skipped=skipped,
             tokens=inputs.local_tokens,
-            sampler_gap=sampler_gap,
+            mismatch=mismatch,
         )
 
     def _learning_inputs(self, batch: RolloutBatch) -> LearningInputs:
@@ -539,20 +561,20 @@ class GRPOTrainer:
 
     def _fixed_logprobs(self, batch: RolloutBatch, inputs: LearningInputs) -> FixedLogprobs:
         """What the μ updates hold fixed: log πref (β > 0: the adapter off), the sampler's
-        log-probs (``use_sampler_logprobs``), log πold (μ > 1; at μ = 1 it is the current
-        policy's, ρ = 1 exactly, and is not computed). Shapes: [N, T] or None."""
+        log-probs (always: the mismatch is logged; the loss reads them with
+        ``use_sampler_logprobs``), log πold (μ > 1; at μ = 1 it is the current policy's, ρ = 1
+        exactly, and is not computed). Shapes: [N, T] or None."""
         cfg = self.config
         ids, attention, cmask = inputs.input_ids, inputs.attention, inputs.completion_mask
         t, temp = cmask.shape[1], inputs.temperature
-        old = ref = sampler = None
+        old = ref = None
         with self._eval_mode():
             if cfg.beta > 0:
                 with self.policy.disable_adapter():
                     ref = self._logprobs_no_grad(ids, attention, t, temp)
-            if cfg.use_sampler_logprobs:
-                sampler = torch.zeros_like(cmask)
-                for i, lp in enumerate(batch.sampler_logprobs):
-                    sampler[i, : len(lp)] = torch.tensor(lp, dtype=torch.float32)
+            sampler = torch.zeros_like(cmask)
+            for i, lp in enumerate(batch.sampler_logprobs):
+                sampler[i, : len(lp)] = torch.tensor(lp, dtype=torch.float32)
             if cfg.inner_updates > 1:
                 old = self._logprobs_no_grad(ids, attention, t, temp)
         return FixedLogprobs(old=old, ref=ref, sampler=sampler)
@@ -584,7 +606,7 @@ class GRPOTrainer:
                 beta=cfg.beta,
                 aggregation=cfg.aggregation,
                 max_tokens=cfg.max_new_tokens,
-                sampler_logp=None if fixed.sampler is None else fixed.sampler[s],
+                sampler_logp=fixed.sampler[s] if cfg.use_sampler_logprobs else None,
                 importance_cap=cfg.importance_cap,
             )
             # This micro-batch's share of the global batch, so gradients accumulate to it.
@@ -597,11 +619,12 @@ class GRPOTrainer:
             ) * world_size
             # A non-finite loss makes the gradient non-finite: the update is skipped.
             torch.autograd.backward(out.loss * share)
-            gap = None
-            if fixed.sampler is not None and first:
-                old = logp if fixed.old is None else fixed.old[s]
-                gap = ((old.detach() - fixed.sampler[s]).abs() * cmask[s]).sum()
-            stats = stats.with_micro_batch(out, share, gap)
+            mismatch = None
+            if first:
+                old = logp.detach() if fixed.old is None else fixed.old[s]
+                d = (fixed.sampler[s] - old) * cmask[s]  # [b, T], 0 on padding
+                mismatch = torch.stack([d.abs().sum(), d.abs().max(), d.sum()])
+            stats = stats.with_micro_batch(out, share, mismatch)
         return stats
 
     def _clip_and_average_gradients(self) -> float:
@@ -670,6 +693,19 @@ class GRPOTrainer:
             out[f"{domain}/structure"] = float(np.mean([b.structure for b in bds]))
             out[f"{domain}/repetition"] = float(np.mean([b.repetition for b in bds]))
             out[f"{domain}/parse_rate"] = float(np.mean([b.answer is not None for b in bds]))
+            # Collapse signs (issue 36): one answer for every prompt, groups that agree, and
+            # the sampling policy's entropy, estimated per token as −mean log π(sampled token).
+            answers = [str(b.answer) for b in bds if b.answer is not None]
+            out[f"{domain}/modal_answer_share"] = (
+                max(answers.count(a) for a in set(answers)) / len(answers) if answers else 1.0
+            )
+            by_group: dict[int, set[str]] = {}
+            for i in idx:
+                b = batch.breakdowns[i]
+                by_group.setdefault(batch.groups[i], set()).add(str(b.answer))
+            out[f"{domain}/distinct_answers"] = float(np.mean([len(a) for a in by_group.values()]))
+            logps = [lp for i in idx for lp in batch.sampler_logprobs[i]]
+            out[f"{domain}/entropy"] = float(-np.mean(logps)) if logps else 0.0
             # Signal health: a group whose rewards are all equal has zero advantages and teaches
             # nothing; one whose outcomes are all equal teaches only format and length.
             groups: dict[int, list[Scored]] = {}
