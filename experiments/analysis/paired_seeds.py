@@ -1,0 +1,58 @@
+"""Per seed and domain, the paired before/after test on the same items, and over seeds the mean
+gain with a t-interval (the seed is the unit): the analysis pre-registered for the default's
+five seeds (docs/results.md).
+
+    uv run python experiments/analysis/paired_seeds.py /work/runs/grids/default-seeds
+
+Reads each run folder's eval_before.json and eval_after.json (per-item outcomes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from strata_trainer.evaluate import from_json, mcnemar_p
+
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
+"""Two-sided 95 % quantiles of Student's t by degrees of freedom."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", type=Path, help="the grid's run folder (one sub-folder a run)")
+    args = parser.parse_args()
+    gains: dict[str, list[float]] = {}
+    print("| run | domain | before | after | gained / lost | McNemar p | beyond both intervals |")
+    print("|---|---|---|---|---|---|---|")
+    for run in sorted(p for p in args.runs.iterdir() if (p / "eval_after.json").is_file()):
+        before = from_json(json.loads((run / "eval_before.json").read_text()))
+        after = from_json(json.loads((run / "eval_after.json").read_text()))
+        for domain, a in after.items():
+            b = before[domain]
+            pairs = list(zip(b.outcomes, a.outcomes, strict=True))
+            gained = sum(1 for x, y in pairs if y and not x)
+            lost = sum(1 for x, y in pairs if x and not y)
+            beyond = "up" if a.ci_low > b.ci_high else "down" if a.accuracy < b.ci_low else ""
+            print(
+                f"| {run.name} | {domain} | {b.accuracy:.3f} | {a.accuracy:.3f} | "
+                f"{gained} / {lost} | {mcnemar_p(b.outcomes, a.outcomes):.3g} | {beyond} |"
+            )
+            gains.setdefault(domain, []).append(a.accuracy - b.accuracy)
+    print()
+    print("| domain | seeds | mean gain [95 % t-interval over seeds] |")
+    print("|---|---|---|")
+    for domain, values in gains.items():
+        mean = statistics.fmean(values)
+        if len(values) > 1:
+            half = T_975[len(values) - 1] * statistics.stdev(values) / len(values) ** 0.5
+            shown = f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]"
+        else:
+            shown = f"{mean:+.3f} (one seed)"
+        print(f"| {domain} | {len(values)} | {shown} |")
+
+
+if __name__ == "__main__":
+    main()
