@@ -141,8 +141,9 @@ def double3(rng: random.Random) -> Row:
 
 
 CANDIDATES = [
-    Candidate("sum19", "gsm8k", sum19, ("What is 7 + 46?", "7 + 46 = 53.", "53")),
-    Candidate("sum", "gsm8k", sum_wide, ("What is 23 + 15?", "23 + 15 = 38.", "38")),
+    # The built-in domains' own worked turns, so the probe shows them what training shows them.
+    Candidate("sum19", "gsm8k", sum19, synthetic.EXAMPLES["add_digit"]),
+    Candidate("sum", "gsm8k", sum_wide, synthetic.EXAMPLES["sum"]),
     Candidate(
         "word2",
         "gsm8k",
