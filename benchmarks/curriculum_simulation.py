@@ -84,12 +84,12 @@ def main() -> None:
     schedulers: dict[str, Callable[[int], DomainScheduler]] = {
         "uniform": lambda s: UniformScheduler(names, seed=s),
         "proportional (by size)": lambda s: ProportionalScheduler(SIZES, seed=s),
-        "ucb c=0.5 floor=0.1 (default)": lambda s: UCBScheduler(names, seed=s),
-        "ucb c=0 floor=0.1 (greedy)": lambda s: UCBScheduler(names, c=0.0, seed=s),
-        "ucb c=2 floor=0.1": lambda s: UCBScheduler(names, c=2.0, seed=s),
-        "ucb c=0.5 floor=0": lambda s: UCBScheduler(names, floor=0.0, seed=s),
+        "ucb c=0.5 floor=0.1 sharpness=1": lambda s: UCBScheduler(names, sharpness=1.0, seed=s),
+        "ucb c=0 floor=0.1 (greedy)": lambda s: UCBScheduler(names, c=0.0, sharpness=1.0, seed=s),
+        "ucb c=2 floor=0.1": lambda s: UCBScheduler(names, c=2.0, sharpness=1.0, seed=s),
+        "ucb c=0.5 floor=0": lambda s: UCBScheduler(names, floor=0.0, sharpness=1.0, seed=s),
         "ucb sharpness=2": lambda s: UCBScheduler(names, sharpness=2.0, seed=s),
-        "ucb sharpness=4": lambda s: UCBScheduler(names, sharpness=4.0, seed=s),
+        "ucb sharpness=4 (default)": lambda s: UCBScheduler(names, seed=s),
         "ucb sharpness=8": lambda s: UCBScheduler(names, sharpness=8.0, seed=s),
     }
     print(
@@ -120,8 +120,7 @@ def main() -> None:
             f"{statistics.fmean(mean):.3f} ± {statistics.stdev(mean):.3f} {per}   {share}"
         )
     diffs = [
-        u - v
-        for u, v in zip(weakest["ucb c=0.5 floor=0.1 (default)"], weakest["uniform"], strict=True)
+        u - v for u, v in zip(weakest["ucb sharpness=4 (default)"], weakest["uniform"], strict=True)
     ]
     half = 1.96 * statistics.stdev(diffs) / math.sqrt(len(diffs))
     wins = sum(d > 0 for d in diffs)

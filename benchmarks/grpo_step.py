@@ -41,7 +41,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -68,10 +67,6 @@ def prompts() -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 # ---------------------------------------------------------------- workers (one per subprocess)
@@ -161,8 +156,9 @@ def run_strata(
     bf16_weights: bool = False,
     micro_batch: int = 0,
 ) -> dict[str, Any]:
+    from strata_curriculum import UCBScheduler
     from strata_grpo import Example, GRPOConfig, GRPOTrainer, make_policy
-    from strata_rollout import load_model
+    from strata_rollout import HFEngine, RolloutEngine, load_model
 
     # bf16 weights: the base model stored in bf16, so rollout (HF or vLLM) is bf16 too; peft
     # keeps LoRA in fp32.
@@ -186,7 +182,7 @@ def run_strata(
         seed=0,
     )
     policy = make_policy(loaded.model, config)
-    engine = None
+    engine: RolloutEngine = HFEngine(policy, loaded.tokenizer, seed=config.seed)
     if engine_kind == "vllm":
         from strata_rollout.vllm import VLLMEngine
 
@@ -202,18 +198,25 @@ def run_strata(
             kv_cache_memory_bytes=1 << 30,
         )
     tasks = {"gsm8k": [Example(p["prompt"], p["answer"]) for p in prompts()]}
-    trainer = GRPOTrainer(policy, loaded.tokenizer, tasks, config, engine=engine)
-    if engine is not None:
+    trainer = GRPOTrainer(
+        policy,
+        loaded.tokenizer,
+        tasks,
+        config,
+        engine=engine,
+        scheduler=UCBScheduler(list(tasks), seed=config.seed),
+    )
+    if not trainer.shares_policy:
         trainer.push_weights()
     records = []
     for _ in range(steps + 1):
         m = trainer.step()
         records.append(
             {
-                "step": m["time/step"],
-                "generation": m["time/generation"],
-                "training": m["time/step"] - m["time/generation"],
-                "completion_tokens": m["train/tokens"],
+                "step": m.step_s,
+                "generation": m.generation_s,
+                "training": m.step_s - m.generation_s,
+                "completion_tokens": m.update.tokens,
             }
         )
     dtype = (
@@ -233,6 +236,8 @@ def worker(kind: str, beta: float, steps: int, micro_batch: int) -> None:
     else:
         engine = "vllm" if "vllm" in kind else "hf"
         out = run_strata(beta, steps, engine, "-bf16" in kind, kind.endswith("-bf16w"), micro_batch)
+    from strata_trainer.memory import peak_rss_gb
+
     out["peak_rss_gb"] = peak_rss_gb()
     print("RESULT " + json.dumps(out), flush=True)
 

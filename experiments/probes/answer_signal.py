@@ -26,8 +26,8 @@ from collections.abc import Callable
 from strata_rewards.extract import LETTERS
 from strata_rollout.types import SamplingConfig
 from strata_trainer import synthetic
-from strata_trainer.cli import _hf_engine, _load_model, _stop
 from strata_trainer.config import build_config
+from strata_trainer.engines import hf_engine, load_base_model, stop_strings
 from strata_trainer.synthetic import Row
 
 Generator = Callable[[random.Random], Row]
@@ -131,9 +131,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     cfg = build_config(None, args.set)
-    loaded = _load_model(cfg)
-    engine = _hf_engine(loaded.model, loaded.tokenizer, cfg)
-    stop = _stop(cfg)
+    loaded = load_base_model(cfg)
+    engine = hf_engine(loaded.model, loaded.tokenizer, cfg)
+    stop = stop_strings(cfg)
     for domain, name, turns, generate in PROBES[args.probe]:
         prompting = cfg.prompting()
         if turns == "worked":

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from strata_rewards import register_alias
 from strata_rewards.extract import LETTERS
 from strata_trainer import synthetic
-from strata_trainer.cli import _hf_engine, _load_model
 from strata_trainer.config import build_config
 from strata_trainer.data import Item
+from strata_trainer.engines import hf_engine, load_base_model
 from strata_trainer.probe import run_probe, table
 from strata_trainer.synthetic import Row, split_of, with_options
 
@@ -214,8 +214,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     cfg = build_config(None, args.set)
-    loaded = _load_model(cfg)
-    engine = _hf_engine(loaded.model, loaded.tokenizer, cfg)
+    loaded = load_base_model(cfg)
+    engine = hf_engine(loaded.model, loaded.tokenizer, cfg)
     chosen = [c for c in CANDIDATES if not args.only or c.name in args.only.split(",")]
     train = cfg.train
     for cand in chosen:

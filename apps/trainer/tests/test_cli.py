@@ -289,8 +289,8 @@ def test_strata_eval_limit_overrides_a_runs_per_domain_sizes(tmp_path: Path) -> 
 def test_bf16_asked_on_a_cpu_without_native_bf16_is_warned_and_named(
     overrides: list[str], named: list[str]
 ) -> None:
-    from strata_trainer.cli import slow_bf16_warning
     from strata_trainer.config import build_config
+    from strata_trainer.engines import slow_bf16_warning
 
     cfg = build_config(None, overrides)
     assert slow_bf16_warning(cfg, cpu_without_bf16=False) is None  # native bf16: nothing to say

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from strata_trainer.aggregate import doc_block, doc_table
 from strata_trainer.config import build_config, describe_markdown
-from strata_trainer.experiment import doc_block, doc_table, load_grid
+from strata_trainer.grid import load_grid
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "trainer.md"

@@ -19,15 +19,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strata_trainer.aggregate import aggregate, aggregate_markdown, paired_differences
 from strata_trainer.config import ConfigError, build_config
 from strata_trainer.evaluate import evaluation_key, wilson
-from strata_trainer.experiment import (
-    aggregate,
-    aggregate_markdown,
-    load_grid,
-    main,
-    paired_differences,
-)
+from strata_trainer.experiment import main
+from strata_trainer.grid import load_grid
 
 
 def _result(correct: int, n: int) -> dict[str, Any]:
@@ -263,7 +259,7 @@ def test_only_says_what_it_left_out(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize("inside", ["", "old table\n", "_No run._"])
 def test_a_docs_block_is_found_empty_or_not(inside: str) -> None:
-    from strata_trainer.experiment import doc_block
+    from strata_trainer.aggregate import doc_block
 
     text = f"intro\n<!-- grid:g:begin -->\n{inside}<!-- grid:g:end -->\nafter\n"
     if inside and not inside.endswith("\n"):
@@ -281,7 +277,7 @@ def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
     run = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
     grid_process = (
         "import pathlib, sys\n"
-        "from strata_trainer import experiment\n"
+        "from strata_trainer import grid as experiment\n"
         "experiment.HEARTBEAT_S = 1000.0\n"
         "ledger = experiment.InvocationLog(pathlib.Path(sys.argv[2]))\n"
         "with experiment.exit_on_sigterm():\n"
@@ -317,12 +313,12 @@ def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
 def test_a_run_killed_outright_still_has_its_time_logged(tmp_path: Path) -> None:
     """The machine ending a session killed the grid and its run with no chance to log: batch
     seed 1 of B fp32 lost ≈ 42 minutes of its wall time that way. The heartbeat keeps it."""
-    from strata_trainer.experiment import InvocationLog
+    from strata_trainer.grid import InvocationLog
 
     run, ready = tmp_path / "run", tmp_path / "ready"
     grid_process = (
         "import sys, pathlib\n"
-        "from strata_trainer import experiment\n"
+        "from strata_trainer import grid as experiment\n"
         "experiment.HEARTBEAT_S = 0.2\n"
         "log = experiment.InvocationLog(pathlib.Path(sys.argv[1]))\n"
         "def beat(wall, rss):\n"

@@ -15,16 +15,19 @@ def _rows(shares: list[float], entropy: float = 1.0) -> list[dict[str, float]]:
 
 
 def test_one_answer_for_several_steps_raises_the_alarm() -> None:
-    assert collapse_alarms(_rows([0.5, 0.95, 0.97, 1.0]), ["a"]) == [
+    (alarm,) = collapse_alarms(_rows([0.5, 0.95, 0.97, 1.0]), ["a"])
+    assert (alarm.domain, alarm.kind) == ("a", "answer")
+    assert alarm.message == (
         "a: one answer is 0.95+ of its answers for the last 3 steps (answer collapse)"
-    ]
+    )
     assert collapse_alarms(_rows([0.95, 0.97, 0.5]), ["a"]) == []  # it recovered
     assert collapse_alarms(_rows([1.0, 1.0]), ["a"]) == []  # not yet several steps
 
 
 def test_near_zero_entropy_raises_the_alarm() -> None:
     (alarm,) = collapse_alarms(_rows([0.2], entropy=ENTROPY_FLOOR / 2), ["a"])
-    assert "entropy collapse" in alarm
+    assert alarm.kind == "entropy"
+    assert "entropy collapse" in alarm.message
 
 
 @given(st.lists(st.floats(0, 1), max_size=12), st.floats(0, 3))

@@ -29,6 +29,7 @@ def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> Non
     before = adapter(t)
     metrics = t.step()
     assert _changed(before, adapter(t)), "the tiny run must move the weights to test anything"
+    row = metrics.row()
     for domain in ("gsm8k", "strategyqa"):
         for key in (
             "reward",
@@ -41,7 +42,7 @@ def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> Non
             "equal_reward_groups",
             "equal_outcome_groups",
         ):
-            assert f"{domain}/{key}" in metrics
+            assert f"{domain}/{key}" in row
     for key in (
         "train/loss",
         "train/kl",
@@ -52,29 +53,29 @@ def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> Non
         "lr",
         "temperature",
     ):
-        assert key in metrics
-    assert metrics["train/skipped"] == 0.0
+        assert key in row
+    assert metrics.update.skipped == 0.0
     # vowel_reward differs between most completions: few groups are all equal.
-    assert metrics["gsm8k/equal_reward_groups"] < 1.0
-    assert metrics["gsm8k/equal_outcome_groups"] in (0.0, 0.5, 1.0)  # one or two groups
-    json.dumps(metrics)  # serialisable as it is
+    assert metrics.domains["gsm8k"].equal_reward_groups < 1.0
+    assert metrics.domains["gsm8k"].equal_outcome_groups in (0.0, 0.5, 1.0)  # one or two groups
+    assert json.loads(json.dumps(row)) == row  # the metrics.jsonl line, serialisable as it is
 
 
 def test_the_default_reward_is_strata_rewards_composite(tokenizer: Any) -> None:
-    from strata_grpo import GRPOTrainer, make_policy
+    from strata_grpo import make_policy
     from strata_rollout.testing import tiny_causal_lm
 
-    from .tiny_setup import config, tasks
+    from .tiny_setup import config, grpo_trainer
 
     cfg = config()
-    t = GRPOTrainer(make_policy(tiny_causal_lm(tokenizer), cfg), tokenizer, tasks(), cfg)
+    t = grpo_trainer(make_policy(tiny_causal_lm(tokenizer), cfg), tokenizer, cfg)
     metrics = t.step()
     for domain in ("gsm8k", "strategyqa"):
         for part in ("accuracy", "structure", "repetition", "parse_rate"):
-            assert 0.0 <= metrics[f"{domain}/{part}"] <= 1.0
+            assert 0.0 <= getattr(metrics.domains[domain], part) <= 1.0
         # total = outcome + 0.2 structure - 0.5 repetition (degenerate text: 0), averaged
-        m = {k.split("/")[1]: v for k, v in metrics.items() if k.startswith(f"{domain}/")}
-        assert -0.5 <= m["reward"] <= m["accuracy"] + 0.2 * m["structure"] + 1e-9
+        m = metrics.domains[domain]
+        assert -0.5 <= m.reward <= m.accuracy + 0.2 * m.structure + 1e-9
 
 
 @pytest.mark.parametrize("aggregation", ["token_mean", "sequence_mean", "dr_grpo"])
@@ -118,7 +119,9 @@ def test_the_no_grad_batch_size_changes_no_update(tokenizer: Any) -> None:
     m1 = trainer(tokenizer, no_grad_batch_size=1, **kw).step()
     m2 = trainer(tokenizer, **kw).step()
     for key in ("kl", "loss", "ratio_min", "ratio_max", "grad_norm"):
-        assert m1[f"train/{key}"] == pytest.approx(m2[f"train/{key}"], rel=1e-5, abs=1e-9), key
+        assert getattr(m1.update, key) == pytest.approx(
+            getattr(m2.update, key), rel=1e-5, abs=1e-9
+        ), key
     with pytest.raises(ValueError, match="no_grad_batch_size"):
         trainer(tokenizer, no_grad_batch_size=0)
 
@@ -129,29 +132,29 @@ def test_a_non_finite_gradient_skips_the_step_and_keeps_the_weights(tokenizer: A
     hook = t.params[0].register_hook(lambda g: g * float("nan"))
     metrics = t.step()
     hook.remove()
-    assert metrics["train/skipped"] == 1.0
+    assert metrics.update.skipped == 1.0
     after = adapter(t)
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not t.optimizer.state  # AdamW never stepped
-    assert t.step()["train/skipped"] == 0.0  # and training goes on
+    assert t.step().update.skipped == 0.0  # and training goes on
 
 
 def test_the_reference_is_the_policy_with_its_adapter_off(tokenizer: Any) -> None:
     t = trainer(tokenizer, beta=0.1)
     first = t.step()
-    assert first["train/kl"] == 0.0  # LoRA starts at B = 0: policy == reference exactly
-    assert t.step()["train/kl"] > 0.0  # after an update they differ
+    assert first.update.kl == 0.0  # LoRA starts at B = 0: policy == reference exactly
+    assert t.step().update.kl > 0.0  # after an update they differ
 
 
 def test_several_inner_updates_use_old_logprobs(tokenizer: Any) -> None:
     """With μ = 1 the ratio to log πold is exactly 1; with μ = 3 the later updates see the
     policy move away from the one that sampled, both ways, and clipping acts."""
     one = trainer(tokenizer).step()
-    assert (one["train/ratio_min"], one["train/ratio_max"]) == (1.0, 1.0)
+    assert (one.update.ratio_min, one.update.ratio_max) == (1.0, 1.0)
     metrics = trainer(tokenizer, inner_updates=3, eps_low=0.01, eps_high=0.01).step()
-    assert metrics["train/ratio_max"] > 1.0
-    assert metrics["train/ratio_min"] < 1.0
-    assert metrics["train/clip_fraction"] > 0.0
+    assert metrics.update.ratio_max > 1.0
+    assert metrics.update.ratio_min < 1.0
+    assert metrics.update.clip_fraction > 0.0
 
 
 def test_sampler_weights_at_one_update_are_one_when_the_sampler_is_the_policy(
@@ -239,8 +242,8 @@ def test_the_update_scores_the_policy_that_sampled(tokenizer: Any, temperature: 
         use_sampler_logprobs=True,
     )
     metrics = t.step()
-    assert metrics["temperature"] == temperature
-    assert metrics["train/sampler_logp_gap"] < 1e-4
+    assert metrics.temperature == temperature
+    assert metrics.update.sampler_logp_gap < 1e-4
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
@@ -250,16 +253,16 @@ def test_bf16_training_skips_peft_input_casts_without_changing_a_bit(
     """Under autocast the trainer turns off peft's cast of each LoRA input to the adapter's
     fp32: log-probs and LoRA gradients equal those with peft casting, bit for bit, on bf16 base
     weights (the benchmark's bf16w) and on fp32 ones (the default run's)."""
-    from strata_grpo import GRPOTrainer, make_policy
+    from strata_grpo import make_policy
     from strata_grpo.logprobs import completion_logprobs
     from strata_grpo.trainer import pad_batch
     from strata_rollout.testing import tiny_causal_lm
 
-    from .tiny_setup import config, tasks, vowel_reward
+    from .tiny_setup import config, grpo_trainer, vowel_reward
 
     cfg = config(bf16="on")
     policy = make_policy(tiny_causal_lm(tokenizer).to(dtype), cfg)
-    t = GRPOTrainer(policy, tokenizer, tasks(), cfg, reward_fn=vowel_reward)
+    t = grpo_trainer(policy, tokenizer, cfg, reward_fn=vowel_reward)
     t.step()  # LoRA's B leaves zero, so the adapter's path counts
     batch = t.rollout()
     ids, att, cmask = pad_batch(batch.prompt_ids, batch.completion_ids, t.pad_id)
@@ -292,7 +295,7 @@ def test_the_logged_learning_rate_is_the_one_the_step_used(tokenizer: Any) -> No
         return original(*args, **kwargs)
 
     t.optimizer.step = spy  # type: ignore[method-assign]
-    logged = [t.step()["lr"] for _ in range(3)]
+    logged = [t.step().lr for _ in range(3)]
     assert logged == pytest.approx(used)
     assert logged == pytest.approx([1e-2 * k / 4 for k in (1, 2, 3)])
 
@@ -314,10 +317,10 @@ def test_a_partly_skipped_step_advances_the_schedule_and_logs_finite_loss(
     metrics = t.step()
     hook.remove()
     assert calls["n"] == 2  # one micro-batch an update: the hook saw each update once
-    assert metrics["train/skipped"] == 1.0
-    assert math.isfinite(metrics["train/loss"])
+    assert metrics.update.skipped == 1.0
+    assert math.isfinite(metrics.update.loss)
     assert t.lr_schedule.last_epoch == 1  # advanced once
-    assert t.step()["lr"] == pytest.approx(1e-2 * 2 / 4)
+    assert t.step().lr == pytest.approx(1e-2 * 2 / 4)
 
 
 def test_more_processes_than_prompts_is_refused_at_start(
@@ -340,5 +343,52 @@ def test_the_sampler_learner_mismatch_is_logged_every_step(tokenizer: Any) -> No
     t = trainer(tokenizer)
     for _ in range(2):
         m = t.step()
-        assert 0.0 <= m["train/sampler_logp_gap"] <= m["train/sampler_logp_gap_max"] < 1e-3
-        assert abs(m["train/sampler_kl"]) <= m["train/sampler_logp_gap"] + 1e-12
+        assert 0.0 <= m.update.sampler_logp_gap <= m.update.sampler_logp_gap_max < 1e-3
+        assert abs(m.update.sampler_kl) <= m.update.sampler_logp_gap + 1e-12
+
+
+def test_an_engine_sampling_the_policy_itself_is_pushed_no_weights(tokenizer: Any) -> None:
+    """The seam is strata-rollout's SharedPolicyEngine protocol, not a class test: an HFEngine
+    over the policy shares it; one over another model (a copy) is pushed merged weights."""
+    import copy
+
+    from strata_curriculum import UCBScheduler
+    from strata_grpo import GRPOTrainer, make_policy
+    from strata_rollout import HFEngine
+    from strata_rollout.testing import tiny_causal_lm
+
+    from .tiny_setup import config, grpo_trainer, tasks
+
+    cfg = config()
+    policy = make_policy(tiny_causal_lm(tokenizer), cfg)
+    assert grpo_trainer(policy, tokenizer, cfg).shares_policy
+    other = GRPOTrainer(
+        policy,
+        tokenizer,
+        tasks(),
+        cfg,
+        engine=HFEngine(copy.deepcopy(policy), tokenizer, seed=0),
+        scheduler=UCBScheduler(list(tasks()), seed=0),
+    )
+    assert not other.shares_policy
+
+
+def test_a_scheduler_over_other_domains_is_refused(tokenizer: Any) -> None:
+    from strata_curriculum import UCBScheduler
+    from strata_grpo import GRPOTrainer, make_policy
+    from strata_rollout import HFEngine
+    from strata_rollout.testing import tiny_causal_lm
+
+    from .tiny_setup import config, tasks
+
+    cfg = config()
+    policy = make_policy(tiny_causal_lm(tokenizer), cfg)
+    with pytest.raises(ValueError, match="the scheduler mixes \\['gsm8k'\\] but the tasks"):
+        GRPOTrainer(
+            policy,
+            tokenizer,
+            tasks(),
+            cfg,
+            engine=HFEngine(policy, tokenizer, seed=0),
+            scheduler=UCBScheduler(["gsm8k"], seed=0),
+        )

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from strata_grpo import Example, GRPOConfig, GRPOTrainer, make_policy
-from strata_rollout import load_tokenizer
+from strata_curriculum import UCBScheduler
+from strata_grpo import Example, GRPOConfig, GRPOTrainer, make_policy, rank_seed
+from strata_rollout import HFEngine, load_tokenizer
 from strata_rollout.testing import tiny_causal_lm
 
 QUESTIONS = {
@@ -68,11 +69,23 @@ def config(**overrides: Any) -> GRPOConfig:
     return GRPOConfig(**base)
 
 
+def grpo_trainer(policy: Any, tok: Any, cfg: GRPOConfig, **kw: Any) -> GRPOTrainer:
+    """A trainer over :func:`tasks` whose HFEngine samples ``policy`` itself, mixed by UCB."""
+    return GRPOTrainer(
+        policy,
+        tok,
+        tasks(),
+        cfg,
+        engine=HFEngine(policy, tok, seed=rank_seed(cfg.seed)),
+        scheduler=UCBScheduler(list(tasks()), seed=cfg.seed),
+        **kw,
+    )
+
+
 def trainer(tokenizer: Any = None, **overrides: Any) -> GRPOTrainer:
     tok = tokenizer if tokenizer is not None else load_tokenizer("smollm2")
     cfg = config(**overrides)
-    policy = make_policy(tiny_causal_lm(tok), cfg)
-    return GRPOTrainer(policy, tok, tasks(), cfg, reward_fn=vowel_reward)
+    return grpo_trainer(make_policy(tiny_causal_lm(tok), cfg), tok, cfg, reward_fn=vowel_reward)
 
 
 def adapter(t: GRPOTrainer) -> dict[str, Any]:

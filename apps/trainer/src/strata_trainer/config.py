@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from strata_curriculum import DomainScheduler, UCBScheduler, UniformScheduler
+from strata_curriculum import CurriculumConfig
 from strata_grpo import GRPOConfig
 from strata_rewards import Prompting, Weights, WordSplit
 from strata_trainer.data import EXEMPLARS, FILES
@@ -76,31 +76,6 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class CurriculumConfig:
-    scheduler: Literal["ucb", "uniform"] = "ucb"
-    """ucb: favour weak and rarely-seen domains (strata-curriculum's UCBScheduler). uniform:
-    equal shares (the ablation)."""
-    c: float = 0.5
-    """ucb: weight of the exploration bonus c*sqrt(ln N / n_d); 0 = greedy on weakness."""
-    floor: float | None = None
-    """ucb: share of every batch guaranteed to each domain, in [0, 1/K]; none = min(0.1, 1/K)."""
-    ema: float = 0.3
-    """Weight of the newest step in each domain's running accuracy, in (0, 1]."""
-    sharpness: float = 4.0
-    """ucb: shares follow score**sharpness. 1 = proportional to the scores, which in a batch of
-    6 prompts over 3 domains rounds to 2/2/2 whatever the scores; 4 lets the curriculum act
-    (and lifted the weakest domain in benchmarks/curriculum_simulation.py)."""
-
-    def make(self, domains: Sequence[str], seed: int) -> DomainScheduler:
-        """The scheduler this section describes (raises ValueError on a value out of range)."""
-        if self.scheduler == "uniform":
-            return UniformScheduler(domains, ema=self.ema, seed=seed)
-        return UCBScheduler(
-            domains, c=self.c, floor=self.floor, ema=self.ema, sharpness=self.sharpness, seed=seed
-        )
-
-
-@dataclass(frozen=True)
 class PromptConfig:
     templates: Literal["light", "full"] = "light"
     """Template set the prompt asks for and the structure reward checks. light:
@@ -116,13 +91,14 @@ class PromptConfig:
 
 @dataclass(frozen=True)
 class RewardConfig:
-    outcome: float = 1.0
+    # Defaults: strata-rewards' own (Weights), so the trainer and a user of the package agree.
+    outcome: float = Weights.outcome
     """Weight of the right answer (1 or 0)."""
-    structure: float = 0.2
+    structure: float = Weights.structure
     """Weight of the structure score (share of the template's checks passed)."""
-    repetition: float = 0.5
+    repetition: float = Weights.repetition
     """Weight of the repetition penalty (share of repeated word 3-grams), subtracted."""
-    repetition_words: WordSplit = "wordpunct"
+    repetition_words: WordSplit = Weights.words
     """How the penalty cuts a completion into words. wordpunct: runs of letters and digits and
     runs of other marks, so `<think>1</think</think…` repeats. whitespace: on spaces only, the
     rule of every run before 2026-11-28 (and of configs saved then, on --resume), under which

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from strata_trainer.evaluate import (
     DomainResult,
@@ -223,10 +224,20 @@ ENTROPY_FLOOR = 0.05
 """A domain whose sampling entropy per token falls below this (nats) raises it too."""
 
 
-def collapse_alarms(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -> list[str]:
-    """One line per domain that looks collapsed in ``rows`` (metrics, oldest first): the same
-    answer to nearly every prompt for :data:`COLLAPSE_STEPS` steps, or near-zero entropy. A
-    rising reward with one answer is a collapse or a hack, not learning (docs/grpo.md)."""
+@dataclass(frozen=True)
+class Alarm:
+    """A domain that looks collapsed."""
+
+    domain: str
+    kind: Literal["answer", "entropy"]
+    """answer: one answer to nearly every prompt; entropy: near-deterministic sampling."""
+    message: str
+
+
+def collapse_alarms(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -> list[Alarm]:
+    """Each domain that looks collapsed in ``rows`` (metrics, oldest first): the same answer to
+    nearly every prompt for :data:`COLLAPSE_STEPS` steps, or near-zero entropy. A rising reward
+    with one answer is a collapse or a hack, not learning (docs/grpo.md)."""
     alarms = []
     for d in domains:
         shares = [
@@ -234,16 +245,18 @@ def collapse_alarms(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -
         ]
         tail = shares[-COLLAPSE_STEPS:]
         if len(tail) == COLLAPSE_STEPS and min(tail) >= COLLAPSE_SHARE:
-            alarms.append(
+            message = (
                 f"{d}: one answer is {min(tail):.2f}+ of its answers for the last "
                 f"{COLLAPSE_STEPS} steps (answer collapse)"
             )
+            alarms.append(Alarm(d, "answer", message))
         entropies = [float(r[f"{d}/entropy"]) for r in rows if f"{d}/entropy" in r]
         if entropies and entropies[-1] < ENTROPY_FLOOR:
-            alarms.append(
+            message = (
                 f"{d}: sampling entropy {entropies[-1]:.3f} nats a token, under "
                 f"{ENTROPY_FLOOR} (entropy collapse)"
             )
+            alarms.append(Alarm(d, "entropy", message))
     return alarms
 
 
@@ -279,7 +292,7 @@ def write_report(
         )
     alarms = collapse_alarms(rows, domains)
     lines += ["## Collapse alarm", ""]
-    lines += [f"- **{a}**" for a in alarms] if alarms else ["No domain looks collapsed."]
+    lines += [f"- **{a.message}**" for a in alarms] if alarms else ["No domain looks collapsed."]
     lines.append("")
     if before:
         lines += [results_markdown(before, "Before training"), ""]

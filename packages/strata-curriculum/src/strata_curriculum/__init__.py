@@ -6,11 +6,12 @@
     >>> s.update("mmlu", [1, 1, 1, 0])
     >>> s.update("strategyqa", [1, 0])
     >>> s.allocate(16)
-    {'gsm8k': 6, 'mmlu': 4, 'strategyqa': 6}
+    {'gsm8k': 8, 'mmlu': 2, 'strategyqa': 6}
 
 See ``docs/curriculum.md``.
 """
 
+from strata_curriculum.config import CurriculumConfig
 from strata_curriculum.schedulers import (
     DomainScheduler,
     ProportionalScheduler,
@@ -20,6 +21,7 @@ from strata_curriculum.schedulers import (
 )
 
 __all__ = [
+    "CurriculumConfig",
     "DomainScheduler",
     "ProportionalScheduler",
     "UCBScheduler",

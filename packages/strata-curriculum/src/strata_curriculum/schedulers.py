@@ -209,7 +209,8 @@ class UCBScheduler(_Scheduler):
         sharpness: shares follow ``score ** sharpness``; 1 = in proportion to the scores, larger
             = more of the free prompts to the top scorers (toward UCB1's argmax). Proportional
             shares of close scores round to an even split in small batches (3 free prompts, 3
-            domains: 1 each whatever the scores); a sharpness of 4 or so lets the curriculum act.
+            domains: 1 each whatever the scores); the default 4 lets the curriculum act (it
+            lifted the weakest domain most in ``benchmarks/curriculum_simulation.py``).
         seed: seeds the tie-breaking RNG; same seed, same calls -> same allocations.
     """
 
@@ -222,7 +223,7 @@ class UCBScheduler(_Scheduler):
         c: float = 0.5,
         floor: float | None = None,
         ema: float = 0.3,
-        sharpness: float = 1.0,
+        sharpness: float = 4.0,
         seed: int | None = None,
     ) -> None:
         if floor is None:

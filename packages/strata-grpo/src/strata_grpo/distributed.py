@@ -26,6 +26,13 @@ def rank_and_world() -> tuple[int, int]:
     return 0, 1
 
 
+def rank_seed(seed: int) -> int:
+    """This rank's rollout seed: each rank samples its own groups from its own stream (rank 0,
+    and a single process, keep ``seed``)."""
+    rank, _ = rank_and_world()
+    return seed + 7919 * rank
+
+
 def all_gather_objects(obj: Any) -> list[Any]:
     """Every rank's ``obj``, in rank order (a plain list on a single process)."""
     import torch.distributed as dist

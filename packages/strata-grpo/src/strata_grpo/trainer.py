@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from strata_advantage import AdvantageResult, compute_advantages
-from strata_curriculum import DomainScheduler, UCBScheduler
+from strata_curriculum import DomainScheduler
 from strata_grpo.checkpoint import (
     CHECKPOINT_PREFIX,
     append_metrics,
@@ -59,13 +59,14 @@ from strata_grpo.distributed import (
 from strata_grpo.hardware import has_native_bf16
 from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import GRPOLossOutput, grpo_loss
+from strata_grpo.metrics import DomainMetrics, StepMetrics, UpdateMetrics
 from strata_grpo.policy import trainable_parameters
 from strata_rewards import score
 from strata_rollout import (
     Completion,
-    HFEngine,
     RolloutEngine,
     SamplingConfig,
+    SharedPolicyEngine,
     StatefulEngine,
     TemperatureSchedule,
     merged_lora_weights,
@@ -265,24 +266,21 @@ class UpdateStats:
         skipped: int,
         tokens: float,
         mismatch: Sequence[float],
-    ) -> dict[str, float]:
+    ) -> UpdateMetrics:
         """The step's learning metrics: means over the ``updates`` taken (NaN where none was)."""
         means = (self.sums / updates).tolist() if updates else [math.nan] * len(LOSS_STATS)
         low, high = float(self.ratio_min), float(self.ratio_max)
-        return {
+        return UpdateMetrics(
             **dict(zip(LOSS_STATS, means, strict=True)),
-            "ratio_min": low if math.isfinite(low) else 1.0,
-            "ratio_max": high if math.isfinite(high) else 1.0,
-            "grad_norm": grad_norm,
-            "skipped": float(skipped),
-            "tokens": float(tokens),
-            # The policy that sampled against the one that learns (issue 37): mean and max
-            # |log πsampler − log πlearner| over sampled tokens, and the mean of the difference,
-            # the estimate of KL(sampler ‖ learner) from the sampler's own draws.
-            "sampler_logp_gap": mismatch[0] / max(tokens, 1),
-            "sampler_logp_gap_max": mismatch[1],
-            "sampler_kl": mismatch[2] / max(tokens, 1),
-        }
+            ratio_min=low if math.isfinite(low) else 1.0,
+            ratio_max=high if math.isfinite(high) else 1.0,
+            grad_norm=grad_norm,
+            skipped=float(skipped),
+            tokens=float(tokens),
+            sampler_logp_gap=mismatch[0] / max(tokens, 1),
+            sampler_logp_gap_max=mismatch[1],
+            sampler_kl=mismatch[2] / max(tokens, 1),
+        )
 
 
 def pad_batch(
@@ -314,8 +312,8 @@ class GRPOTrainer:
         tasks: Mapping[str, Sequence[Example]],
         config: GRPOConfig,
         *,
-        engine: RolloutEngine | None = None,
-        scheduler: DomainScheduler | None = None,
+        engine: RolloutEngine,
+        scheduler: DomainScheduler,
         reward_fn: RewardFn | None = None,
     ) -> None:
         """
@@ -323,8 +321,12 @@ class GRPOTrainer:
             policy: a peft model (see :func:`strata_grpo.make_policy`).
             tokenizer: its tokenizer (left padding is set by the engine).
             tasks: examples per domain; the domain names are those of the reward function.
-            engine: where completions come from. Default: an HFEngine sharing ``policy``.
-            scheduler: the domain mix. Default: UCB over ``tasks``' domains.
+            engine: where completions come from, e.g. ``HFEngine(policy, tokenizer,
+                seed=rank_seed(config.seed))``, which samples ``policy`` itself, or a
+                ``VLLMEngine`` that takes pushed weights. Under ``torch.distributed`` give each
+                rank its own seed stream (:func:`strata_grpo.rank_seed`).
+            scheduler: the domain mix over ``tasks``' domains, e.g.
+                ``strata_curriculum.UCBScheduler(list(tasks), seed=config.seed)``.
             reward_fn: default ``strata_rewards.score``.
         """
         self.policy = policy
@@ -332,7 +334,7 @@ class GRPOTrainer:
         self.config = config
         self.sampler = TaskSampler(tasks, seed=config.seed)
         self.domains = tuple(tasks)
-        rank, world = rank_and_world()
+        _, world = rank_and_world()
         if world > config.prompts_per_step:
             # Ranks split the step's prompts; one with none would wait in every collective.
             raise ValueError(
@@ -340,14 +342,17 @@ class GRPOTrainer:
                 "every process needs at least one prompt a step; raise prompts_per_step to "
                 f"{world} or more, or start fewer processes"
             )
-        # Each rank samples its own groups: give each its own seed stream.
-        self.engine: RolloutEngine = engine or HFEngine(
-            policy, tokenizer, seed=config.seed + 7919 * rank
-        )
+        if set(scheduler.domains) != set(self.domains):
+            raise ValueError(
+                f"the scheduler mixes {sorted(scheduler.domains)} but the tasks are "
+                f"{sorted(self.domains)}: build it over the tasks' domains"
+            )
+        self.engine = engine
         self.last_batch: RolloutBatch | None = None
         """The latest step's global batch (the app logs samples from it)."""
-        self.shares_policy = isinstance(self.engine, HFEngine) and self.engine.model is policy
-        self.scheduler = scheduler or UCBScheduler(list(self.domains), seed=config.seed)
+        self.shares_policy = isinstance(engine, SharedPolicyEngine) and engine.samples_from(policy)
+        """The engine generates with ``policy`` itself: pushes carry no weights."""
+        self.scheduler = scheduler
         self.reward_fn: RewardFn = reward_fn or score
         self.temperature = TemperatureSchedule(
             config.temperature_start,
@@ -404,7 +409,9 @@ class GRPOTrainer:
         )
         return [Sampled(p, c, rank) for p, group in zip(mine, groups, strict=True) for c in group]
 
-    def score(self, sampled: Sequence[Sampled], temperature: float) -> RolloutBatch:
+    def rewards_and_advantages(
+        self, sampled: Sequence[Sampled], temperature: float
+    ) -> RolloutBatch:
         """Stage 3, rewards then advantages: each rank scores its completions, the ranks
         exchange them, and the estimator (SAN by default) normalises over the global batch."""
         local = [
@@ -456,7 +463,7 @@ class GRPOTrainer:
         sampling = self.sampling()
         with self._eval_mode():
             sampled = self.generate(self.choose_prompts(), sampling)
-        return self.score(sampled, sampling.temperature)
+        return self.rewards_and_advantages(sampled, sampling.temperature)
 
     # ------------------------------------------------------------------ learning
 
@@ -512,7 +519,7 @@ class GRPOTrainer:
         finally:
             self.policy.train(was)
 
-    def learn(self, batch: RolloutBatch) -> dict[str, float]:
+    def learn(self, batch: RolloutBatch) -> UpdateMetrics:
         """μ optimizer steps on ``batch``, top-down. Under ``torch.distributed`` each rank
         passes its own shard of the global batch: local losses are weighted so that the gradient
         averaged over ranks equals the global batch's gradient, and all ranks skip a non-finite
@@ -644,8 +651,8 @@ class GRPOTrainer:
 
     # ------------------------------------------------------------------ one step
 
-    def step(self) -> dict[str, Any]:
-        """One GRPO step, top-down; returns its metrics (flat, JSON-serialisable)."""
+    def step(self) -> StepMetrics:
+        """One GRPO step, top-down; returns its metrics (``.row()``: the metrics.jsonl line)."""
         start = time.perf_counter()
         lr = self.optimizer.param_groups[0]["lr"]  # this step's: learn() advances the schedule
         batch = self.rollout()  # prompts → completions → rewards → advantages
@@ -655,17 +662,18 @@ class GRPOTrainer:
         self.push_weights()  # the engine samples the updated policy next step
         self.update_curriculum(batch)
         self.last_batch = batch  # for samples in the app's logs
-        metrics: dict[str, Any] = {
-            "step": self.step_count,
-            "time/generation": generated - start,
-            "time/training": trained - generated,
-            "time/step": time.perf_counter() - start,
-            "lr": lr,
-            "temperature": batch.temperature,
-            **{f"train/{k}": v for k, v in learned.items()},
-            **self._domain_metrics(batch),
-            **{f"curriculum/{d}": s for d, s in self.scheduler.scores().items()},
-        }
+        metrics = StepMetrics(
+            step=self.step_count,
+            generation_s=generated - start,
+            training_s=trained - generated,
+            step_s=time.perf_counter() - start,
+            lr=lr,
+            temperature=batch.temperature,
+            update=learned,
+            completions={d: batch.domains.count(d) for d in self.domains},
+            domains={d: m for d in self.domains if (m := self._domain_metrics(batch, d))},
+            curriculum=self.scheduler.scores(),
+        )
         self.step_count += 1
         return metrics
 
@@ -680,55 +688,47 @@ class GRPOTrainer:
             if outcomes:
                 self.scheduler.update(domain, outcomes)
 
-    def _domain_metrics(self, batch: RolloutBatch) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for domain in self.domains:
-            idx = [i for i, d in enumerate(batch.domains) if d == domain]
-            out[f"{domain}/completions"] = len(idx)
-            if not idx:
-                continue
-            bds: list[Scored] = [batch.breakdowns[i] for i in idx]
-            out[f"{domain}/reward"] = float(np.mean([b.total for b in bds]))
-            out[f"{domain}/accuracy"] = float(np.mean([b.outcome for b in bds]))
-            out[f"{domain}/structure"] = float(np.mean([b.structure for b in bds]))
-            out[f"{domain}/repetition"] = float(np.mean([b.repetition for b in bds]))
-            out[f"{domain}/parse_rate"] = float(np.mean([b.answer is not None for b in bds]))
-            # Collapse signs (issue 36): one answer for every prompt, groups that agree, and
-            # the sampling policy's entropy, estimated per token as −mean log π(sampled token).
-            answers = [str(b.answer) for b in bds if b.answer is not None]
-            out[f"{domain}/modal_answer_share"] = (
+    def _domain_metrics(self, batch: RolloutBatch, domain: str) -> DomainMetrics | None:
+        """``domain``'s part of the batch, or None where it had no completion."""
+        idx = [i for i, d in enumerate(batch.domains) if d == domain]
+        if not idx:
+            return None
+        bds: list[Scored] = [batch.breakdowns[i] for i in idx]
+        # Collapse signs (issue 36): one answer for every prompt, groups that agree, and the
+        # sampling policy's entropy, estimated per token as −mean log π(sampled token).
+        answers = [str(b.answer) for b in bds if b.answer is not None]
+        by_group: dict[int, list[Scored]] = {}
+        for i in idx:
+            by_group.setdefault(batch.groups[i], []).append(batch.breakdowns[i])
+        logps = [lp for i in idx for lp in batch.sampler_logprobs[i]]
+        diag = batch.diagnostics.get(domain)
+        return DomainMetrics(
+            reward=float(np.mean([b.total for b in bds])),
+            accuracy=float(np.mean([b.outcome for b in bds])),
+            structure=float(np.mean([b.structure for b in bds])),
+            repetition=float(np.mean([b.repetition for b in bds])),
+            parse_rate=float(np.mean([b.answer is not None for b in bds])),
+            modal_answer_share=(
                 max(answers.count(a) for a in set(answers)) / len(answers) if answers else 1.0
-            )
-            by_group: dict[int, set[str]] = {}
-            for i in idx:
-                b = batch.breakdowns[i]
-                by_group.setdefault(batch.groups[i], set()).add(str(b.answer))
-            out[f"{domain}/distinct_answers"] = float(np.mean([len(a) for a in by_group.values()]))
-            logps = [lp for i in idx for lp in batch.sampler_logprobs[i]]
-            out[f"{domain}/entropy"] = float(-np.mean(logps)) if logps else 0.0
-            # Signal health: a group whose rewards are all equal has zero advantages and teaches
-            # nothing; one whose outcomes are all equal teaches only format and length.
-            groups: dict[int, list[Scored]] = {}
-            for i in idx:
-                groups.setdefault(batch.groups[i], []).append(batch.breakdowns[i])
-            out[f"{domain}/equal_reward_groups"] = float(
-                np.mean([len({b.total for b in g}) == 1 for g in groups.values()])
-            )
-            out[f"{domain}/equal_outcome_groups"] = float(
-                np.mean([len({b.outcome for b in g}) == 1 for g in groups.values()])
-            )
-            out[f"{domain}/completion_length"] = float(
-                np.mean([len(batch.completion_ids[i]) for i in idx])
-            )
-            out[f"{domain}/truncated"] = float(
-                np.mean([batch.finish_reasons[i] == "length" for i in idx])
-            )
-            diag = batch.diagnostics.get(domain)
-            if diag is not None:
-                out[f"{domain}/adv_regime"] = diag.regime
-                out[f"{domain}/adv_spread"] = float(diag.spread)
-                out[f"{domain}/zero_var_groups"] = float(diag.zero_variance_group_share)
-        return out
+            ),
+            distinct_answers=float(
+                np.mean([len({str(b.answer) for b in g}) for g in by_group.values()])
+            ),
+            entropy=float(-np.mean(logps)) if logps else 0.0,
+            # Signal health: a group whose rewards are all equal has zero advantages and
+            # teaches nothing; one whose outcomes are all equal teaches only format and length.
+            equal_reward_groups=float(
+                np.mean([len({b.total for b in g}) == 1 for g in by_group.values()])
+            ),
+            equal_outcome_groups=float(
+                np.mean([len({b.outcome for b in g}) == 1 for g in by_group.values()])
+            ),
+            completion_length=float(np.mean([len(batch.completion_ids[i]) for i in idx])),
+            truncated=float(np.mean([batch.finish_reasons[i] == "length" for i in idx])),
+            adv_regime=None if diag is None else diag.regime,
+            adv_spread=None if diag is None else float(diag.spread),
+            zero_var_groups=None if diag is None else float(diag.zero_variance_group_share),
+        )
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -822,7 +822,7 @@ class GRPOTrainer:
         self,
         run_dir: str | os.PathLike[str],
         *,
-        on_step: Callable[[dict[str, Any]], None] | None = None,
+        on_step: Callable[[StepMetrics], None] | None = None,
     ) -> None:
         """Run until ``config.steps``, appending metrics to ``run_dir/metrics.jsonl`` and saving
         checkpoints; resumes from ``run_dir``'s latest checkpoint when there is one."""
@@ -837,7 +837,7 @@ class GRPOTrainer:
         every = self.config.checkpoint_every
         while self.step_count < self.config.steps:
             metrics = self.step()
-            append_metrics(run / "metrics.jsonl", metrics)
+            append_metrics(run / "metrics.jsonl", metrics.row())
             if on_step is not None:
                 on_step(metrics)
             if (every and self.step_count % every == 0) or self.step_count == self.config.steps:

@@ -12,7 +12,12 @@ interface, model loading (hub id, folder, GGUF, the packaged SmolLM2), temperatu
 ``VLLMEngine`` (``strata_rollout.vllm``) has the same interface. See ``docs/rollout.md``.
 """
 
-from strata_rollout.engine import RolloutEngine, StatefulEngine, encode_prompts
+from strata_rollout.engine import (
+    RolloutEngine,
+    SharedPolicyEngine,
+    StatefulEngine,
+    encode_prompts,
+)
 from strata_rollout.hf import HFEngine
 from strata_rollout.models import (
     PACKAGED,
@@ -36,6 +41,7 @@ __all__ = [
     "Prompt",
     "RolloutEngine",
     "SamplingConfig",
+    "SharedPolicyEngine",
     "StatefulEngine",
     "TemperatureSchedule",
     "cache_dir",

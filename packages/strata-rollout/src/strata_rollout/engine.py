@@ -39,6 +39,16 @@ class RolloutEngine(Protocol):
 
 
 @runtime_checkable
+class SharedPolicyEngine(RolloutEngine, Protocol):
+    """An engine that can generate with the trainer's own model object, in place: sampling that
+    model needs no weights pushed (``update_weights(None)``) and no second copy in memory."""
+
+    def samples_from(self, model: object) -> bool:
+        """True when this engine generates with ``model`` itself (not a copy of its weights)."""
+        ...
+
+
+@runtime_checkable
 class StatefulEngine(RolloutEngine, Protocol):
     """An engine whose seed stream a checkpoint saves, so a resumed run samples what the
     uninterrupted one would. Only sampled calls without a seed of their own draw from the stream

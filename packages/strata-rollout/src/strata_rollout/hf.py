@@ -366,6 +366,10 @@ class HFEngine:
     def load_state_dict(self, state: Mapping[str, int]) -> None:
         self.seed, self._calls = int(state["seed"]), int(state["calls"])
 
+    def samples_from(self, model: object) -> bool:
+        """True when ``model`` is the very object this engine generates with."""
+        return self.model is model
+
     def update_weights(self, weights: Mapping[str, torch.Tensor] | None = None) -> None:
         """Load ``weights`` (by parameter name) into the engine's model; ``None``: nothing to
         do, the engine samples from the shared model object as it is now."""

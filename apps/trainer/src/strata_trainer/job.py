@@ -1,0 +1,293 @@
+"""The whole strata-train job, top-down: data → model → before-eval → (probe) → GRPO → after-eval
+→ report, each stage a function; resumable from the run folder.
+
+The run folder:
+
+    config.toml / config.json   the resolved configuration
+    eval_before.json / .md      held-out evaluation of the base model
+    probe.json / .md            the learnability probe (probe.first)
+    metrics.jsonl               one line of metrics per step (signal health included)
+    samples.jsonl               sampled completions with their reward parts, every few steps
+    checkpoint-NNNNNN/, latest  resumable checkpoints (strata-train --resume RUN_DIR)
+    eval_after.json / .md       the trained policy on the same held-out items
+    report.md, plots/*.png      curves and the before/after table
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from strata_trainer.config import RunConfig
+from strata_trainer.console import say
+from strata_trainer.data import Item
+from strata_trainer.engines import hf_engine, load_base_model, quantised, stop_strings, vllm_engine
+from strata_trainer.evaluate import DomainResult
+from strata_trainer.items import load_items, load_probe_items, say_counts
+from strata_trainer.memory import peak_rss_gb
+from strata_trainer.trackers import open_trackers
+
+if TYPE_CHECKING:
+    from strata_grpo import GRPOTrainer, RolloutBatch
+    from strata_rollout import LoadedModel, RolloutEngine
+    from strata_trainer.probe import DomainProbe
+
+
+def run_training(cfg: RunConfig, run: Path) -> Path:
+    """The whole job, top-down: data → model → before-eval → GRPO → after-eval → report.
+    Resumable: a run folder with checkpoints continues where it stopped."""
+    started = time.perf_counter()
+    train_items, held = load_items(cfg)
+    say_counts(train_items, held)
+    loaded = load_base_model(cfg)
+    say(f"model: {cfg.model.source} ({loaded.model.dtype}, {loaded.model.device})")
+    vllm = vllm_engine(cfg, loaded.path) if cfg.rollout.backend == "vllm" else None
+    before = evaluate_before(cfg, run, loaded, held, vllm)
+    if cfg.probe.first and not (run / "probe.json").is_file():
+        engine = vllm or hf_engine(loaded.model, loaded.tokenizer, cfg)
+        probes = probe_domains(cfg, engine, load_probe_items(cfg, cfg.probe.items))
+        print(save_probe(run, probes), file=sys.stderr)
+        for p in probes:
+            if p.verdict != "learnable":
+                say(f"warning: {p.domain} is '{p.verdict}' by the probe ({p.reason})")
+    if cfg.train.quantization == "nf4":
+        loaded = quantised(loaded)  # the full-precision copy goes once nothing holds it
+    trainer = make_trainer(cfg, loaded, train_items, vllm)
+    train_steps(cfg, run, trainer)
+    after = evaluate_after(cfg, run, trainer, held)
+    return finish(cfg, run, before, after, time.perf_counter() - started)
+
+
+def evaluate_before(
+    cfg: RunConfig,
+    run: Path,
+    loaded: LoadedModel,
+    held: dict[str, list[Item]],
+    vllm: RolloutEngine | None = None,
+) -> dict[str, DomainResult] | None:
+    """The base model on the held-out items (read back when the run resumes), through vLLM when
+    the run rolls out with it."""
+    from strata_trainer.evaluate import from_json
+
+    if not cfg.eval.before:
+        return None
+    if (run / "eval_before.json").is_file():
+        return from_json(json.loads((run / "eval_before.json").read_text(encoding="utf-8")))
+    engine = vllm or hf_engine(loaded.model, loaded.tokenizer, cfg)
+    before = evaluate_held_out(engine, held, cfg, "before")
+    save_eval(run, "eval_before", before, "Before training")
+    return before
+
+
+def make_trainer(
+    cfg: RunConfig,
+    loaded: LoadedModel,
+    train_items: dict[str, list[Item]],
+    vllm: RolloutEngine | None = None,
+) -> GRPOTrainer:
+    """The LoRA (or QLoRA) policy, its rollout engine (``vllm``, else an HFEngine sharing the
+    policy), prompts and rewards, the curriculum."""
+    from strata_grpo import Example, GRPOTrainer, make_policy
+
+    policy = make_policy(loaded.model, cfg.train)
+    engine = vllm or hf_engine(policy, loaded.tokenizer, cfg)
+    prompting = cfg.prompting()
+    tasks = {
+        d: [Example(prompting.messages(d, it.question), it.gold, it.id) for it in items]
+        for d, items in train_items.items()
+    }
+    trainer = GRPOTrainer(
+        policy,
+        loaded.tokenizer,
+        tasks,
+        dataclasses.replace(cfg.train, stop=stop_strings(cfg)),
+        engine=engine,
+        reward_fn=prompting.score,
+        scheduler=cfg.curriculum.make(list(tasks), seed=cfg.train.seed),
+    )
+    if not trainer.shares_policy:
+        trainer.push_weights()
+    return trainer
+
+
+def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
+    """GRPO steps until train.steps, with progress, samples and trackers."""
+    from tqdm import tqdm
+
+    from strata_grpo import StepMetrics, read_trainer_state, truncate_jsonl
+    from strata_trainer.report import collapse_alarms
+
+    latest = trainer.latest_checkpoint(run)
+    initial = 0
+    if latest is not None:
+        initial = read_trainer_state(latest)["step"]
+        say(f"resuming from {latest.name} (step {initial})")
+    truncate_jsonl(run / "samples.jsonl", initial)  # samples written after it are redone
+    trackers = open_trackers(cfg.log.to, run, cfg.log.project, cfg.to_dict())
+    bar = tqdm(total=cfg.train.steps, initial=initial, desc="train", unit="step", file=sys.stderr)
+
+    seen: list[dict[str, Any]] = []
+    raised: set[tuple[str, str]] = set()
+    domains = list(cfg.data.domains)
+
+    def on_step(metrics: StepMetrics) -> None:
+        m = metrics.row()
+        seen.append(m)
+        alarms = {(a.domain, a.kind): a for a in collapse_alarms(seen, domains)}
+        for key, alarm in alarms.items():
+            if key not in raised:  # once, when it starts (its figures change every step)
+                tqdm.write(
+                    f"strata-train: collapse alarm at step {metrics.step}: {alarm.message}",
+                    sys.stderr,
+                )
+        raised.clear()
+        raised.update(alarms)
+        every = cfg.log.samples_every
+        if every and metrics.step % every == 0 and trainer.last_batch is not None:
+            write_samples(run / "samples.jsonl", metrics.step, trainer.last_batch)
+        bar.update(1)
+        bar.set_postfix(
+            {
+                d[:8]: f"{metrics.domains[d].reward if d in metrics.domains else math.nan:.2f}"
+                for d in cfg.data.domains
+            }
+        )
+        trackers.log(m, metrics.step)
+
+    try:
+        trainer.train(run, on_step=on_step)
+    finally:
+        bar.close()
+        trackers.close()
+
+
+def evaluate_after(
+    cfg: RunConfig, run: Path, trainer: GRPOTrainer, held: dict[str, list[Item]]
+) -> dict[str, DomainResult] | None:
+    """The trained policy on the same held-out items, through the engine that sampled for
+    training (it holds the policy's latest weights: shared, or pushed after every step)."""
+    import torch
+
+    if not cfg.eval.after:
+        return None
+    engine = trainer.engine
+    with torch.no_grad():
+        after = evaluate_held_out(engine, held, cfg, "after")
+    save_eval(run, "eval_after", after, "After training")
+    return after
+
+
+def finish(
+    cfg: RunConfig,
+    run: Path,
+    before: Mapping[str, DomainResult] | None,
+    after: Mapping[str, DomainResult] | None,
+    wall: float,
+) -> Path:
+    """summary.json and report.md."""
+    from strata_trainer.report import write_report
+
+    facts = {
+        "model": cfg.model.source,
+        "domains": ", ".join(cfg.data.domains),
+        "steps": cfg.train.steps,
+        "wall time of this invocation": f"{wall / 60:.1f} min",
+        "peak RSS": f"{peak_rss_gb():.2f} GB",
+        "rollout": cfg.rollout.backend,
+        "estimator": cfg.train.estimator,
+    }
+    (run / "summary.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
+    return write_report(run, list(cfg.data.domains), before, after, facts)
+
+
+def evaluate_held_out(
+    engine: RolloutEngine, held: dict[str, list[Item]], cfg: RunConfig, label: str
+) -> dict[str, DomainResult]:
+    """Greedy answers to the held-out items, scored as training scores them, with progress."""
+    from tqdm import tqdm
+
+    from strata_trainer.evaluate import evaluate
+
+    total = sum(len(v) for v in held.values())
+    with tqdm(total=total, desc=f"eval {label}", unit="q", file=sys.stderr) as bar:
+        return evaluate(
+            engine,
+            held,
+            cfg.prompting(),
+            max_new_tokens=cfg.eval.max_new_tokens,
+            stop=stop_strings(cfg),
+            progress=bar.update,
+        )
+
+
+def save_eval(run: Path, name: str, results: Mapping[str, DomainResult], title: str) -> None:
+    """``name``.json (read back on resume and by --compare) and ``name``.md in ``run``."""
+    from strata_trainer.evaluate import results_markdown, to_json
+
+    (run / f"{name}.json").write_text(json.dumps(to_json(results), indent=1), encoding="utf-8")
+    (run / f"{name}.md").write_text(results_markdown(results, title), encoding="utf-8")
+
+
+def write_samples(path: Path, step: int, batch: RolloutBatch, per_domain: int = 2) -> None:
+    """The first completions of each domain in ``batch``, with their reward parts."""
+    taken: dict[str, int] = {}
+    with path.open("a", encoding="utf-8") as f:
+        for i, domain in enumerate(batch.domains):
+            if taken.get(domain, 0) >= per_domain:
+                continue
+            taken[domain] = taken.get(domain, 0) + 1
+            b = batch.breakdowns[i]
+            row = {
+                "step": step,
+                "domain": domain,
+                "gold": str(batch.golds[i]),
+                "completion": batch.texts[i],
+                "answer": None if b.answer is None else str(b.answer),
+                "outcome": b.outcome,
+                "structure": b.structure,
+                "repetition": b.repetition,
+                "total": b.total,
+                "advantage": float(batch.advantages[i]),
+            }
+            f.write(json.dumps(row) + "\n")
+
+
+def probe_domains(
+    cfg: RunConfig, engine: RolloutEngine, items: dict[str, list[Item]]
+) -> list[DomainProbe]:
+    """The learnability probe at the training group size, temperature and budget."""
+    from tqdm import tqdm
+
+    from strata_trainer.probe import Thresholds, run_probe
+
+    t = cfg.train
+    with tqdm(total=len(items), desc="probe", unit="domain", file=sys.stderr) as bar:
+        return run_probe(
+            engine,
+            items,
+            cfg.prompting(),
+            k=t.group_size,
+            temperature=t.temperature_start,
+            max_new_tokens=t.max_new_tokens,
+            stop=stop_strings(cfg),
+            thresholds=Thresholds(margin=cfg.probe.margin, min_mixed=cfg.probe.min_mixed),
+            progress=lambda _domain, _result: bar.update(1),
+        )
+
+
+def save_probe(folder: Path, probes: Sequence[DomainProbe]) -> str:
+    """probe.json and probe.md in ``folder``; the table's text."""
+    from strata_trainer.probe import table
+
+    text = table(probes)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [dataclasses.asdict(p) for p in probes]
+    (folder / "probe.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    (folder / "probe.md").write_text(text, encoding="utf-8")
+    return text
