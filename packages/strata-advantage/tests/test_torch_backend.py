@@ -12,7 +12,7 @@ from strata_advantage.testing.strategies import RewardBatch, reward_batches
 
 torch = pytest.importorskip("torch", reason="torch is an optional extra: strata-advantage[torch]")
 
-ESTIMATORS = ["san", "grpo", "batch", "dr_grpo", "rloo", "domain_pooled"]
+ESTIMATORS = ["san", "grpo", "batch", "dr_grpo", "rloo", "domain_pooled", "global"]
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

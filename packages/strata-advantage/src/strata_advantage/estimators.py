@@ -179,3 +179,19 @@ def domain_pooled(batch: StratifiedBatch, /, *, eps: float = 1e-6, ddof: int = 0
     centred = batch.segment_centre(batch.rewards, batch.domain, batch.n_domains)
     std = batch.segment_std(centred, batch.domain, batch.n_domains, ddof=ddof)  # [D]
     return centred / (std[batch.domain] + eps)
+
+
+@register_estimator("global")
+def global_norm(batch: StratifiedBatch, /, *, eps: float = 1e-6, ddof: int = 0) -> Array:
+    """Global normalisation, the seed paper's baseline: batch mean and batch std, domains mixed,
+    no per-group baseline: ``A_i = (r_i - mean(r)) / (std(r) + eps)`` over every valid sample.
+
+    What SAN's claim is measured against: an easy domain (high rewards) and a hard one (low
+    rewards) share one mean, so every sample of the hard domain, right or wrong, can sit below it
+    and be pushed down. ``batch`` keeps the group baseline; this does not. On a batch of one
+    domain it equals ``domain_pooled``.
+    """
+    everything = batch.group * 0  # one segment: the whole batch
+    centred = batch.segment_centre(batch.rewards, everything, 1)
+    std = batch.segment_std(centred, everything, 1, ddof=ddof)  # [1]
+    return centred / (std[everything] + eps)

@@ -68,7 +68,8 @@ class GRPOConfig:
     """Truncation C of that importance weight."""
 
     estimator: str = "san"
-    """Advantage estimator of strata-advantage: san, grpo, batch, dr_grpo, rloo, domain_pooled."""
+    """Advantage estimator of strata-advantage: san, grpo, batch, dr_grpo, rloo, domain_pooled,
+    global (the registry: any registered name)."""
 
     lora_r: int = 16
     """LoRA rank."""

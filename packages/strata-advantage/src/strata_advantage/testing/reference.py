@@ -89,6 +89,10 @@ def reference_advantages(
             m, s = _mean(xs), _std(xs, ddof)
             for i in idx:
                 out[i] = (rewards[i] - m) / (s + eps)
+    elif estimator == "global":
+        eps, ddof = options.get("eps", 1e-6), int(options.get("ddof", 0))
+        m, s = _mean(list(rewards)), _std(list(rewards), ddof)
+        out = [(r - m) / (s + eps) for r in rewards]
     else:
         raise ValueError(f"no reference for estimator {estimator!r}")
     return out
