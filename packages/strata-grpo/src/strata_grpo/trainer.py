@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import torch
 
-from strata_advantage import AdvantageResult, compute_advantages
+from strata_advantage import AdvantageResult, DomainDiagnostics, compute_advantages
 from strata_curriculum import DomainScheduler
 from strata_grpo.checkpoint import (
     CHECKPOINT_PREFIX,
@@ -72,6 +72,10 @@ from strata_rollout import (
     merged_lora_weights,
 )
 from strata_rollout.engine import left_pad, pad_id
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedTokenizerBase
 
 
 class Scored(Protocol):
@@ -145,7 +149,8 @@ class RolloutBatch:
     """Indices of the completions this rank sampled (all of them on one process)."""
     temperature: float = 1.0
     """The sampling temperature: every log-prob of the update is of this policy (SPEC.md)."""
-    diagnostics: dict[Any, Any] = field(default_factory=dict)
+    diagnostics: dict[Any, DomainDiagnostics] = field(default_factory=dict)
+    """strata-advantage's per-domain diagnostics (SAN's regime and spread), by domain."""
 
     def __len__(self) -> int:
         return len(self.domains)
@@ -307,8 +312,8 @@ class GRPOTrainer:
 
     def __init__(
         self,
-        policy: Any,
-        tokenizer: Any,
+        policy: PeftModel,
+        tokenizer: PreTrainedTokenizerBase,
         tasks: Mapping[str, Sequence[Example]],
         config: GRPOConfig,
         *,
