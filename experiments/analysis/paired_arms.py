@@ -1,0 +1,72 @@
+"""Two arms of a grid against each other, the seed as the unit: per domain, each arm's gain over
+the base model on the same items (after − before, per seed), and the paired difference of the
+gains, seed by seed, with its mean and a t-interval over seeds. The analysis pre-registered for
+issue 38's hypotheses (docs/results.md).
+
+    uv run python experiments/analysis/paired_arms.py /work/runs/grids/h1-easy-hard san global
+
+Reads each run folder's eval_before.json and eval_after.json (``<arm>-seed<N>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from strata_trainer.evaluate import from_json
+
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
+"""Two-sided 95 % quantiles of Student's t by degrees of freedom."""
+
+
+def gains(runs: Path, arm: str) -> dict[int, dict[str, float]]:
+    """Seed -> domain -> accuracy after − before (same items)."""
+    out: dict[int, dict[str, float]] = {}
+    for run in sorted(runs.glob(f"{arm}-seed*")):
+        if not (run / "eval_after.json").is_file():
+            continue
+        before = from_json(json.loads((run / "eval_before.json").read_text()))
+        after = from_json(json.loads((run / "eval_after.json").read_text()))
+        seed = int(run.name.rsplit("seed", 1)[1])
+        out[seed] = {d: a.accuracy - before[d].accuracy for d, a in after.items()}
+    return out
+
+
+def interval(values: list[float]) -> str:
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:+.3f} (one seed)"
+    half = T_975[len(values) - 1] * statistics.stdev(values) / len(values) ** 0.5
+    return f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", type=Path, help="the grid's run folder")
+    parser.add_argument("a", help="first arm (configuration name)")
+    parser.add_argument("b", help="second arm")
+    args = parser.parse_args()
+    a, b = gains(args.runs, args.a), gains(args.runs, args.b)
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        raise SystemExit(f"no seed has finished runs of both {args.a} and {args.b}")
+    domains = list(a[seeds[0]])
+    print(
+        f"| domain | seeds | gain {args.a} | gain {args.b} | {args.a} − {args.b} per seed "
+        "| mean difference [95 % t-interval over seeds] |"
+    )
+    print("|---|---|---|---|---|---|")
+    for d in domains:
+        diffs = [a[s][d] - b[s][d] for s in seeds]
+        print(
+            f"| {d} | {len(seeds)} | {interval([a[s][d] for s in seeds])} | "
+            f"{interval([b[s][d] for s in seeds])} | "
+            + ", ".join(f"{x:+.3f}" for x in diffs)
+            + f" | {interval(diffs)} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
