@@ -15,10 +15,8 @@ import json
 import statistics
 from pathlib import Path
 
+from strata_trainer.aggregate import t_interval
 from strata_trainer.evaluate import from_json
-
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
-"""Two-sided 95 % quantiles of Student's t by degrees of freedom."""
 
 
 def gains(runs: Path, arm: str) -> dict[int, dict[str, float]]:
@@ -36,10 +34,8 @@ def gains(runs: Path, arm: str) -> dict[int, dict[str, float]]:
 
 def interval(values: list[float]) -> str:
     mean = statistics.fmean(values)
-    if len(values) < 2:
-        return f"{mean:+.3f} (one seed)"
-    half = T_975[len(values) - 1] * statistics.stdev(values) / len(values) ** 0.5
-    return f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]"
+    ci = t_interval(values)
+    return f"{mean:+.3f} (one seed)" if ci is None else f"{mean:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
 
 
 def main() -> None:

@@ -17,10 +17,8 @@ import json
 import statistics
 from pathlib import Path
 
+from strata_trainer.aggregate import t_interval
 from strata_trainer.evaluate import from_json, mcnemar_p
-
-T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
-"""Two-sided 95 % quantiles of Student's t by degrees of freedom."""
 
 
 def main() -> None:
@@ -56,11 +54,10 @@ def main() -> None:
     print("|---|---|---|")
     for domain, values in gains.items():
         mean = statistics.fmean(values)
-        if len(values) > 1:
-            half = T_975[len(values) - 1] * statistics.stdev(values) / len(values) ** 0.5
-            shown = f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]"
-        else:
-            shown = f"{mean:+.3f} (one seed)"
+        ci = t_interval(values)
+        shown = (
+            f"{mean:+.3f} (one seed)" if ci is None else f"{mean:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
+        )
         print(f"| {domain} | {len(values)} | {shown} |")
 
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_trainer.aggregate import aggregate, aggregate_markdown, paired_differences
+from strata_trainer.aggregate import T_975, aggregate, aggregate_markdown, paired_differences
 from strata_trainer.config import ConfigError, build_config
 from strata_trainer.evaluate import evaluation_key, wilson
 from strata_trainer.experiment import main
@@ -63,7 +63,12 @@ def test_aggregate_is_the_mean_and_spread_of_the_seeds(before: int, afters: list
     assert row.seeds == len(afters)
     assert row.gain_mean == pytest.approx(statistics.fmean(gains))
     assert row.gain_sd == pytest.approx(statistics.stdev(gains) if len(gains) > 1 else 0.0)
-    assert row.after_pooled_ci == wilson(sum(afters), 200 * len(afters))
+    if len(gains) > 1:  # the seed is the unit: a t-interval over seeds
+        assert row.gain_ci is not None
+        half = T_975[len(gains) - 1] * statistics.stdev(gains) / len(gains) ** 0.5
+        assert row.gain_ci == pytest.approx((row.gain_mean - half, row.gain_mean + half))
+    else:
+        assert row.gain_ci is None
     assert row.above == sum(wilson(a, 200)[0] > wilson(before, 200)[1] for a in afters)
     assert row.below == sum(wilson(a, 200)[1] < wilson(before, 200)[0] for a in afters)
     # The order seeds finish in changes nothing.

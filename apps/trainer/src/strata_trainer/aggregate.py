@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from strata_trainer.evaluate import most_common_answer, wilson
+from strata_trainer.evaluate import most_common_answer
 from strata_trainer.report import moving_average, read_metrics
 
 if TYPE_CHECKING:
@@ -83,13 +83,29 @@ class Row:
     after_mean: float
     after_sd: float
     """Standard deviation over seeds (0 with one seed)."""
-    after_pooled_ci: tuple[float, float]
-    """Wilson interval of all seeds' after-training answers pooled (items × seeds)."""
     gain_mean: float
     gain_sd: float
+    gain_ci: tuple[float, float] | None
+    """95 % t-interval of the mean gain over seeds, the seed as the unit (None with one seed).
+    Not a Wilson interval of answers pooled over seeds: the items repeat across seeds, so
+    pooled answers are not independent."""
     above: int
     """Seeds whose after interval lies wholly above the before interval."""
     below: int
+
+
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+"""Two-sided 95 % quantiles of Student's t by degrees of freedom (10 or more: 2.228 and less;
+1.96 is the limit)."""
+
+
+def t_interval(values: Sequence[float]) -> tuple[float, float] | None:
+    """95 % t-interval of the mean of ``values`` (seeds: the unit); None for fewer than two."""
+    if len(values) < 2:
+        return None
+    mean = statistics.fmean(values)
+    half = T_975.get(len(values) - 1, 2.228) * statistics.stdev(values) / len(values) ** 0.5
+    return mean - half, mean + half
 
 
 def by_config(summaries: Sequence[Mapping[str, Any]]) -> dict[str, dict[int, Mapping[str, Any]]]:
@@ -107,8 +123,8 @@ def _spread(values: Sequence[float]) -> float:
 
 
 def aggregate(summaries: Sequence[Mapping[str, Any]]) -> list[Row]:
-    """Per configuration and domain: before, after (mean, spread, pooled interval), gain, and
-    how many seeds moved beyond their intervals."""
+    """Per configuration and domain: before, after (mean, spread), gain (mean, spread, interval
+    over seeds), and how many seeds moved beyond their intervals."""
     rows = []
     for config, per_seed in by_config(summaries).items():
         runs = list(per_seed.values())
@@ -126,11 +142,9 @@ def aggregate(summaries: Sequence[Mapping[str, Any]]) -> list[Row]:
                     before_ci=(b0["ci_low"], b0["ci_high"]),
                     after_mean=statistics.fmean(afters),
                     after_sd=_spread(afters),
-                    after_pooled_ci=wilson(
-                        sum(a["correct"] for _, a in pairs), sum(a["n"] for _, a in pairs)
-                    ),
                     gain_mean=statistics.fmean(gains),
                     gain_sd=_spread(gains),
+                    gain_ci=t_interval(gains),
                     above=sum(a["ci_low"] > b["ci_high"] for b, a in pairs),
                     below=sum(a["ci_high"] < b["ci_low"] for b, a in pairs),
                 )
@@ -209,12 +223,13 @@ def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str
     lines = [
         f"### Grid `{grid}`: {len(summaries)} run{'s' if len(summaries) != 1 else ''}",
         "",
-        "Accuracy on held-out items (greedy). *after* is the mean over seeds ± their standard "
-        "deviation, with the 95 % Wilson interval of all seeds' answers pooled; *beyond* counts "
-        "the seeds whose after-interval lies wholly above (↑) or below (↓) the before-interval.",
+        "Accuracy on held-out items (greedy). *after* and *gain* are means over seeds ± their "
+        "standard deviation; the gain's 95 % interval is a t-interval over seeds (the seed is the "
+        "unit: the items repeat across seeds); *beyond* counts the seeds whose after-interval "
+        "lies wholly above (↑) or below (↓) the before-interval.",
         "",
-        "| configuration | domain | seeds | before [95 % CI] | after mean ± sd [pooled CI] "
-        "| gain mean ± sd | beyond |",
+        "| configuration | domain | seeds | before [95 % CI] | after mean ± sd "
+        "| gain mean ± sd [95 % t-interval] | beyond |",
         "|---|---|---|---|---|---|---|",
     ]
 
@@ -225,8 +240,9 @@ def aggregate_markdown(grid: str, summaries: Sequence[Mapping[str, Any]]) -> str
         lines.append(
             f"| {r.config} | {r.domain} | {r.seeds} | {r.before:.3f} "
             f"[{r.before_ci[0]:.3f}, {r.before_ci[1]:.3f}] | {r.after_mean:.3f}"
-            f"{sd(r.after_sd, r.seeds)} [{r.after_pooled_ci[0]:.3f}, {r.after_pooled_ci[1]:.3f}] "
-            f"| {r.gain_mean:+.3f}{sd(r.gain_sd, r.seeds)} | {r.above}↑ {r.below}↓ |"
+            f"{sd(r.after_sd, r.seeds)} | {r.gain_mean:+.3f}{sd(r.gain_sd, r.seeds)}"
+            + (f" [{r.gain_ci[0]:+.3f}, {r.gain_ci[1]:+.3f}]" if r.gain_ci else "")
+            + f" | {r.above}↑ {r.below}↓ |"
         )
     lines += [
         "",
