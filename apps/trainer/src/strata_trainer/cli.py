@@ -37,7 +37,14 @@ from strata_trainer.config import (
 from strata_trainer.console import say
 from strata_trainer.data import DataError
 from strata_trainer.engines import check_backend, eval_engine, load_base_model
-from strata_trainer.evaluate import DomainResult
+from strata_trainer.evaluate import (
+    DomainResult,
+    compare,
+    comparison_markdown,
+    from_json,
+    results_markdown,
+    to_json,
+)
 from strata_trainer.items import load_items, load_probe_items, say_counts
 from strata_trainer.job import evaluate_held_out, probe_domains, run_training, save_probe
 from strata_trainer.trackers import TrackerError, check_available
@@ -188,13 +195,6 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         "or domain (docs/trainer.md)",
     )
     args = parser.parse_args(argv)
-    from strata_trainer.evaluate import (
-        compare,
-        comparison_markdown,
-        results_markdown,
-        to_json,
-    )
-
     try:
         before = _read_results(args.compare) if args.compare else None
         cfg = _eval_config(args)
@@ -243,8 +243,6 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
 
 def _read_results(path: Path) -> dict[str, DomainResult]:
     """An earlier results.json, checked before any model loads."""
-    from strata_trainer.evaluate import from_json
-
     try:
         return from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:

@@ -28,7 +28,7 @@ from strata_trainer.config import RunConfig
 from strata_trainer.console import say
 from strata_trainer.data import Item
 from strata_trainer.engines import hf_engine, load_base_model, quantised, stop_strings, vllm_engine
-from strata_trainer.evaluate import DomainResult
+from strata_trainer.evaluate import DomainResult, evaluate, from_json, results_markdown, to_json
 from strata_trainer.items import load_items, load_probe_items, say_counts
 from strata_trainer.memory import peak_rss_gb
 from strata_trainer.trackers import open_trackers
@@ -73,8 +73,6 @@ def evaluate_before(
 ) -> dict[str, DomainResult] | None:
     """The base model on the held-out items (read back when the run resumes), through vLLM when
     the run rolls out with it."""
-    from strata_trainer.evaluate import from_json
-
     if not cfg.eval.before:
         return None
     if (run / "eval_before.json").is_file():
@@ -212,8 +210,6 @@ def evaluate_held_out(
     """Greedy answers to the held-out items, scored as training scores them, with progress."""
     from tqdm import tqdm
 
-    from strata_trainer.evaluate import evaluate
-
     total = sum(len(v) for v in held.values())
     with tqdm(total=total, desc=f"eval {label}", unit="q", file=sys.stderr) as bar:
         return evaluate(
@@ -228,8 +224,6 @@ def evaluate_held_out(
 
 def save_eval(run: Path, name: str, results: Mapping[str, DomainResult], title: str) -> None:
     """``name``.json (read back on resume and by --compare) and ``name``.md in ``run``."""
-    from strata_trainer.evaluate import results_markdown, to_json
-
     (run / f"{name}.json").write_text(json.dumps(to_json(results), indent=1), encoding="utf-8")
     (run / f"{name}.md").write_text(results_markdown(results, title), encoding="utf-8")
 
