@@ -60,6 +60,27 @@ def test_values_and_gradients_match_the_naive_computation(chunk_rows: int) -> No
         assert torch.allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 8])
+def test_entropy_matches_the_full_distribution_values_and_gradients(chunk_rows: int) -> None:
+    ids, mask, t = batch()
+    model = tiny()
+    both = completion_logprobs(
+        model, ids, mask, t, chunk_rows=chunk_rows, temperature=0.7, with_entropy=True
+    )
+    assert both.shape == (2, t, 2)
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=position_ids).logits
+    probs = torch.softmax(logits[:, -t - 1 : -1].float() / 0.7, -1)  # [B, T, V]
+    slow = torch.distributions.Categorical(probs=probs).entropy()  # [B, T]
+    assert torch.allclose(both[..., 1], slow, atol=1e-5)
+    alone = completion_logprobs(model, ids, mask, t, chunk_rows=chunk_rows, temperature=0.7)
+    assert torch.allclose(both[..., 0], alone, atol=1e-6)
+    grads_fast = torch.autograd.grad(both[..., 1].sum(), list(model.parameters()))
+    grads_slow = torch.autograd.grad(slow.sum(), list(model.parameters()))
+    for a, b in zip(grads_fast, grads_slow, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_a_peft_model_uses_its_adapter_and_can_turn_it_off() -> None:
     ids, mask, t = batch()
     config = peft.LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", lora_dropout=0.0)

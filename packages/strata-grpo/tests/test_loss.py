@@ -27,7 +27,8 @@ def batches(draw: st.DrawFn, max_b: int = 4, max_t: int = 6) -> dict[str, torch.
     adv = (torch.rand(b, generator=g, dtype=torch.float64) - 0.5) * 4
     lengths = torch.randint(0, t + 1, (b,), generator=g)
     mask = (torch.arange(t)[None, :] < lengths[:, None]).double()
-    return {"logp": logp, "old": old, "ref": ref, "adv": adv, "mask": mask}
+    ent = torch.rand(b, t, generator=g, dtype=torch.float64) * 2
+    return {"logp": logp, "old": old, "ref": ref, "adv": adv, "mask": mask, "ent": ent}
 
 
 def reference_loss(
@@ -41,6 +42,8 @@ def reference_loss(
     clip: float,
     beta: float,
     aggregation: str,
+    ent: list[list[float]] | None = None,
+    entropy_coef: float = 0.0,
 ) -> float:
     """The formula of SPEC.md, one token at a time in Python floats."""
     per_seq, total, n = [], 0.0, 0
@@ -54,6 +57,8 @@ def reference_loss(
             obj = min(rho * adv[b], max(1 - eps_low, min(1 + eps_high, rho)) * adv[b])
             d = ref[b][t] - logp[b][t]
             loss = -obj + beta * (math.exp(d) - d - 1)
+            if ent is not None:
+                loss -= entropy_coef * ent[b][t]
             seq, count = seq + loss, count + 1
         total, n = total + seq, n + count
         per_seq.append(seq / max(count, 1))
@@ -70,6 +75,7 @@ def reference_loss(
     st.sampled_from([0.0, 0.04, 0.5]),
     st.sampled_from([(0.2, 0.2), (0.2, 0.28), (0.1, 0.5)]),
     st.sampled_from([0.3, 10.0]),
+    st.sampled_from([0.0, 0.01, 0.3]),
 )
 def test_equals_the_slow_reference(
     batch: dict[str, torch.Tensor],
@@ -77,6 +83,7 @@ def test_equals_the_slow_reference(
     beta: float,
     eps: tuple[float, float],
     clip: float,
+    entropy_coef: float,
 ) -> None:
     out = grpo_loss(
         batch["logp"],
@@ -89,6 +96,8 @@ def test_equals_the_slow_reference(
         log_ratio_clip=clip,
         beta=beta,
         aggregation=aggregation,  # type: ignore[arg-type]
+        entropy=batch["ent"] if entropy_coef else None,
+        entropy_coef=entropy_coef,
     )
     expected = reference_loss(
         batch["logp"].tolist(),
@@ -101,6 +110,8 @@ def test_equals_the_slow_reference(
         clip,
         beta,
         aggregation,
+        batch["ent"].tolist(),
+        entropy_coef,
     )
     assert out.loss.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
@@ -239,6 +250,8 @@ def test_huge_log_ratios_stay_finite() -> None:
         ({"mask": torch.ones(2, 4)}, "mask must have"),
         ({"advantages": torch.zeros(3)}, "advantages must be"),
         ({"beta": 0.1, "ref_logp": None}, "ref_logp"),
+        ({"entropy_coef": 0.01}, "entropy"),
+        ({"entropy_coef": 0.01, "entropy": torch.zeros(2, 4)}, "entropy must have"),
         ({"aggregation": "sum"}, "aggregation must be"),
     ],
 )

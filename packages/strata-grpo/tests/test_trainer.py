@@ -392,3 +392,75 @@ def test_a_scheduler_over_other_domains_is_refused(tokenizer: Any) -> None:
             engine=HFEngine(policy, tokenizer, seed=0),
             scheduler=UCBScheduler(["gsm8k"], seed=0),
         )
+
+
+def _policy_entropy(t: Any) -> float:
+    """Mean entropy of the policy's next-token distribution over a fixed text."""
+    from strata_grpo import completion_logprobs
+
+    ids = torch.tensor([t.tokenizer.encode("Tom has 3 apples and buys 4 more. How many now?")])
+    with torch.no_grad():
+        both = completion_logprobs(
+            t.policy, ids, torch.ones_like(ids), ids.shape[1] - 1, with_entropy=True
+        )
+    return float(both[..., 1].mean())
+
+
+def test_the_entropy_bonus_alone_raises_the_policys_entropy(tokenizer: Any) -> None:
+    """With outcome-free rewards all equal, advantages are zero: only the bonus moves the
+    adapter, and it moves it towards a flatter distribution."""
+    from .tiny_setup import Breakdown, config, grpo_trainer
+
+    def flat(domain: str, text: str, gold: Any) -> Breakdown:
+        return Breakdown(total=0.5, outcome=0.0)
+
+    from strata_grpo import make_policy
+    from strata_rollout.testing import tiny_causal_lm
+
+    def build(coef: float) -> Any:
+        cfg = config(entropy_coef=coef, learning_rate=1e-3)
+        policy = make_policy(tiny_causal_lm(tokenizer), cfg)
+        return grpo_trainer(policy, tokenizer, cfg, reward_fn=flat)
+
+    still = build(0.0)
+    before = adapter(still)
+    still.step()
+    still.step()  # LoRA's B starts at 0: the first step moves B only, the second A too
+    assert not _changed(before, adapter(still))
+    bonus = build(1.0)
+    start = _policy_entropy(bonus)
+    bonus.step()
+    bonus.step()
+    assert _changed(before, adapter(bonus))
+    assert _policy_entropy(bonus) > start
+
+
+def test_groups_with_equal_outcomes_can_be_left_out_of_the_loss(tokenizer: Any) -> None:
+    """The vowel reward varies within a group, but with every outcome equal the groups teach
+    only style: dropped, they move nothing; kept, they move the adapter."""
+    from .tiny_setup import Breakdown, config, grpo_trainer, vowel_reward
+
+    def style_only(domain: str, text: str, gold: Any) -> Breakdown:
+        return Breakdown(total=vowel_reward(domain, text, gold).total, outcome=0.0)
+
+    from strata_grpo import make_policy
+    from strata_rollout.testing import tiny_causal_lm
+
+    for drop in (True, False):
+        cfg = config(drop_equal_outcome_groups=drop)
+        policy = make_policy(tiny_causal_lm(tokenizer), cfg)
+        t = grpo_trainer(policy, tokenizer, cfg, reward_fn=style_only)
+        before = adapter(t)
+        metrics = t.step()
+        assert metrics.update.tokens == (0 if drop else metrics.update.tokens)
+        assert _changed(before, adapter(t)) is not drop
+
+
+def test_mixed_outcome_rows_marks_each_completion_by_its_group() -> None:
+    from strata_grpo.trainer import mixed_outcome_rows
+
+    from .tiny_setup import Breakdown
+
+    outcomes = [1, 0, 1, 1, 0, 0]
+    rows = mixed_outcome_rows([0, 0, 1, 1, 2, 2], [Breakdown(o, o) for o in outcomes])
+    assert rows.tolist() == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]

@@ -51,6 +51,14 @@ class GRPOConfig:
 
     beta: float = 0.0
     """Weight of the k3 KL penalty to the reference (the model with its adapter off)."""
+    entropy_coef: float = 0.0
+    """Weight c of the entropy bonus −c·H: H the policy's entropy over the whole vocabulary at
+    each completion token, at the sampling temperature (a guard against entropy collapse;
+    docs/grpo.md, "When training collapses")."""
+    drop_equal_outcome_groups: bool = False
+    """Leave groups whose outcomes (correct or not) are all equal out of the loss (DAPO's
+    filter): they carry no signal about the answer, only about format and length. Their
+    tokens leave the token count too; ``<domain>/equal_outcome_groups`` is the share dropped."""
     eps_low: float = 0.2
     """Lower clip of the ratio: 1 − eps_low."""
     eps_high: float = 0.28
@@ -119,6 +127,7 @@ class GRPOConfig:
         for name in (
             "learning_rate",
             "beta",
+            "entropy_coef",
             "eps_low",
             "eps_high",
             "max_grad_norm",

@@ -16,12 +16,23 @@ from torch.utils.checkpoint import checkpoint
 
 
 def _chunk_logp(
-    hidden: torch.Tensor, head: torch.nn.Module, targets: torch.Tensor, temperature: float
+    hidden: torch.Tensor,
+    head: torch.nn.Module,
+    targets: torch.Tensor,
+    temperature: float,
+    with_entropy: bool = False,
 ) -> torch.Tensor:
+    """[b, T] log-probs of the targets; with ``with_entropy``, [b, T, 2]: log-prob and the
+    entropy of the whole (tempered) next-token distribution, −Σ p log p."""
     logits = head(hidden).float()  # [b, T, V]
     if temperature != 1.0:
         logits = logits / temperature
-    return torch.log_softmax(logits, -1).gather(-1, targets[..., None])[..., 0]  # [b, T]
+    logp_all = torch.log_softmax(logits, -1)  # [b, T, V]
+    logp = logp_all.gather(-1, targets[..., None])[..., 0]  # [b, T]
+    if not with_entropy:
+        return logp
+    entropy = -(logp_all.exp() * logp_all).sum(-1)  # [b, T]
+    return torch.stack([logp, entropy], -1)
 
 
 def _decoder_and_head(model: Any) -> tuple[Any, torch.nn.Module]:
@@ -37,6 +48,7 @@ def completion_logprobs(
     *,
     temperature: float = 1.0,
     chunk_rows: int = 4,
+    with_entropy: bool = False,
 ) -> torch.Tensor:
     """Log-probs of the last ``n_completion`` tokens of each row under ``model``.
 
@@ -53,9 +65,12 @@ def completion_logprobs(
         n_completion: ``T``, completion tokens per row (right-padded completions).
         temperature: divide logits by it (1: the model's own distribution).
         chunk_rows: rows projected to the vocabulary at a time.
+        with_entropy: also return each position's entropy over the whole vocabulary (the
+            entropy bonus's term; it costs one more pass over the chunk's logits).
 
     Returns:
-        Shape: [B, T]; position ``t`` is ``log p(input_ids[:, L−T+t] | prefix)``.
+        Shape: [B, T]; position ``t`` is ``log p(input_ids[:, L−T+t] | prefix)``. With
+        ``with_entropy``: [B, T, 2], ``[..., 0]`` the log-probs and ``[..., 1]`` the entropies.
     """
     decoder, head = _decoder_and_head(model)
     hidden = _shared_prompt_hidden(decoder, input_ids, attention_mask, n_completion)
@@ -77,9 +92,13 @@ def completion_logprobs(
         # them before recomputing any other, so the peak stays one chunk's, and a micro-batch
         # of one chunk is not projected twice (~0.3 s a chunk of 4 × 128 tokens here).
         if torch.is_grad_enabled() and h.requires_grad and start != starts[-1]:
-            out.append(checkpoint(_chunk_logp, h, head, tgt, temperature, use_reentrant=False))
+            out.append(
+                checkpoint(
+                    _chunk_logp, h, head, tgt, temperature, with_entropy, use_reentrant=False
+                )
+            )
         else:
-            out.append(_chunk_logp(h, head, tgt, temperature))
+            out.append(_chunk_logp(h, head, tgt, temperature, with_entropy))
     return torch.cat(out)
 
 

@@ -5,7 +5,7 @@ Per completion token ``t`` (SPEC.md)::
     log_ratio = clamp(logπθ − logπold, −L, L)          ρ = exp(log_ratio)
     obj       = min(ρ·A, clip(ρ, 1 − ε_low, 1 + ε_high)·A)
     k3        = exp(logπref − logπθ) − (logπref − logπθ) − 1
-    loss_t    = −w·obj + β·k3
+    loss_t    = −w·obj + β·k3 − c·H_t
 
 then aggregated over the valid tokens: ``token_mean`` (all valid tokens of the batch weigh the
 same; DAPO), ``sequence_mean`` (mean per completion, then over completions; the original GRPO)
@@ -15,6 +15,9 @@ Departures from the GRPO paper (Shao et al. 2024), and why:
 - asymmetric clipping ``ε_low``/``ε_high`` (DAPO's clip-higher) with the symmetric PPO clip as the
   special case ``ε_low = ε_high``;
 - the log-ratio is clamped to ``±L`` before ``exp`` so one badly-off token cannot overflow;
+- ``c·H_t``: an optional entropy bonus, ``H_t`` the entropy of the policy's whole next-token
+  distribution at token ``t`` (not the sampled token's −log π, whose gradient is a biased
+  REINFORCE term); it pushes back against the entropy collapse that ends exploration;
 - ``w``: an optional truncated importance weight ``min(exp(logπold − logπsampler), C)`` that
   corrects for the sampler's numbers differing from the trainer's (vLLM kernels, bf16), detached.
 """
@@ -80,6 +83,8 @@ def grpo_loss(
     max_tokens: int | None = None,
     sampler_logp: torch.Tensor | None = None,
     importance_cap: float = 2.0,
+    entropy: torch.Tensor | None = None,
+    entropy_coef: float = 0.0,
 ) -> GRPOLossOutput:
     """GRPO loss over a batch of completions (see module doc).
 
@@ -97,6 +102,10 @@ def grpo_loss(
         max_tokens: the dr_grpo constant (default: ``T``).
         sampler_logp: the sampler's log-probs; when given, each token's policy term is weighted
             by ``min(exp(old_logp − sampler_logp), importance_cap)`` (detached). Shape: [B, T].
+        entropy: the policy's per-token entropy over the vocabulary, with gradient
+            (``completion_logprobs(..., with_entropy=True)``). Needed when ``entropy_coef > 0``.
+            Shape: [B, T].
+        entropy_coef: ``c``, the entropy bonus's weight.
     """
     if logp.dim() != 2:
         raise ValueError(f"logp must be [B, T], got shape {tuple(logp.shape)}")
@@ -106,6 +115,7 @@ def grpo_loss(
         ("ref_logp", ref_logp),
         ("mask", mask),
         ("sampler_logp", sampler_logp),
+        ("entropy", entropy),
     ):
         if t is not None and t.shape != shape:
             raise ValueError(f"{name} must have logp's shape {tuple(shape)}, got {tuple(t.shape)}")
@@ -113,6 +123,8 @@ def grpo_loss(
         raise ValueError(f"advantages must be [B] = [{shape[0]}], got {tuple(advantages.shape)}")
     if beta > 0 and ref_logp is None:
         raise ValueError("beta > 0 needs ref_logp (log-probs of the reference policy)")
+    if entropy_coef and entropy is None:
+        raise ValueError("entropy_coef != 0 needs entropy (the per-token entropy of the policy)")
     if min(eps_low, eps_high, log_ratio_clip) < 0 or eps_low >= 1:
         raise ValueError("need 0 <= eps_low < 1, eps_high >= 0 and log_ratio_clip >= 0")
 
@@ -134,6 +146,8 @@ def grpo_loss(
     else:
         k3 = torch.zeros_like(logp)
     per_token = policy + beta * k3 if beta else policy
+    if entropy_coef and entropy is not None:
+        per_token = per_token - entropy_coef * entropy
 
     valid = mask.sum().clamp(min=1)
     with torch.no_grad():

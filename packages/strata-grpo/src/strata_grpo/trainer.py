@@ -307,6 +307,15 @@ def pad_batch(
     return input_ids, attention, completion_mask
 
 
+def mixed_outcome_rows(groups: Sequence[int], breakdowns: Sequence[Scored]) -> torch.Tensor:
+    """1.0 for each completion whose group's outcomes differ, 0.0 where they are all equal
+    (all right or all wrong: no signal about the answer). Shape: [N]."""
+    outcomes: dict[int, set[float]] = {}
+    for g, b in zip(groups, breakdowns, strict=True):
+        outcomes.setdefault(g, set()).add(float(b.outcome))
+    return torch.tensor([float(len(outcomes[g]) > 1) for g in groups], dtype=torch.float32)
+
+
 class GRPOTrainer:
     """Multi-domain GRPO on a LoRA (or QLoRA) policy. See the module doc."""
 
@@ -497,6 +506,23 @@ class GRPOTrainer:
                 self.policy, input_ids, attention, t, temperature=temperature or 1.0
             ).float()
 
+    def _logprobs_and_entropy(
+        self, input_ids: torch.Tensor, attention: torch.Tensor, t: int, temperature: float
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`_logprobs`, and the per-token entropy where the entropy bonus needs it."""
+        if not self.config.entropy_coef:
+            return self._logprobs(input_ids, attention, t, temperature), None
+        with self._autocast():
+            both = completion_logprobs(
+                self.policy,
+                input_ids,
+                attention,
+                t,
+                temperature=temperature or 1.0,
+                with_entropy=True,
+            ).float()  # [b, T, 2]
+        return both[..., 0], both[..., 1]
+
     def _logprobs_no_grad(
         self, input_ids: torch.Tensor, attention: torch.Tensor, t: int, temperature: float
     ) -> torch.Tensor:
@@ -559,6 +585,8 @@ class GRPOTrainer:
 
     def _learning_inputs(self, batch: RolloutBatch) -> LearningInputs:
         input_ids, attention, cmask = pad_batch(batch.prompt_ids, batch.completion_ids, self.pad_id)
+        if self.config.drop_equal_outcome_groups:  # a group's samples are all on one rank
+            cmask = cmask * mixed_outcome_rows(batch.groups, batch.breakdowns)[:, None]
         local_tokens = cmask.sum().item()
         return LearningInputs(
             input_ids=input_ids.to(self.device),
@@ -603,9 +631,9 @@ class GRPOTrainer:
         stats = UpdateStats.empty(self.device)
         self.optimizer.zero_grad(set_to_none=True)
         for s in self._micro_batches(n, cfg.micro_batch_size):
-            logp = self._logprobs(
+            logp, entropy = self._logprobs_and_entropy(
                 inputs.input_ids[s], inputs.attention[s], t, inputs.temperature
-            )  # [b, T]
+            )  # [b, T] each (entropy None without the entropy bonus)
             out = grpo_loss(
                 logp,
                 None if fixed.old is None else fixed.old[s],
@@ -620,6 +648,8 @@ class GRPOTrainer:
                 max_tokens=cfg.max_new_tokens,
                 sampler_logp=fixed.sampler[s] if cfg.use_sampler_logprobs else None,
                 importance_cap=cfg.importance_cap,
+                entropy=entropy,
+                entropy_coef=cfg.entropy_coef,
             )
             # This micro-batch's share of the global batch, so gradients accumulate to it.
             share = (
