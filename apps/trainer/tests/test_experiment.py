@@ -355,3 +355,11 @@ def test_a_run_killed_outright_still_has_its_time_logged(tmp_path: Path) -> None
     assert lines[0]["peak_rss_gb"] > 0  # the sleeping child's VmHWM, read from /proc
     assert lines[1] == {"wall_s": 10.0, "peak_rss_gb": 1.5, "exit": 0}
     assert not (run / "invocation.json").exists()
+
+
+def test_a_step_written_twice_counts_once_with_its_last_row() -> None:
+    from strata_trainer.aggregate import latest_per_step
+
+    rows = [{"step": 0, "v": 1}, {"step": 1, "v": 2}, {"step": 0, "v": 3}, {"step": 1, "v": 4}]
+    rows += [{"step": 2, "v": 5}]
+    assert [r["v"] for r in latest_per_step(rows)] == [3, 4, 5]

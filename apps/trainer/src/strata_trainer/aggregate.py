@@ -46,7 +46,7 @@ def summarise_run(
     invocations = [
         json.loads(x) for x in (run / "invocations.jsonl").read_text("utf-8").splitlines()
     ]
-    rows = read_metrics(run / "metrics.jsonl")
+    rows = latest_per_step(read_metrics(run / "metrics.jsonl"))
     domains = list(after)
     curve_keys = [f"{d}/{k}" for d in domains for k in ("accuracy", "reward")]
     return {
@@ -64,6 +64,14 @@ def summarise_run(
         "curves": {"step": [r["step"] for r in rows]}
         | {k: [r.get(k) for r in rows] for k in curve_keys},
     }
+
+
+def latest_per_step(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One row a step, the last written, in step order: a run restarted before its first
+    checkpoint (before that was fixed) wrote its first steps twice, and two committed
+    summaries counted 14 and 15 steps of a 13-step run."""
+    by_step = {int(r["step"]): r for r in rows}
+    return [by_step[s] for s in sorted(by_step)]
 
 
 def _result_fields(result: Mapping[str, Any]) -> dict[str, Any]:
