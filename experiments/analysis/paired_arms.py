@@ -15,7 +15,8 @@ import json
 import statistics
 from pathlib import Path
 
-from strata_trainer.aggregate import t_interval
+from strata_experiment.aggregate import t_interval
+
 from strata_trainer.evaluate import from_json
 
 

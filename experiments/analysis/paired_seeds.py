@@ -17,8 +17,10 @@ import json
 import statistics
 from pathlib import Path
 
-from strata_trainer.aggregate import t_interval
-from strata_trainer.evaluate import from_json, mcnemar_p
+from strata_experiment.aggregate import t_interval
+
+from strata_rewards.stats import mcnemar_p
+from strata_trainer.evaluate import from_json
 
 
 def main() -> None:

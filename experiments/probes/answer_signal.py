@@ -23,12 +23,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from strata_rewards import synthetic
 from strata_rewards.extract import LETTERS
+from strata_rewards.synthetic import Row
 from strata_rollout.types import SamplingConfig
-from strata_trainer import synthetic
 from strata_trainer.config import build_config
 from strata_trainer.engines import hf_engine, load_base_model, stop_strings
-from strata_trainer.synthetic import Row
 
 Generator = Callable[[random.Random], Row]
 

@@ -24,14 +24,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from strata_rewards import register_alias
+from strata_rewards import register_alias, synthetic
+from strata_rewards.data import Item
 from strata_rewards.extract import LETTERS
-from strata_trainer import synthetic
+from strata_rewards.probe import table
+from strata_rewards.synthetic import Row, split_of, with_options
 from strata_trainer.config import build_config
-from strata_trainer.data import Item
 from strata_trainer.engines import hf_engine, load_base_model
-from strata_trainer.probe import run_probe, table
-from strata_trainer.synthetic import Row, split_of, with_options
+from strata_trainer.probe import run_probe
 
 
 @dataclass(frozen=True)

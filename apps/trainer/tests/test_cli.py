@@ -130,8 +130,10 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     assert plots == [
         "accuracy.png",
         "before_after.png",
+        "collapse.png",
         "curriculum.png",
         "curriculum_scores.png",
+        "entropy.png",
         "kl_clip.png",
         "parse_truncation.png",
         "reward.png",

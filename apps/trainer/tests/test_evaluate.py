@@ -63,9 +63,9 @@ def test_evaluation_leaves_the_engines_seed_stream_where_it_was() -> None:
     advanced the seed stream: its training samples differed from every later run's at the same
     seed. Greedy calls now leave the stream alone (the contract tests check both engines);
     checked here end to end on HFEngine."""
+    from strata_rewards.data import Item
     from strata_rollout import HFEngine, SamplingConfig, load_tokenizer
     from strata_rollout.testing import tiny_causal_lm
-    from strata_trainer.data import Item
     from strata_trainer.evaluate import evaluate
 
     tokenizer = load_tokenizer("smollm2")
@@ -99,7 +99,7 @@ def _binomial_two_sided_by_enumeration(gained: int, lost: int) -> float:
 def test_mcnemar_is_the_exact_binomial_test_of_the_discordant_pairs(
     pairs: list[tuple[bool, bool]],
 ) -> None:
-    from strata_trainer.evaluate import mcnemar_p
+    from strata_rewards.stats import mcnemar_p
 
     before, after = [int(b) for b, _ in pairs], [int(a) for _, a in pairs]
     gained = sum(a and not b for b, a in pairs)

@@ -165,3 +165,37 @@ def test_repetition_rate_equals_its_reference(tokens: list[int], n: int) -> None
     grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
     expected = 0.0 if len(grams) < 2 else 1 - len(set(grams)) / len(grams)
     assert repetition_rate(tokens, n=n, level="token") == expected
+
+
+TAG_SOUP = st.lists(
+    st.sampled_from(
+        [
+            *("<answer>", "</answer>", "<think>", "</think>", "<answer", "answer>", "</", "<"),
+            *(">", "Reason step by step.", "Put the answer here.", "the", "so", "\n", " "),
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@given(st.one_of(adversarial_text(), TAG_SOUP), st.sampled_from(["gsm8k", "mmlu", "strategyqa"]))
+def test_gated_structure_pays_nothing_without_a_read_answer(text: str, domain: str) -> None:
+    """Tag fragments, repeated tags and hint text earn no reward once structure is gated on a
+    parsed answer; on correctness, a wrong answer earns none either."""
+    gold = {"gsm8k": 7, "mmlu": "B", "strategyqa": True}[domain]
+    parsed = score(domain, text, gold, weights=Weights(structure_gate="parsed"))
+    if parsed.answer is None:
+        assert parsed.structure == 0.0
+        assert parsed.total <= 0.0
+    correct = score(domain, text, gold, weights=Weights(structure_gate="correct"))
+    if correct.outcome == 0.0:
+        assert correct.total <= 0.0
+    ungated = score(domain, text, gold)
+    if parsed.answer is not None:
+        assert parsed.structure == ungated.structure  # the gate only ever removes credit
+
+
+def test_tags_alone_earn_structure_only_without_the_gate() -> None:
+    hollow = "<think>I will reason step by step here now</think>\n<answer>the answer</answer>"
+    assert score("gsm8k", hollow, 7).structure > 0.0
+    assert score("gsm8k", hollow, 7, weights=Weights(structure_gate="parsed")).total == 0.0

@@ -2,6 +2,8 @@
 ids, synthetic generators), the full multi-domain GRPO run, evaluation with Wilson intervals,
 reports with plots. See ``docs/trainer.md``."""
 
+from strata_rewards.data import DataError, Item, load_benchmark, load_synthetic, prompt_for
+from strata_rewards.stats import wilson
 from strata_trainer.config import (
     ConfigError,
     DataConfig,
@@ -12,8 +14,7 @@ from strata_trainer.config import (
     RunConfig,
     build_config,
 )
-from strata_trainer.data import DataError, Item, load_benchmark, load_synthetic, prompt_for
-from strata_trainer.evaluate import DomainResult, compare, evaluate, wilson
+from strata_trainer.evaluate import DomainResult, compare, evaluate
 
 __all__ = [
     "ConfigError",

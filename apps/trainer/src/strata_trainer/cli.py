@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from strata_rewards.data import DataError
 from strata_trainer.config import (
     ConfigError,
     RunConfig,
@@ -35,7 +36,6 @@ from strata_trainer.config import (
     to_toml,
 )
 from strata_trainer.console import say
-from strata_trainer.data import DataError
 from strata_trainer.engines import check_backend, eval_engine, load_base_model
 from strata_trainer.evaluate import (
     DomainResult,
@@ -222,7 +222,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         print(f"strata-eval: {err}", file=sys.stderr)
         return 2
     if args.probe:
-        from strata_trainer.probe import table
+        from strata_rewards.probe import table
 
         probes = probe_domains(cfg, engine, held)
         print(save_probe(args.out, probes) if args.out else table(probes))

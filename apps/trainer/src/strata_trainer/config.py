@@ -26,8 +26,8 @@ from typing import Any, Literal
 from strata_curriculum import CurriculumConfig
 from strata_grpo import GRPOConfig
 from strata_rewards import Prompting, Weights, WordSplit
-from strata_trainer.data import EXEMPLARS, FILES
-from strata_trainer.synthetic import GENERATORS
+from strata_rewards.data import EXEMPLARS, FILES
+from strata_rewards.synthetic import GENERATORS
 from strata_trainer.trackers import TRACKERS
 
 
@@ -103,6 +103,9 @@ class RewardConfig:
     runs of other marks, so `<think>1</think</think…` repeats. whitespace: on spaces only, the
     rule of every run before 2026-11-28 (and of configs saved then, on --resume), under which
     that text was one word, penalised 0 (docs/results.md, experiment B)."""
+    structure_gate: Literal["none", "parsed", "correct"] = Weights.structure_gate
+    """When the structure score counts: always (none), only with a parsed answer (parsed), only
+    with a right one (correct): gated, tags alone earn nothing (docs/grpo.md)."""
     scale: dict[str, float] = field(default_factory=dict)
     """Multiplies a domain's total reward, e.g. {arithmetic = 10.0}: domains whose rewards
     differ in scale, the setting in which batch-level normalisation lets one domain drown the
@@ -294,6 +297,7 @@ class RunConfig:
                 structure=r.structure,
                 repetition=r.repetition,
                 words=r.repetition_words,
+                structure_gate=r.structure_gate,
             ),
             scale=dict(r.scale),
         )

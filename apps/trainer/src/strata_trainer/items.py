@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from strata_rewards.data import Item, Split, load_benchmark, load_synthetic, subsample
+from strata_rewards.synthetic import GENERATORS
 from strata_trainer.config import RunConfig
 from strata_trainer.console import say
-from strata_trainer.data import Item, Split, load_benchmark, load_synthetic, subsample
-from strata_trainer.synthetic import GENERATORS
 
 
 def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[Item]]]:

@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from strata_rewards.data import Item
 from strata_trainer.config import RunConfig
 from strata_trainer.console import say
-from strata_trainer.data import Item
 from strata_trainer.engines import hf_engine, load_base_model, quantised, stop_strings, vllm_engine
 from strata_trainer.evaluate import DomainResult, evaluate, from_json, results_markdown, to_json
 from strata_trainer.items import load_items, load_probe_items, say_counts
@@ -35,8 +35,8 @@ from strata_trainer.trackers import open_trackers
 
 if TYPE_CHECKING:
     from strata_grpo import GRPOTrainer, RolloutBatch
+    from strata_rewards.probe import DomainProbe
     from strata_rollout import LoadedModel, RolloutEngine
-    from strata_trainer.probe import DomainProbe
 
 
 def run_training(cfg: RunConfig, run: Path) -> Path:
@@ -258,7 +258,8 @@ def probe_domains(
     """The learnability probe at the training group size, temperature and budget."""
     from tqdm import tqdm
 
-    from strata_trainer.probe import Thresholds, run_probe
+    from strata_rewards.probe import Thresholds
+    from strata_trainer.probe import run_probe
 
     t = cfg.train
     with tqdm(total=len(items), desc="probe", unit="domain", file=sys.stderr) as bar:
@@ -277,7 +278,7 @@ def probe_domains(
 
 def save_probe(folder: Path, probes: Sequence[DomainProbe]) -> str:
     """probe.json and probe.md in ``folder``; the table's text."""
-    from strata_trainer.probe import table
+    from strata_rewards.probe import table
 
     text = table(probes)
     folder.mkdir(parents=True, exist_ok=True)

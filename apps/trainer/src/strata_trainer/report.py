@@ -112,6 +112,18 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         "share of groups",
     )
     panel(
+        "collapse",
+        "Collapse watch: the most common answer's share of a domain's answers",
+        [(f"{d}/modal_answer_share", d) for d in domains],
+        "share of answers",
+    )
+    panel(
+        "entropy",
+        "Sampling entropy per token (−mean log π of the sampled tokens)",
+        [(f"{d}/entropy", d) for d in domains],
+        "nats per token",
+    )
+    panel(
         "parse_truncation",
         "Parse rate and share cut at the budget",
         [(f"{d}/parse_rate", f"{d} parsed") for d in domains]

@@ -1,6 +1,9 @@
 """strata_rewards — answer verifiers, reasoning templates, repetition penalty, composite reward.
 
-No dependencies beyond the standard library.
+No dependencies beyond the standard library. Also here: the benchmarks' loaders
+(``strata_rewards.data``: the original GSM8K, MMLU and StrategyQA files, errors that name the
+file, row and field) and the built-in synthetic domains (``strata_rewards.synthetic``), so a
+user of this package alone gets the trainer's items, prompts and scores.
 
     >>> from strata_rewards import score, verify
     >>> verify("gsm8k", "She makes 9 * 2 = $18 a day. #### 18", "#### 18")
@@ -13,6 +16,9 @@ No dependencies beyond the standard library.
 See ``docs/rewards.md``.
 """
 
+# The built-in synthetic domains (arithmetic, sum, add_digit, ...) register as aliases of the
+# benchmark domain they are scored as, so ``score("sum", ...)`` works on import.
+from strata_rewards import synthetic
 from strata_rewards.domains import (
     ENTRY_POINT_GROUP,
     Domain,
@@ -73,6 +79,7 @@ __all__ = [
     "repetition_rate",
     "score",
     "structure_score",
+    "synthetic",
     "template_for",
     "verify",
 ]

@@ -9,7 +9,7 @@ bad *gold* answer or an unknown domain does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from strata_rewards.domains import Domain, get_domain
 from strata_rewards.extract import AnswerSpan, answer_span
@@ -33,6 +33,10 @@ class Weights:
     """n of the repeated n-grams the repetition penalty counts (word level)."""
     words: WordSplit = "wordpunct"
     """How the repetition penalty cuts a completion into words (``WordSplit``)."""
+    structure_gate: Literal["none", "parsed", "correct"] = "none"
+    """When the structure score counts: always (none), only for a completion whose answer was
+    read (parsed), or only for a right one (correct). Gated, no completion earns reward for
+    tags alone (a guard against format hacking, docs/grpo.md)."""
 
     def __post_init__(self) -> None:
         if min(self.outcome, self.structure, self.repetition) < 0:
@@ -40,6 +44,10 @@ class Weights:
         if self.ngram < 1:
             raise ValueError(f"ngram must be >= 1, got {self.ngram}")
         word_splitter(self.words)  # ValueError naming the allowed cuts
+        if self.structure_gate not in ("none", "parsed", "correct"):
+            raise ValueError(
+                f"structure_gate must be none, parsed or correct, got {self.structure_gate!r}"
+            )
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -117,6 +125,10 @@ def score(
         return d.pick(AnswerSpan(text, "answer_tag")) is not None
 
     structure = structure_score(completion, t, readable)
+    if (w.structure_gate == "parsed" and value is None) or (
+        w.structure_gate == "correct" and outcome == 0.0
+    ):
+        structure = 0.0
     repetition = word_repetition(completion, w.ngram, word_splitter(w.words))
     total = w.outcome * outcome + w.structure * structure - w.repetition * repetition
     return RewardBreakdown(outcome, structure, repetition, total, value, span.source)

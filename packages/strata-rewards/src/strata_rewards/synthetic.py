@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from strata_rewards import register_alias
+from strata_rewards.domains import register_alias
 from strata_rewards.extract import LETTERS
 
 Split = Literal["train", "dev", "eval"]

@@ -15,7 +15,7 @@ from strata_trainer.evaluate import most_common_answer
 from strata_trainer.report import moving_average, read_metrics
 
 if TYPE_CHECKING:
-    from strata_trainer.grid import Grid
+    from strata_experiment.grid import Grid
 
 
 RESULT_FIELDS = (

@@ -10,17 +10,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_rewards import Prompting, get_domain, verify
-from strata_trainer import DataError, load_benchmark, load_synthetic, prompt_for, synthetic
-from strata_trainer.data import (
+from strata_rewards import Prompting, get_domain, synthetic, verify
+from strata_rewards.data import (
     EXEMPLARS,
+    DataError,
     Item,
+    load_benchmark,
     load_gsm8k,
     load_mmlu,
     load_strategyqa,
+    load_synthetic,
+    prompt_for,
     subsample,
 )
-from strata_trainer.synthetic import GENERATORS
+from strata_rewards.synthetic import GENERATORS
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"  # ../shared beside the clone
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark files not at {DATA}")

@@ -1,6 +1,6 @@
 """``strata-experiment GRID.toml``: configurations × seeds, each a normal ``strata-train`` run
 folder, then one aggregate over their small summaries. The grid file's format:
-:mod:`strata_trainer.grid`; the summaries and tables: :mod:`strata_trainer.aggregate`.
+:mod:`strata_experiment.grid`; the summaries and tables: :mod:`strata_experiment.aggregate`.
 
 A grid file::
 
@@ -35,9 +35,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from strata_trainer.aggregate import write_aggregate
+from strata_experiment.aggregate import write_aggregate
+from strata_experiment.grid import exit_on_sigterm, load_grid, run_one
 from strata_trainer.config import ConfigError
-from strata_trainer.grid import exit_on_sigterm, load_grid, run_one
 
 
 def main(argv: Sequence[str] | None = None) -> int:

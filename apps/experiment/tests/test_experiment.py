@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strata_experiment.aggregate import T_975, aggregate, aggregate_markdown, paired_differences
+from strata_experiment.cli import main
+from strata_experiment.grid import load_grid
 
-from strata_trainer.aggregate import T_975, aggregate, aggregate_markdown, paired_differences
+from strata_rewards.stats import wilson
 from strata_trainer.config import ConfigError, build_config
-from strata_trainer.evaluate import evaluation_key, wilson
-from strata_trainer.experiment import main
-from strata_trainer.grid import load_grid
+from strata_trainer.evaluate import evaluation_key
 
 
 def _result(correct: int, n: int) -> dict[str, Any]:
@@ -264,7 +265,7 @@ def test_only_says_what_it_left_out(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 @pytest.mark.parametrize("inside", ["", "old table\n", "_No run._"])
 def test_a_docs_block_is_found_empty_or_not(inside: str) -> None:
-    from strata_trainer.aggregate import doc_block
+    from strata_experiment.aggregate import doc_block
 
     text = f"intro\n<!-- grid:g:begin -->\n{inside}<!-- grid:g:end -->\nafter\n"
     if inside and not inside.endswith("\n"):
@@ -282,7 +283,7 @@ def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
     run = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
     grid_process = (
         "import pathlib, sys\n"
-        "from strata_trainer import grid as experiment\n"
+        "from strata_experiment import grid as experiment\n"
         "experiment.HEARTBEAT_S = 1000.0\n"
         "ledger = experiment.InvocationLog(pathlib.Path(sys.argv[2]))\n"
         "with experiment.exit_on_sigterm():\n"
@@ -318,12 +319,12 @@ def test_stopping_the_grid_stops_the_run_it_started(tmp_path: Path) -> None:
 def test_a_run_killed_outright_still_has_its_time_logged(tmp_path: Path) -> None:
     """The machine ending a session killed the grid and its run with no chance to log: batch
     seed 1 of B fp32 lost ≈ 42 minutes of its wall time that way. The heartbeat keeps it."""
-    from strata_trainer.grid import InvocationLog
+    from strata_experiment.grid import InvocationLog
 
     run, ready = tmp_path / "run", tmp_path / "ready"
     grid_process = (
         "import sys, pathlib\n"
-        "from strata_trainer import grid as experiment\n"
+        "from strata_experiment import grid as experiment\n"
         "experiment.HEARTBEAT_S = 0.2\n"
         "log = experiment.InvocationLog(pathlib.Path(sys.argv[1]))\n"
         "def beat(wall, rss):\n"
@@ -358,7 +359,7 @@ def test_a_run_killed_outright_still_has_its_time_logged(tmp_path: Path) -> None
 
 
 def test_a_step_written_twice_counts_once_with_its_last_row() -> None:
-    from strata_trainer.aggregate import latest_per_step
+    from strata_experiment.aggregate import latest_per_step
 
     rows = [{"step": 0, "v": 1}, {"step": 1, "v": 2}, {"step": 0, "v": 3}, {"step": 1, "v": 4}]
     rows += [{"step": 2, "v": 5}]

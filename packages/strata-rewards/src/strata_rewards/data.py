@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from strata_rewards import EXAMPLES, Prompting
 from strata_rewards.extract import LETTERS
-from strata_trainer.synthetic import EXAMPLES as SYNTHETIC_EXAMPLES
-from strata_trainer.synthetic import Split as SyntheticSplit
-from strata_trainer.synthetic import split_rows, with_options
+from strata_rewards.prompting import EXAMPLES, Prompting
+from strata_rewards.synthetic import EXAMPLES as SYNTHETIC_EXAMPLES
+from strata_rewards.synthetic import Split as SyntheticSplit
+from strata_rewards.synthetic import split_rows, with_options
 
 Split = Literal["train", "eval"]
 
@@ -206,7 +206,7 @@ def load_synthetic(
     kind: str, split: SyntheticSplit, n: int, *, seed: int, difficulty: int
 ) -> list[Item]:
     """``n`` items of a synthetic domain's split. Each item belongs to one split by a hash of its
-    content (operation and numbers: :func:`strata_trainer.synthetic.split_of`), so no held-out
+    content (operation and numbers: :func:`strata_rewards.synthetic.split_of`), so no held-out
     item repeats a training item's content whatever the seed or the sizes; held-out splits hold
     each content once. Raises :class:`DataError` when a split has too few distinct items."""
     try:

@@ -1,7 +1,7 @@
 """A grid of strata-train runs: the grid file (configurations × seeds), and running one run of
 it in its own process, resumably, with its wall time and peak memory recorded.
 
-The grid file's format is in ``strata-experiment --help`` (:mod:`strata_trainer.experiment`).
+The grid file's format is in ``strata-experiment --help`` (:mod:`strata_experiment.cli`).
 
 The base model's evaluation is greedy: two runs whose model, data, prompt, rollout and
 evaluation budget agree get the same ``eval_before.json``, so the grid evaluates the base model
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strata_trainer.aggregate import summarise_run
+from strata_experiment.aggregate import summarise_run
 from strata_trainer.config import ConfigError, build_config
 from strata_trainer.evaluate import evaluation_key
 from strata_trainer.memory import kib_to_gb, peak_rss_gb
