@@ -363,3 +363,33 @@ def test_qlora_through_the_app_completes_a_short_run(tmp_path: Path) -> None:
     weights = load_file(run / "checkpoint-000001" / "adapter.safetensors")
     assert weights
     assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_a_forced_collapse_raises_the_alarm_in_the_log_and_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The packaged SmolLM2 at a learning rate far too high (0.05 on LoRA) stops exploring
+    within a few steps: the alarm must say so while it trains and in report.md."""
+    run = tmp_path / "run"
+    settings = [
+        "data.domains=sum",
+        "train.steps=5",
+        "train.prompts_per_step=2",
+        "train.group_size=4",
+        "train.max_new_tokens=16",
+        "train.learning_rate=0.05",
+        "data.train_size=10",
+        "eval.before=false",
+        "eval.after=false",
+    ]
+    assert train_main(["--run-dir", str(run), *[a for s in settings for a in ("--set", s)]]) == 0
+    # The answer alarm, not only the entropy one: the default's short formulaic answers already
+    # fall under the entropy floor at lr 5e-4, but no default run has answered every prompt
+    # alike (docs/grpo.md, "When training collapses").
+    err = capsys.readouterr().err
+    assert "(answer collapse)" in err, err[-2000:]
+    report = (run / "report.md").read_text()
+    section = report.split("## Collapse alarm", 1)[1].split("\n## ", 1)[0]
+    assert "(answer collapse)" in section
