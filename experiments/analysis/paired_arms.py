@@ -17,7 +17,7 @@ from pathlib import Path
 
 from strata_experiment.aggregate import t_interval
 
-from strata_trainer.evaluate import from_json
+from strata_rewards.evaluation import from_json
 
 
 def gains(runs: Path, arm: str) -> dict[int, dict[str, float]]:

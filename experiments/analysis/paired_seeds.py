@@ -19,8 +19,8 @@ from pathlib import Path
 
 from strata_experiment.aggregate import t_interval
 
+from strata_rewards.evaluation import from_json
 from strata_rewards.stats import mcnemar_p
-from strata_trainer.evaluate import from_json
 
 
 def main() -> None:

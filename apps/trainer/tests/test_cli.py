@@ -130,15 +130,15 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     assert plots == [
         "accuracy.png",
         "before_after.png",
-        "collapse.png",
         "curriculum.png",
         "curriculum_scores.png",
         "entropy.png",
+        "equal_outcome_groups.png",
         "kl_clip.png",
+        "modal_answer_share.png",
         "parse_truncation.png",
         "reward.png",
         "sampler.png",
-        "signal.png",
         "structure.png",
     ]
     report = (run / "report.md").read_text()

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strata_rewards.evaluation import most_common_answer, results_markdown
 from strata_trainer import DomainResult, compare, wilson
-from strata_trainer.evaluate import most_common_answer, results_markdown
 
 
 def test_wilson_matches_published_values() -> None:
@@ -126,7 +126,7 @@ def test_a_paired_comparison_counts_items_gained_and_lost() -> None:
 
 
 def test_lenient_accuracy_reads_an_answer_outside_the_tag() -> None:
-    from strata_trainer.evaluate import _lenient_correct
+    from strata_rewards.evaluation import _lenient_correct
 
     assert _lenient_correct("gsm8k", "3 + 4 = 7, so 7", 7)
     assert not _lenient_correct("gsm8k", "3 + 4 = 8", 7)

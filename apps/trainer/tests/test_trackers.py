@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from strata_grpo.trackers import TrackerError, check_available, open_trackers
 from strata_trainer.config import ConfigError, build_config
-from strata_trainer.trackers import TrackerError, check_available, open_trackers
 
 STEPS = [
     {"step": 1, "arithmetic/reward": 0.25, "kl": 0.0, "note": "text is left out"},

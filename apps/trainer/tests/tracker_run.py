@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from strata_trainer.trackers import open_trackers
+from strata_grpo.trackers import open_trackers
 
 run, name, steps = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 logged = open_trackers([name], run, "strata-test", {"train": {"steps": len(steps)}})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from strata_trainer.evaluate import most_common_answer
+from strata_rewards.evaluation import most_common_answer
 from strata_trainer.report import moving_average, read_metrics
 
 if TYPE_CHECKING:

@@ -3,6 +3,7 @@ ids, synthetic generators), the full multi-domain GRPO run, evaluation with Wils
 reports with plots. See ``docs/trainer.md``."""
 
 from strata_rewards.data import DataError, Item, load_benchmark, load_synthetic, prompt_for
+from strata_rewards.evaluation import DomainResult, compare
 from strata_rewards.stats import wilson
 from strata_trainer.config import (
     ConfigError,
@@ -14,7 +15,7 @@ from strata_trainer.config import (
     RunConfig,
     build_config,
 )
-from strata_trainer.evaluate import DomainResult, compare, evaluate
+from strata_trainer.evaluate import evaluate
 
 __all__ = [
     "ConfigError",

@@ -25,7 +25,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from strata_grpo.trackers import TrackerError, check_available
 from strata_rewards.data import DataError
+from strata_rewards.evaluation import (
+    DomainResult,
+    compare,
+    comparison_markdown,
+    from_json,
+    results_markdown,
+    to_json,
+)
 from strata_trainer.config import (
     ConfigError,
     RunConfig,
@@ -37,17 +46,8 @@ from strata_trainer.config import (
 )
 from strata_trainer.console import say
 from strata_trainer.engines import check_backend, eval_engine, load_base_model
-from strata_trainer.evaluate import (
-    DomainResult,
-    compare,
-    comparison_markdown,
-    from_json,
-    results_markdown,
-    to_json,
-)
 from strata_trainer.items import load_items, load_probe_items, say_counts
 from strata_trainer.job import evaluate_held_out, probe_domains, run_training, save_probe
-from strata_trainer.trackers import TrackerError, check_available
 
 # bitsandbytes (imported by peft when present) warns on every start that an optional CPU kernel
 # package is missing; it changes nothing for us.

@@ -25,10 +25,10 @@ from typing import Any, Literal
 
 from strata_curriculum import CurriculumConfig
 from strata_grpo import GRPOConfig
+from strata_grpo.trackers import TRACKERS
 from strata_rewards import Prompting, Weights, WordSplit
 from strata_rewards.data import EXEMPLARS, FILES
 from strata_rewards.synthetic import GENERATORS
-from strata_trainer.trackers import TRACKERS
 
 
 class ConfigError(ValueError):

@@ -24,14 +24,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from strata_grpo.trackers import open_trackers
 from strata_rewards.data import Item
+from strata_rewards.evaluation import DomainResult, from_json, results_markdown, to_json
 from strata_trainer.config import RunConfig
 from strata_trainer.console import say
 from strata_trainer.engines import hf_engine, load_base_model, quantised, stop_strings, vllm_engine
-from strata_trainer.evaluate import DomainResult, evaluate, from_json, results_markdown, to_json
+from strata_trainer.evaluate import evaluate
 from strata_trainer.items import load_items, load_probe_items, say_counts
 from strata_trainer.memory import peak_rss_gb
-from strata_trainer.trackers import open_trackers
 
 if TYPE_CHECKING:
     from strata_grpo import GRPOTrainer, RolloutBatch
@@ -119,7 +120,7 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     from tqdm import tqdm
 
     from strata_grpo import StepMetrics, read_trainer_state, truncate_jsonl
-    from strata_trainer.report import collapse_alarms
+    from strata_grpo.collapse import collapse_alarms
 
     latest = trainer.latest_checkpoint(run)
     initial = 0

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from strata_trainer.evaluate import (
+from strata_grpo.collapse import collapse_alarms
+from strata_rewards.evaluation import (
     DomainResult,
     compare,
     comparison_markdown,
@@ -73,19 +73,8 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         plt.close(fig)
         written.append(path)
 
-    panel("reward", "Reward per domain", [(f"{d}/reward", d) for d in domains], "mean reward")
-    panel(
-        "accuracy",
-        "Training accuracy per domain",
-        [(f"{d}/accuracy", d) for d in domains],
-        "share correct",
-    )
-    panel(
-        "structure",
-        "Structure score per domain",
-        [(f"{d}/structure", d) for d in domains],
-        "mean structure score",
-    )
+    for name, (title, ylabel) in PER_DOMAIN_PANELS.items():
+        panel(name, title, [(f"{d}/{name}", d) for d in domains], ylabel)
     shares = []
     for r in rows:
         total = sum(float(r.get(f"{d}/completions", 0)) for d in domains) or 1.0
@@ -104,24 +93,6 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         "UCB score per domain (shares follow it above the floors)",
         [(f"curriculum/{d}", d) for d in domains],
         "score",
-    )
-    panel(
-        "signal",
-        "Signal health: groups whose outcomes are all equal (teach no skill)",
-        [(f"{d}/equal_outcome_groups", d) for d in domains],
-        "share of groups",
-    )
-    panel(
-        "collapse",
-        "Collapse watch: the most common answer's share of a domain's answers",
-        [(f"{d}/modal_answer_share", d) for d in domains],
-        "share of answers",
-    )
-    panel(
-        "entropy",
-        "Sampling entropy per token (−mean log π of the sampled tokens)",
-        [(f"{d}/entropy", d) for d in domains],
-        "nats per token",
     )
     panel(
         "parse_truncation",
@@ -146,6 +117,23 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         "nats per token",
     )
     return written
+
+
+PER_DOMAIN_PANELS: dict[str, tuple[str, str]] = {
+    "reward": ("Reward per domain", "mean reward"),
+    "accuracy": ("Training accuracy per domain", "share correct"),
+    "structure": ("Structure score per domain", "mean structure score"),
+    "equal_outcome_groups": (
+        "Signal health: groups whose outcomes are all equal (teach no skill)",
+        "share of groups",
+    ),
+    "modal_answer_share": (
+        "Collapse watch: the most common answer's share of a domain's answers",
+        "share of answers",
+    ),
+    "entropy": ("Sampling entropy per token (−mean log π of the sampled tokens)", "nats per token"),
+}
+"""One plot a metric, one line a domain: the plot's file is named after the metric."""
 
 
 def moving_average(ys: Sequence[float], window: int = 5) -> list[float]:
@@ -226,50 +214,6 @@ def samples_markdown(path: Path, per_domain: int = 2) -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-COLLAPSE_SHARE = 0.9
-"""A domain whose most common answer is at least this share of its answers..."""
-COLLAPSE_STEPS = 3
-"""...for this many steps in a row raises the collapse alarm."""
-ENTROPY_FLOOR = 0.05
-"""A domain whose sampling entropy per token falls below this (nats) raises it too."""
-
-
-@dataclass(frozen=True)
-class Alarm:
-    """A domain that looks collapsed."""
-
-    domain: str
-    kind: Literal["answer", "entropy"]
-    """answer: one answer to nearly every prompt; entropy: near-deterministic sampling."""
-    message: str
-
-
-def collapse_alarms(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -> list[Alarm]:
-    """Each domain that looks collapsed in ``rows`` (metrics, oldest first): the same answer to
-    nearly every prompt for :data:`COLLAPSE_STEPS` steps, or near-zero entropy. A rising reward
-    with one answer is a collapse or a hack, not learning (docs/grpo.md)."""
-    alarms = []
-    for d in domains:
-        shares = [
-            float(r[f"{d}/modal_answer_share"]) for r in rows if f"{d}/modal_answer_share" in r
-        ]
-        tail = shares[-COLLAPSE_STEPS:]
-        if len(tail) == COLLAPSE_STEPS and min(tail) >= COLLAPSE_SHARE:
-            message = (
-                f"{d}: one answer is {min(tail):.2f}+ of its answers for the last "
-                f"{COLLAPSE_STEPS} steps (answer collapse)"
-            )
-            alarms.append(Alarm(d, "answer", message))
-        entropies = [float(r[f"{d}/entropy"]) for r in rows if f"{d}/entropy" in r]
-        if entropies and entropies[-1] < ENTROPY_FLOOR:
-            message = (
-                f"{d}: sampling entropy {entropies[-1]:.3f} nats a token, under "
-                f"{ENTROPY_FLOOR} (entropy collapse)"
-            )
-            alarms.append(Alarm(d, "entropy", message))
-    return alarms
 
 
 def write_report(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_trainer.report import COLLAPSE_STEPS, ENTROPY_FLOOR, collapse_alarms
+from strata_grpo.collapse import COLLAPSE_STEPS, ENTROPY_FLOOR, collapse_alarms
 
 
 def _rows(shares: list[float], entropy: float = 1.0) -> list[dict[str, float]]:

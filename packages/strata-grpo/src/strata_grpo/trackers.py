@@ -1,8 +1,10 @@
 """Experiment trackers that mirror each step's metrics: TensorBoard, trackio, Weights & Biases.
 
-``log.to = ["tensorboard", "trackio", "wandb"]`` picks them; each is an extra of strata-trainer
-(``pip install "strata-trainer[wandb]"``). The run folder's ``metrics.jsonl`` stays the record:
-trackers only mirror it, so a tracker that is down never costs a run.
+strata-train's ``log.to = ["tensorboard", "trackio", "wandb"]`` picks them (each an extra of
+strata-trainer, ``pip install "strata-trainer[wandb]"``); with the trainer alone, open them with
+:func:`open_trackers` and log each ``StepMetrics.row()``. Their packages are imported only when
+asked for and are not dependencies of strata-grpo. A run folder's ``metrics.jsonl`` stays the
+record: trackers only mirror it, so a tracker that is down never costs a run.
 
 - tensorboard: event files in ``<run_dir>/tensorboard``.
 - trackio: local-first (a SQLite file under ``TRACKIO_DIR``, default
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 TRACKERS = ("tensorboard", "trackio", "wandb")
-"""Each is also the module it needs and the name of strata-trainer's extra."""
+"""Each is also the module it needs (and the name of strata-trainer's extra for it)."""
 
 
 class TrackerError(RuntimeError):
@@ -116,7 +118,8 @@ def check_available(names: Sequence[str]) -> None:
         if importlib.util.find_spec(name) is None:
             raise TrackerError(
                 f"log.to: {name!r} needs the {name} package: "
-                f'pip install "strata-trainer[{name}]" (or uv sync --extra {name})'
+                f'pip install "strata-trainer[{name}]" (or uv sync --extra {name}; without the '
+                f"trainer: pip install {name})"
             )
 
 
