@@ -11,6 +11,9 @@ from strata_trainer.config import ConfigError, RunConfig
 from strata_trainer.console import say
 
 if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
     from strata_rollout import HFEngine, LoadedModel, RolloutEngine
     from strata_rollout.vllm import VLLMEngine
 
@@ -55,7 +58,9 @@ def slow_bf16_warning(cfg: RunConfig, cpu_without_bf16: bool) -> str | None:
     )
 
 
-def hf_engine(model: Any, tokenizer: Any, cfg: RunConfig) -> HFEngine:
+def hf_engine(
+    model: PreTrainedModel | PeftModel, tokenizer: PreTrainedTokenizerBase, cfg: RunConfig
+) -> HFEngine:
     """An HFEngine over ``model`` (shared, not copied) as the config sets it up; under
     torch.distributed each rank samples from its own seed stream."""
     from strata_grpo import rank_seed
@@ -103,7 +108,9 @@ def vllm_engine(cfg: RunConfig, source: str) -> VLLMEngine:
         ) from None
 
 
-def eval_engine(cfg: RunConfig, loaded: LoadedModel, model: Any) -> RolloutEngine:
+def eval_engine(
+    cfg: RunConfig, loaded: LoadedModel, model: PreTrainedModel | PeftModel
+) -> RolloutEngine:
     """The engine strata-eval generates with: an HFEngine over ``model``, or vLLM holding its
     weights (an adapter merged in)."""
     if cfg.rollout.backend != "vllm":

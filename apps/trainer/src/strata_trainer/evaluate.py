@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 from strata_rewards import Prompting
 from strata_rewards.data import DEFAULT_PROMPTING, Item
 from strata_rewards.evaluation import DomainResult, score_domain
-from strata_rollout import SamplingConfig
+from strata_rollout import RolloutEngine, SamplingConfig
 
 if TYPE_CHECKING:
     from strata_trainer.config import RunConfig
 
 
 def evaluate(
-    engine: Any,
+    engine: RolloutEngine,
     items: Mapping[str, Sequence[Item]],
     prompting: Prompting = DEFAULT_PROMPTING,
     *,
