@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from strata_rewards import Gold
 from strata_rollout import Prompt
 
 
@@ -16,7 +17,7 @@ class Example:
 
     prompt: Prompt
     """Chat messages (or text) exactly as the model should see them."""
-    gold: Any
+    gold: Gold
     """What the domain's reward function compares the answer with."""
     id: str = ""
     """Where it came from (file:row), for logs and errors."""

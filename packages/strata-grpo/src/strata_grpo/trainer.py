@@ -61,7 +61,7 @@ from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import GRPOLossOutput, grpo_loss
 from strata_grpo.metrics import DomainMetrics, StepMetrics, UpdateMetrics
 from strata_grpo.policy import trainable_parameters
-from strata_rewards import score
+from strata_rewards import Answer, Gold, score
 from strata_rollout import (
     Completion,
     RolloutEngine,
@@ -98,12 +98,12 @@ class Scored(Protocol):
     def repetition(self) -> float: ...
 
     @property
-    def answer(self) -> Any:
+    def answer(self) -> Answer | None:
         """The answer read from the completion, or None (the parse rate)."""
         ...
 
 
-RewardFn = Callable[[str, str, Any], Scored]
+RewardFn = Callable[[str, str, Gold], Scored]
 """``(domain, completion_text, gold) -> Scored``: ``strata_rewards.score`` by default."""
 
 
@@ -143,7 +143,7 @@ class RolloutBatch:
     breakdowns: list[Scored]
     texts: list[str] = field(default_factory=list)
     """The completions' text, for logs and samples. Shape: [N]."""
-    golds: list[Any] = field(default_factory=list)
+    golds: list[Gold] = field(default_factory=list)
     """Each completion's prompt's gold answer, for logs and samples. Shape: [N]."""
     local: list[int] = field(default_factory=list)
     """Indices of the completions this rank sampled (all of them on one process)."""

@@ -21,7 +21,9 @@ See ``docs/rewards.md``.
 from strata_rewards import synthetic
 from strata_rewards.domains import (
     ENTRY_POINT_GROUP,
+    Answer,
     Domain,
+    Gold,
     GoldError,
     available_domains,
     get_domain,
@@ -60,8 +62,10 @@ __all__ = [
     "MATH",
     "STRATEGY",
     "TEMPLATE_SETS",
+    "Answer",
     "AnswerSpan",
     "Domain",
+    "Gold",
     "GoldError",
     "Prompting",
     "RewardBreakdown",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from strata_rewards.domains import Gold
 from strata_rewards.extract import LETTERS
 from strata_rewards.prompting import EXAMPLES, Prompting
 from strata_rewards.synthetic import EXAMPLES as SYNTHETIC_EXAMPLES
@@ -33,7 +34,7 @@ class DataError(ValueError):
 @dataclass(frozen=True)
 class Item:
     question: str
-    gold: Any
+    gold: Gold
     id: str
     """``file:row`` (or ``synthetic:kind:i``), for errors and reports."""
     subject: str | None = None

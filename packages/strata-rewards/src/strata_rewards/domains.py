@@ -30,6 +30,14 @@ from strata_rewards.templates import KNOWLEDGE, MATH, STRATEGY, Template
 ENTRY_POINT_GROUP = "strata.rewards"
 
 
+Answer = float | str | bool
+"""An answer as a domain reads it: a number (GSM8K and the numeric domains), a letter (MMLU), a
+yes/no as a bool (StrategyQA)."""
+Gold = str | int | float | bool
+"""A gold answer as a dataset stores it ("#### 18", 18, "B", 1, True, "yes"): ``parse_gold``
+turns it into an :data:`Answer`."""
+
+
 class GoldError(ValueError):
     """A gold answer this domain cannot read."""
 
@@ -39,11 +47,11 @@ class Domain:
     """Everything reward-related that differs between domains."""
 
     name: str
-    pick: Callable[[AnswerSpan], Any]
+    pick: Callable[[AnswerSpan], Answer | None]
     """Reads the answer (a float, a letter, a bool…) from a span; ``None`` if there is none."""
-    parse_gold: Callable[[Any], Any]
+    parse_gold: Callable[[Gold], Answer]
     """Turns a dataset's gold answer into the same kind of value; raises :class:`GoldError`."""
-    equal: Callable[[Any, Any], bool]
+    equal: Callable[[Answer, Answer], bool]
     template: Template
     task: str
     """One sentence telling the model what kind of answer to give."""
@@ -94,11 +102,18 @@ def _gold_bool(gold: Any) -> bool:
     raise GoldError(f"a StrategyQA gold answer must be a bool or yes/no, got {gold!r}")
 
 
+def _numbers_equal(a: Answer, b: Answer) -> bool:
+    """Two numbers equal to a relative 1e-6 (a letter or a bool is never a GSM8K answer)."""
+    if isinstance(a, str | bool) or isinstance(b, str | bool):
+        return False
+    return numbers_equal(a, b)
+
+
 GSM8K = Domain(
     name="gsm8k",
     pick=pick_number,
     parse_gold=_gold_number,
-    equal=numbers_equal,
+    equal=_numbers_equal,
     template=MATH,
     task="Solve the math word problem. The final answer is a single number.",
 )

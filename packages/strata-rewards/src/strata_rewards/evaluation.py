@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from strata_rewards.data import Item
-from strata_rewards.domains import get_domain
+from strata_rewards.domains import Gold, get_domain
 from strata_rewards.extract import AnswerSpan
 from strata_rewards.prompting import Prompting
 from strata_rewards.stats import mcnemar_p, wilson
@@ -118,7 +118,7 @@ def score_domain(
     )
 
 
-def _lenient_correct(domain: str, text: str, gold: Any) -> bool:
+def _lenient_correct(domain: str, text: str, gold: Gold) -> bool:
     """The domain's answer read from the whole completion, tags or not, equals ``gold``."""
     d = get_domain(domain)
     answer = d.pick(AnswerSpan(text, "text"))

@@ -17,9 +17,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from strata_rewards.domains import get_domain
+from strata_rewards.domains import Answer, Gold, get_domain
 from strata_rewards.scoring import RewardBreakdown, Weights, score
 from strata_rewards.templates import Template, template_for
 
@@ -99,13 +98,13 @@ class Prompting:
             {"role": "user", "content": f"Question: {question}"},
         ]
 
-    def score(self, domain: str, text: str, gold: Any) -> RewardBreakdown:
+    def score(self, domain: str, text: str, gold: Gold) -> RewardBreakdown:
         """The completion's reward parts and total (times ``scale[domain]``)."""
         scored = score(domain, text, gold, template=self.template(domain), weights=self.weights)
         factor = self.scale.get(domain, 1.0)
         return scored if factor == 1.0 else dataclasses.replace(scored, total=scored.total * factor)
 
-    def parse_gold(self, domain: str, gold: Any) -> Any:
+    def parse_gold(self, domain: str, gold: Gold) -> Answer:
         """``gold`` as the value ``score`` compares answers with (7.0, "B", True)."""
         return get_domain(domain).parse_gold(gold)
 

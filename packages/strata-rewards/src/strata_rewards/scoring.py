@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from strata_rewards.domains import Domain, get_domain
+from strata_rewards.domains import Answer, Domain, Gold, get_domain
 from strata_rewards.extract import AnswerSpan, answer_span
 from strata_rewards.repetition import (
     WordSplit,
@@ -64,7 +64,7 @@ class RewardBreakdown:
     repetition: float
     """Share of repeated word n-grams, in [0, 1]."""
     total: float
-    answer: Any
+    answer: Answer | None
     """The extracted answer (float, letter or bool), or None."""
     source: str | None = None
     """Where the answer was found: answer_tag, hash, boxed, text."""
@@ -92,7 +92,7 @@ def extract_answer(domain: str | Domain, completion: str) -> str | None:
     return str(value)
 
 
-def verify(domain: str | Domain, completion: str, gold: Any) -> bool:
+def verify(domain: str | Domain, completion: str, gold: Gold) -> bool:
     """Whether the completion's answer equals ``gold`` (raises GoldError on an unreadable gold)."""
     d = _domain(domain)
     expected = d.parse_gold(gold)
@@ -103,7 +103,7 @@ def verify(domain: str | Domain, completion: str, gold: Any) -> bool:
 def score(
     domain: str | Domain,
     completion: str,
-    gold: Any,
+    gold: Gold,
     *,
     template: Template | None = None,
     weights: Weights | None = None,
