@@ -4,6 +4,8 @@ gains, seed by seed, with its mean and a t-interval over seeds. The analysis pre
 issue 38's hypotheses (docs/results.md).
 
     uv run python experiments/analysis/paired_arms.py /work/runs/grids/h1-easy-hard san global
+    uv run python experiments/analysis/paired_arms.py /work/runs/grids/default-v4-seeds drop \
+        default --b-runs /work/runs/grids/default-v3-seeds     # arms of two grids, same items
 
 Reads each run folder's eval_before.json and eval_after.json (``<arm>-seed<N>``).
 """
@@ -44,8 +46,11 @@ def main() -> None:
     parser.add_argument("runs", type=Path, help="the grid's run folder")
     parser.add_argument("a", help="first arm (configuration name)")
     parser.add_argument("b", help="second arm")
+    parser.add_argument(
+        "--b-runs", type=Path, help="the second arm's grid folder, if another grid's (same items)"
+    )
     args = parser.parse_args()
-    a, b = gains(args.runs, args.a), gains(args.runs, args.b)
+    a, b = gains(args.runs, args.a), gains(args.b_runs or args.runs, args.b)
     seeds = sorted(set(a) & set(b))
     if not seeds:
         raise SystemExit(f"no seed has finished runs of both {args.a} and {args.b}")
