@@ -1,5 +1,5 @@
 """A grid's results: each finished run's small, committable summary, and the aggregate over
-seeds (tables with Wilson intervals, paired differences, curves, the block in the results doc).
+seeds (t-intervals over seeds, paired differences, curves, the block in the results doc).
 Reads summaries and run folders only; runs nothing."""
 
 from __future__ import annotations

@@ -498,12 +498,23 @@ class GRPOTrainer:
             yield
 
     def _logprobs(
-        self, input_ids: torch.Tensor, attention: torch.Tensor, t: int, temperature: float
+        self,
+        input_ids: torch.Tensor,
+        attention: torch.Tensor,
+        t: int,
+        temperature: float,
+        with_entropy: bool = False,
     ) -> torch.Tensor:
+        """[b, T] log-probs; with ``with_entropy`` [b, T, 2] (``completion_logprobs``)."""
         # Greedy sampling (temperature 0) has no distribution: score it at temperature 1.
         with self._autocast():
             return completion_logprobs(
-                self.policy, input_ids, attention, t, temperature=temperature or 1.0
+                self.policy,
+                input_ids,
+                attention,
+                t,
+                temperature=temperature or 1.0,
+                with_entropy=with_entropy,
             ).float()
 
     def _logprobs_and_entropy(
@@ -512,15 +523,7 @@ class GRPOTrainer:
         """:meth:`_logprobs`, and the per-token entropy where the entropy bonus needs it."""
         if not self.config.entropy_coef:
             return self._logprobs(input_ids, attention, t, temperature), None
-        with self._autocast():
-            both = completion_logprobs(
-                self.policy,
-                input_ids,
-                attention,
-                t,
-                temperature=temperature or 1.0,
-                with_entropy=True,
-            ).float()  # [b, T, 2]
+        both = self._logprobs(input_ids, attention, t, temperature, with_entropy=True)  # [b, T, 2]
         return both[..., 0], both[..., 1]
 
     def _logprobs_no_grad(
