@@ -140,7 +140,42 @@ def double3(rng: random.Random) -> Row:
     return synthetic.double(rng, 1)
 
 
+def mul_add(rng: random.Random) -> Row:
+    """A one-digit product plus a number of 1-20: the multiplication table (the strongest signal
+    of screen 1) in a content space wide enough to hold out (36 products x 20 = 720)."""
+    a, b = _pair(rng, 2, 9)
+    c = rng.randint(1, 20)
+    return Row(f"What is {a} times {b} plus {c}?", a * b + c, f"mul_add:{min(a, b)}*{max(a, b)}+{c}")
+
+
+def sub_digit(rng: random.Random) -> Row:
+    """A two-digit number minus a one-digit one (810 contents): subtraction made as small as
+    ``add_digit``'s addition."""
+    a, b = rng.randint(10, 99), rng.randint(1, 9)
+    return Row(f"What is {a} - {b}?", a - b, f"sub_digit:{a}-{b}")
+
+
+def times10(rng: random.Random) -> Row:
+    """A number of 10-999 times ten (990 contents)."""
+    a = rng.randint(10, 999)
+    return Row(f"What is {a} times 10?", 10 * a, f"times10:{a}")
+
+
+def mul_tens(rng: random.Random) -> Row:
+    """A one-digit number times a two-digit one (8 x 90 = 720 contents)."""
+    a, b = rng.randint(2, 9), rng.randint(10, 99)
+    return Row(f"What is {a} times {b}?", a * b, f"mul_tens:{a}*{b}")
+
+
 CANDIDATES = [
+    # Twenty-first sitting: operations other than addition, in wide content spaces, to stand
+    # beside `sum` instead of a second sum (docs/default-run.md §17).
+    Candidate(
+        "mul_add", "gsm8k", mul_add, ("What is 3 times 4 plus 5?", "3 times 4 = 12, 12 + 5 = 17.", "17")
+    ),
+    Candidate("sub_digit", "gsm8k", sub_digit, ("What is 52 - 7?", "52 - 7 = 45.", "45")),
+    Candidate("times10", "gsm8k", times10, ("What is 37 times 10?", "37 times 10 = 370.", "370")),
+    Candidate("mul_tens", "gsm8k", mul_tens, ("What is 3 times 14?", "3 times 14 = 42.", "42")),
     # The built-in domains' own worked turns, so the probe shows them what training shows them.
     Candidate("sum19", "gsm8k", sum19, synthetic.EXAMPLES["add_digit"]),
     Candidate("sum", "gsm8k", sum_wide, synthetic.EXAMPLES["sum"]),

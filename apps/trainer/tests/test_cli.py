@@ -99,6 +99,14 @@ def test_inputs_are_checked_before_any_model_loads(
     assert no_model == []
 
 
+def test_the_probe_on_synthetic_domains_needs_no_limit(no_model: list[str]) -> None:
+    """--probe sizes itself (probe.items dev items a domain): strata-eval's whole-split default
+    for evaluations, which a synthetic domain cannot have, must not stop it before the model."""
+    with pytest.raises(AssertionError, match="a model was loaded"):
+        eval_main(["--probe", "--domains", "multiply,subtract"])
+    assert no_model == ["smollm2"]
+
+
 @pytest.mark.model
 @pytest.mark.slow
 def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:

@@ -152,7 +152,9 @@ def test_an_arithmetic_item_is_its_story_asked_about(seed: int, difficulty: int)
     assert told.text.startswith(f"{told.name} has ")
 
 
-@pytest.mark.parametrize("kind", ["arithmetic", "sum", "double", "choice"])
+@pytest.mark.parametrize(
+    "kind", ["arithmetic", "sum", "add_digit", "multiply", "subtract", "double", "choice"]
+)
 def test_held_out_items_never_repeat_a_training_items_content(kind: str) -> None:
     """Split by content (operation and numbers), not by text: "Ada has 3 apples. Then Ada buys
     4 more." and "Ben has 3 cards. Then Ben buys 4 more." are one item. The sizes are the

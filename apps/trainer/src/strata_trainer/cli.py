@@ -292,9 +292,10 @@ def _eval_config(args: argparse.Namespace) -> RunConfig:
     if base is None:  # no run: the command's own defaults
         defaults = {
             "data.domains": "gsm8k,mmlu,strategyqa",
-            "data.eval_size": 0,
             "eval.max_new_tokens": 256,
         }
+        if not args.probe:  # the probe sizes itself (--limit or probe.items), never whole splits
+            defaults["data.eval_size"] = 0
         given = {o.split("=", 1)[0] for o in overrides}
         overrides += [f"{k}={v}" for k, v in defaults.items() if k not in given]
     # Only the held-out split is read; train_size is irrelevant here but must be valid.

@@ -50,7 +50,7 @@ class ModelConfig:
 class DataConfig:
     domains: tuple[str, ...] = ("arithmetic", "sum", "add_digit")
     """Domains to train on: gsm8k, mmlu, strategyqa (benchmark files) and the synthetic
-    arithmetic, sum, add_digit, double, choice, compare (no download). The default's three are
+    arithmetic, sum, add_digit, multiply, subtract, double, choice, compare (no download). The default's three are
     the ones SmolLM2-135M's sampled answers carry signal on (strata-eval --probe;
     docs/default-run.md §14); double, choice and compare never passed the probe."""
     data_dir: str = "../shared/data"

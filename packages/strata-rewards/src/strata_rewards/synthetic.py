@@ -3,13 +3,17 @@
 - ``arithmetic`` (reward domain ``gsm8k``, numeric answer): one- to three-step word problems.
 - ``sum`` (``gsm8k``): "What is 23 + 45?", two numbers of 10–60 (larger with difficulty).
 - ``add_digit`` (``gsm8k``): "What is 7 + 46?", a one-digit number and a two-digit one.
+- ``multiply`` (``gsm8k``): "What is 7 times 46?", a one-digit number times a two-digit one.
+- ``subtract`` (``gsm8k``): "What is 52 - 7?", a two-digit number minus a one-digit one.
 - ``double`` (``gsm8k``): "What is double 347?", a number of 10–999.
 - ``choice`` (``mmlu``, a letter): which of four numbers is the largest or the smallest.
 - ``compare`` (``strategyqa``, yes/no): does one person have more of something than another.
 
 The default trains the first three, the ones on which SmolLM2-135M's sampled answers beat a
 constant answer (the learnability probe, ``strata-eval --probe``; docs/default-run.md §14);
-``double``, ``choice`` and ``compare`` did not pass it and are kept for experiments.
+``multiply`` and ``subtract`` pass it too (§17: operations other than addition, so that two
+neighbouring sums need not stand side by side); ``double``, ``choice`` and ``compare`` did not
+pass it and are kept for experiments.
 ``difficulty`` (1–5) scales the numbers and the steps.
 
 Every row carries a content ``key``: its operation and numbers, without the names and objects
@@ -120,6 +124,21 @@ def add_digit(rng: random.Random, difficulty: int) -> Row:
     return Row(f"What is {a} + {b}?", a + b, f"add_digit:{small}+{large}")
 
 
+def multiply(rng: random.Random, difficulty: int) -> Row:
+    """A one-digit number (2–9) times a two-digit one (10–99 at difficulty 1; more digits with
+    difficulty): 720 contents, where the one-digit table SmolLM2-135M knows has only 64
+    (docs/default-run.md §17)."""
+    a, b = rng.randint(2, 9), rng.randint(10, 10 ** (difficulty + 1) - 1)
+    return Row(f"What is {a} times {b}?", a * b, f"multiply:{a}*{b}")
+
+
+def subtract(rng: random.Random, difficulty: int) -> Row:
+    """A two-digit number (10–99 at difficulty 1) minus a one-digit one: two two-digit numbers
+    were at the floor for SmolLM2-135M (docs/default-run.md §14), this is not (§17)."""
+    a, b = rng.randint(10, 10 ** (difficulty + 1) - 1), rng.randint(1, 9)
+    return Row(f"What is {a} - {b}?", a - b, f"subtract:{a}-{b}")
+
+
 def double(rng: random.Random, difficulty: int) -> Row:
     """Twice a number of two or three digits (10–999 at difficulty 1; more with difficulty)."""
     n = rng.randint(10, 10 ** (difficulty + 2) - 1)
@@ -156,6 +175,8 @@ GENERATORS: dict[str, tuple[str, Callable[[random.Random, int], Row]]] = {
     "arithmetic": ("gsm8k", arithmetic),
     "sum": ("gsm8k", sum_of_two),
     "add_digit": ("gsm8k", add_digit),
+    "multiply": ("gsm8k", multiply),
+    "subtract": ("gsm8k", subtract),
     "double": ("gsm8k", double),
     "choice": ("mmlu", choice),
     "compare": ("strategyqa", compare),
@@ -175,6 +196,8 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
     ),
     "sum": ("What is 23 + 15?", "23 + 15 = 38.", "38"),
     "add_digit": ("What is 7 + 46?", "7 + 46 = 53.", "53"),
+    "multiply": ("What is 3 times 14?", "3 times 14 = 42.", "42"),
+    "subtract": ("What is 52 - 7?", "52 - 7 = 45.", "45"),
     "double": ("What is double 137?", "137 + 137 = 274.", "274"),
     "choice": (
         "Which number is the largest?\nA. 12\nB. 45\nC. 7\nD. 30",
