@@ -54,7 +54,8 @@ def main() -> None:
     seeds = sorted(set(a) & set(b))
     if not seeds:
         raise SystemExit(f"no seed has finished runs of both {args.a} and {args.b}")
-    domains = list(a[seeds[0]])
+    # Only domains both arms trained (arms of two grids may differ in one domain).
+    domains = [d for d in a[seeds[0]] if d in b[seeds[0]]]
     print(
         f"| domain | seeds | gain {args.a} | gain {args.b} | {args.a} − {args.b} per seed "
         "| mean difference [95 % t-interval over seeds] |"
