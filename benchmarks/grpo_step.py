@@ -19,6 +19,8 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
 - ``-bf16w``: every copy of the base weights in bf16: the trainer's (LoRA stays fp32, peft's
   default; training under bf16 autocast), and so HFEngine's, which shares them, and vLLM's
   (``dtype="bfloat16"``), which receive the merged weights cast to bf16 after each step.
+- ``-bf16wl``: as ``-bf16w``, but vLLM takes the adapter and applies it unmerged with its own
+  LoRA layers (``lora_rank``): no rounding of ``W + ΔW`` (docs/rollout.md), at LoRA's cost.
 
 ``--only`` runs TRL (the ratios' peer, always measured) and the named configurations.
 
@@ -155,6 +157,7 @@ def run_strata(
     bf16: bool,
     bf16_weights: bool = False,
     micro_batch: int = 0,
+    unmerged_lora: bool = False,
 ) -> dict[str, Any]:
     from strata_curriculum import UCBScheduler
     from strata_grpo import Example, GRPOConfig, GRPOTrainer, make_policy
@@ -196,6 +199,7 @@ def run_strata(
             # host memory: vLLM's CPU build takes the share of its NUMA node's memory *minus this
             # process's RSS*, and 0.1 left nothing (-0.28 GiB) where the node reported 14.7 GiB.
             kv_cache_memory_bytes=1 << 30,
+            lora_rank=LORA_R if unmerged_lora else 0,
         )
     tasks = {"gsm8k": [Example(p["prompt"], p["answer"]) for p in prompts()]}
     trainer = GRPOTrainer(
@@ -220,7 +224,9 @@ def run_strata(
             }
         )
     dtype = (
-        "bf16 base weights (rollout bf16), fp32 LoRA, bf16-autocast training"
+        "bf16 base weights (rollout bf16), fp32 LoRA unmerged in vLLM, bf16-autocast training"
+        if unmerged_lora
+        else "bf16 base weights (rollout bf16), fp32 LoRA, bf16-autocast training"
         if bf16_weights
         else "fp32 rollout, bf16-autocast training"
         if bf16
@@ -235,7 +241,9 @@ def worker(kind: str, beta: float, steps: int, micro_batch: int) -> None:
         out = run_trl(beta, steps)
     else:
         engine = "vllm" if "vllm" in kind else "hf"
-        out = run_strata(beta, steps, engine, "-bf16" in kind, kind.endswith("-bf16w"), micro_batch)
+        bf16_weights = kind.endswith(("-bf16w", "-bf16wl"))
+        lora = kind.endswith("-bf16wl")
+        out = run_strata(beta, steps, engine, "-bf16" in kind, bf16_weights, micro_batch, lora)
     from strata_trainer.memory import peak_rss_gb
 
     out["peak_rss_gb"] = peak_rss_gb()
@@ -351,6 +359,7 @@ def main() -> None:
             ("strata-vllm", VLLM_PYTHON),
             ("strata-vllm-bf16", VLLM_PYTHON),
             ("strata-vllm-bf16w", VLLM_PYTHON),
+            ("strata-vllm-bf16wl", VLLM_PYTHON),
         ]
     if args.only:
         wanted = {"trl", *args.only.split(",")}

@@ -214,3 +214,13 @@ def test_truncated_sampling_logprobs_are_of_the_distribution_drawn_from(
         logits, _ = _policy_logprobs(model, c)
         expected = _truncated_logprobs(logits, c.completion_ids, 0.9, 20, 0.8)
         assert torch.allclose(torch.tensor(c.logprobs), expected, atol=2e-3)
+
+
+@pytest.mark.vllm
+def test_a_vllm_engine_without_lora_rank_refuses_adapters(vllm_engine: Any, tokenizer: Any) -> None:
+    """Adapters need an engine built for them (test_vllm_lora.py): one built for weights says so."""
+    peft = pytest.importorskip("peft", reason="peft is a dev dependency of strata-rollout")
+    lora = peft.get_peft_model(tiny_causal_lm(tokenizer), peft.LoraConfig(r=4, lora_alpha=8))
+    assert not vllm_engine.applies_adapters()
+    with pytest.raises(ValueError, match="lora_rank"):
+        vllm_engine.update_adapter(lora)

@@ -50,9 +50,9 @@ class ModelConfig:
 class DataConfig:
     domains: tuple[str, ...] = ("arithmetic", "sum", "add_digit")
     """Domains to train on: gsm8k, mmlu, strategyqa (benchmark files) and the synthetic
-    arithmetic, sum, add_digit, multiply, subtract, double, choice, compare (no download). The default's three are
-    the ones SmolLM2-135M's sampled answers carry signal on (strata-eval --probe;
-    docs/default-run.md §14); double, choice and compare never passed the probe."""
+    arithmetic, sum, add_digit, multiply, subtract, double, choice, compare (no download). The
+    default's three are ones SmolLM2-135M's sampled answers carry signal on (strata-eval
+    --probe; docs/default-run.md §14, §17); double, choice and compare never passed the probe."""
     data_dir: str = "../shared/data"
     """Folder with the benchmarks' original files (gsm8k/, mmlu/, strategyqa/)."""
     hub: bool = False
@@ -131,6 +131,11 @@ class RolloutConfig:
     """vllm: a fixed KV cache of this many GB instead of one sized from vllm_memory (0). Fixed,
     it does not depend on what the machine reports or on this process's memory; a step of 64
     sequences of 1,024 tokens fills 3 GB of SmolLM2 cache in fp32 (45 kB a token)."""
+    vllm_lora: bool = False
+    """vllm: push the LoRA adapter, applied unmerged by vLLM's LoRA layers, instead of the merged
+    weights W + ΔW, which a bf16 engine rounds (15 % of a 16-step update's direction lost; the
+    adapter path keeps 100 %). Off by default: on vLLM's CPU build its LoRA layers made
+    generation 6x slower (docs/rollout.md, "The adapter unmerged")."""
     vllm_max_model_len: int = 2048
     """vllm: context length (prompt + completion) vLLM reserves KV cache for; the model's own
     (8,192 for SmolLM2) needs four times the memory."""

@@ -91,6 +91,7 @@ def vllm_engine(cfg: RunConfig, source: str) -> VLLMEngine:
             dtype=cfg.model.dtype,  # the trainer's weights' dtype: pushes need no other cast
             gpu_memory_utilization=r.vllm_memory,
             max_model_len=r.vllm_max_model_len,
+            lora_rank=cfg.train.lora_r if r.vllm_lora else 0,
             **fixed_cache,
         )
     except ValueError as err:  # vLLM's own message; its first line says what ran short
@@ -118,7 +119,9 @@ def eval_engine(
     from strata_rollout.weights import merged_lora_weights
 
     engine = vllm_engine(cfg, loaded.path)
-    if model is not loaded.model:  # an adapter: vLLM takes W + ΔW where adapted
+    if model is not loaded.model and engine.applies_adapters():  # applied unmerged
+        engine.update_adapter(model)
+    elif model is not loaded.model:  # an adapter: vLLM takes W + ΔW where adapted
         engine.update_weights(merged_lora_weights(model))
     return engine
 

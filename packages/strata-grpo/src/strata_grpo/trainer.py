@@ -63,6 +63,7 @@ from strata_grpo.metrics import DomainMetrics, StepMetrics, UpdateMetrics
 from strata_grpo.policy import trainable_parameters
 from strata_rewards import Answer, Gold, score
 from strata_rollout import (
+    AdapterEngine,
     Completion,
     RolloutEngine,
     SamplingConfig,
@@ -366,6 +367,8 @@ class GRPOTrainer:
         """The latest step's global batch (the app logs samples from it)."""
         self.shares_policy = isinstance(engine, SharedPolicyEngine) and engine.samples_from(policy)
         """The engine generates with ``policy`` itself: pushes carry no weights."""
+        self.pushes_adapter = isinstance(engine, AdapterEngine) and engine.applies_adapters()
+        """The engine keeps the base weights and applies the pushed adapter unmerged."""
         self.scheduler = scheduler
         self.reward_fn: RewardFn = reward_fn or score
         self.temperature = TemperatureSchedule(
@@ -684,6 +687,8 @@ class GRPOTrainer:
         """Make the rollout engine sample from the updated policy."""
         if self.shares_policy:
             self.engine.update_weights(None)
+        elif self.pushes_adapter and isinstance(self.engine, AdapterEngine):  # (narrows the type)
+            self.engine.update_adapter(self.policy)
         else:
             self.engine.update_weights(merged_lora_weights(self.policy))
 

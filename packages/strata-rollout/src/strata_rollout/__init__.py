@@ -13,6 +13,7 @@ interface, model loading (hub id, folder, GGUF, the packaged SmolLM2), temperatu
 """
 
 from strata_rollout.engine import (
+    AdapterEngine,
     RolloutEngine,
     SharedPolicyEngine,
     StatefulEngine,
@@ -33,6 +34,7 @@ from strata_rollout.weights import merged_lora_weights
 
 __all__ = [
     "PACKAGED",
+    "AdapterEngine",
     "ChatMessage",
     "Completion",
     "FinishReason",

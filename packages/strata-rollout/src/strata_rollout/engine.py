@@ -49,6 +49,22 @@ class SharedPolicyEngine(RolloutEngine, Protocol):
 
 
 @runtime_checkable
+class AdapterEngine(RolloutEngine, Protocol):
+    """An engine that keeps the base model's weights and applies a LoRA adapter on top of them,
+    unmerged (``W·x + s·B·(A·x)``): pushing the adapter instead of ``W + ΔW`` keeps the small
+    updates that a bf16 copy of the merged weight rounds away (docs/rollout.md, item 4)."""
+
+    def applies_adapters(self) -> bool:
+        """True when this engine was built to take adapters (``update_adapter``)."""
+        ...
+
+    def update_adapter(self, model: object) -> None:
+        """Sample from now on from the base weights plus ``model``'s current LoRA adapter
+        (a peft model: what its ``save_pretrained`` writes)."""
+        ...
+
+
+@runtime_checkable
 class StatefulEngine(RolloutEngine, Protocol):
     """An engine whose seed stream a checkpoint saves, so a resumed run samples what the
     uninterrupted one would. Only sampled calls without a seed of their own draw from the stream

@@ -14,6 +14,11 @@
   for its kernels, as at load time), then drops the prefix cache, whose keys and values were
   computed with the old weights. A LoRA trainer pushes every weight, merged with its adapter
   where adapted (``merged_lora_weights``): vLLM reloads a fused layer whole.
+- Built with ``lora_rank`` > 0, the engine takes the adapter instead (``update_adapter``): vLLM's
+  own LoRA layers apply it unmerged on top of the base weights it loaded, so a bf16 engine no
+  longer rounds ``W + ΔW`` (which lost 4–18 % of a LoRA update's direction, docs/rollout.md).
+  Each push writes the adapter (a few MB) to a folder of the engine's and loads it under a new
+  LoRA id; the previous one is removed.
 - By default the engine core runs in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``), so
   weights are handed over without serialisation. Scripts that create an engine need an
   ``if __name__ == "__main__":`` guard (vLLM may start worker processes).
@@ -23,7 +28,10 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,6 +39,20 @@ import torch
 from strata_rollout.engine import draw_seed, encode_prompts
 from strata_rollout.models import DType, load_tokenizer, resolve_model_source
 from strata_rollout.types import Completion, FinishReason, Prompt, SamplingConfig
+
+
+def _vllm_rank(rank: int) -> int:
+    """The smallest ``max_lora_rank`` vLLM accepts (it takes a fixed set, 0.32: 1, 8, 16, 32,
+    64, 128, 256, 320, 512) that holds an adapter of ``rank``."""
+    from typing import get_args
+
+    from vllm.config.lora import MaxLoRARanks
+
+    allowed = sorted(int(r) for r in get_args(MaxLoRARanks))
+    fits = [r for r in allowed if r >= rank]
+    if not fits:
+        raise ValueError(f"LoRA rank {rank} is above vLLM's largest, {allowed[-1]}")
+    return fits[0]
 
 
 class VLLMEngine:
@@ -46,6 +68,7 @@ class VLLMEngine:
         gpu_memory_utilization: float | None = None,
         enable_sleep_mode: bool = False,
         in_process: bool = True,
+        lora_rank: int = 0,
         **llm_kwargs: Any,
     ) -> None:
         """
@@ -58,6 +81,8 @@ class VLLMEngine:
             enable_sleep_mode: allow :meth:`sleep` / :meth:`wake_up` (GPU builds) to free
                 memory for training between rollouts.
             in_process: run vLLM's engine core in this process (weights pass by reference).
+            lora_rank: > 0 to take LoRA adapters of at most this rank (``update_adapter``),
+                applied unmerged by vLLM's LoRA layers; 0: weights only (``update_weights``).
             llm_kwargs: passed on to ``vllm.LLM`` as they are.
         """
         on_cuda = torch.cuda.is_available()
@@ -87,6 +112,8 @@ class VLLMEngine:
             kwargs["max_model_len"] = max_model_len
         if gpu_memory_utilization is not None:
             kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        if lora_rank > 0:
+            kwargs.update(enable_lora=True, max_lora_rank=_vllm_rank(lora_rank), max_loras=1)
         if not on_cuda:
             # A chunked prompt's sampled token is discarded, and vLLM then rewinds the request's
             # seeded generator by an offset, which a CPU generator has not: "RuntimeError: CPU
@@ -97,6 +124,9 @@ class VLLMEngine:
         self.dtype: torch.dtype = self.llm.llm_engine.model_config.dtype
         self.seed = seed
         self._calls = 0
+        self.lora_rank = lora_rank
+        self._lora: Any = None  # the LoRARequest generate applies, once an adapter was pushed
+        self._adapters = Path(tempfile.mkdtemp(prefix="strata-vllm-lora-")) if lora_rank else None
 
     def generate(
         self,
@@ -130,7 +160,7 @@ class VLLMEngine:
             for i in range(len(encoded))
         ]
         requests = [TokensPrompt(prompt_token_ids=ids) for ids in encoded]
-        outputs = self.llm.generate(requests, params, use_tqdm=False)
+        outputs = self.llm.generate(requests, params, use_tqdm=False, lora_request=self._lora)
         groups = [
             [self._completion(ids, out) for out in result.outputs]
             for ids, result in zip(encoded, outputs, strict=True)
@@ -173,6 +203,28 @@ class VLLMEngine:
         )
         self.llm.reset_prefix_cache()
 
+    def applies_adapters(self) -> bool:
+        return self.lora_rank > 0
+
+    def update_adapter(self, model: object) -> None:
+        """Sample from the base weights plus ``model``'s current LoRA adapter, applied unmerged.
+        ``model`` is a peft model; its adapter is written with ``save_pretrained`` and loaded
+        under a new id (vLLM caches adapters by id), the previous one removed."""
+        from vllm.lora.request import LoRARequest
+
+        if self._adapters is None:
+            raise ValueError("this VLLMEngine takes no adapters: build it with lora_rank > 0")
+        save = getattr(model, "save_pretrained", None)
+        if not callable(save) or not hasattr(model, "peft_config"):
+            raise TypeError(f"update_adapter takes a peft model, got {type(model).__name__}")
+        version = 1 if self._lora is None else self._lora.lora_int_id + 1
+        folder = self._adapters / f"v{version}"
+        save(str(folder))
+        previous, self._lora = self._lora, LoRARequest(f"policy-v{version}", version, str(folder))
+        if previous is not None:
+            self.llm.llm_engine.remove_lora(previous.lora_int_id)
+            shutil.rmtree(previous.lora_path, ignore_errors=True)
+
     def sleep(self, level: int = 1) -> None:
         """Free the engine's memory between rollouts (needs ``enable_sleep_mode=True``)."""
         self.llm.sleep(level=level)
@@ -188,3 +240,5 @@ class VLLMEngine:
             shutdown()
         del self.llm
         gc.collect()
+        if self._adapters is not None:
+            shutil.rmtree(self._adapters, ignore_errors=True)
