@@ -38,3 +38,17 @@ def test_the_alarm_is_about_the_last_steps_only(shares: list[float], entropy: fl
     low_entropy = bool(shares) and entropy < ENTROPY_FLOOR
     assert len(alarms) == answer + low_entropy
     assert collapse_alarms(_rows(shares, entropy), ["b"]) == []  # a domain without metrics
+
+
+def test_steps_with_one_prompt_of_the_domain_do_not_raise_the_answer_alarm() -> None:
+    """Over one prompt, a modal share of 1.0 is one group agreeing (a sharpened policy: the
+    entropy alarm's business), not one answer to every prompt; such steps are skipped, and
+    three steps of several prompts each still raise it around them."""
+    rows = [
+        {"step": i, "a/modal_answer_share": 1.0, "a/entropy": 1.0, "a/prompts": n}
+        for i, n in enumerate([1, 1, 1, 1])
+    ]
+    assert collapse_alarms(rows, ["a"]) == []
+    rows = [{**r, "a/prompts": n} for r, n in zip(rows, [3, 1, 2, 4], strict=True)]
+    (alarm,) = collapse_alarms(rows, ["a"])
+    assert alarm.kind == "answer"

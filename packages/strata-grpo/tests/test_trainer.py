@@ -58,6 +58,9 @@ def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> Non
     # vowel_reward differs between most completions: few groups are all equal.
     assert metrics.domains["gsm8k"].equal_reward_groups < 1.0
     assert metrics.domains["gsm8k"].equal_outcome_groups in (0.0, 0.5, 1.0)  # one or two groups
+    # Groups a domain had this step (the answer-collapse alarm skips steps with one).
+    groups = {d: metrics.completions[d] // t.config.group_size for d in metrics.domains}
+    assert {d: m.prompts for d, m in metrics.domains.items()} == groups
     assert json.loads(json.dumps(row)) == row  # the metrics.jsonl line, serialisable as it is
 
 

@@ -33,8 +33,13 @@ def collapse_alarms(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -
     with one answer is a collapse or a hack, not learning (docs/grpo.md)."""
     alarms = []
     for d in domains:
+        # A step that gave the domain one prompt says only that its group agrees, not that every
+        # prompt gets one answer: it neither counts towards the alarm nor breaks a run of steps.
+        # (Rows written before ``prompts`` was logged count as before.)
         shares = [
-            float(r[f"{d}/modal_answer_share"]) for r in rows if f"{d}/modal_answer_share" in r
+            float(r[f"{d}/modal_answer_share"])
+            for r in rows
+            if f"{d}/modal_answer_share" in r and int(r.get(f"{d}/prompts", 2)) >= 2
         ]
         tail = shares[-COLLAPSE_STEPS:]
         if len(tail) == COLLAPSE_STEPS and min(tail) >= COLLAPSE_SHARE:

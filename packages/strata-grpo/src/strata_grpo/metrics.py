@@ -47,8 +47,11 @@ class DomainMetrics:
     repetition: float
     parse_rate: float
     modal_answer_share: float
-    """Share of the domain's parsed answers that are its most common one (1: every prompt got
-    the same answer, a sign of collapse)."""
+    """Share of the domain's parsed answers that are its most common one (1 over several prompts:
+    every prompt got the same answer, a sign of collapse; over one prompt, only that its group
+    agrees)."""
+    prompts: int
+    """The domain's prompts (groups) in the step's batch."""
     distinct_answers: float
     """Distinct answers a group, averaged over the domain's groups."""
     entropy: float

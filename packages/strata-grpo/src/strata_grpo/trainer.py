@@ -754,6 +754,7 @@ class GRPOTrainer:
             modal_answer_share=(
                 max(answers.count(a) for a in set(answers)) / len(answers) if answers else 1.0
             ),
+            prompts=len(by_group),
             distinct_answers=float(
                 np.mean([len({str(b.answer) for b in g}) for g in by_group.values()])
             ),
