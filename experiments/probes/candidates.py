@@ -145,7 +145,9 @@ def mul_add(rng: random.Random) -> Row:
     of screen 1) in a content space wide enough to hold out (36 products x 20 = 720)."""
     a, b = _pair(rng, 2, 9)
     c = rng.randint(1, 20)
-    return Row(f"What is {a} times {b} plus {c}?", a * b + c, f"mul_add:{min(a, b)}*{max(a, b)}+{c}")
+    return Row(
+        f"What is {a} times {b} plus {c}?", a * b + c, f"mul_add:{min(a, b)}*{max(a, b)}+{c}"
+    )
 
 
 def sub_digit(rng: random.Random) -> Row:
@@ -171,7 +173,10 @@ CANDIDATES = [
     # Twenty-first sitting: operations other than addition, in wide content spaces, to stand
     # beside `sum` instead of a second sum (docs/default-run.md §17).
     Candidate(
-        "mul_add", "gsm8k", mul_add, ("What is 3 times 4 plus 5?", "3 times 4 = 12, 12 + 5 = 17.", "17")
+        "mul_add",
+        "gsm8k",
+        mul_add,
+        ("What is 3 times 4 plus 5?", "3 times 4 = 12, 12 + 5 = 17.", "17"),
     ),
     Candidate("sub_digit", "gsm8k", sub_digit, ("What is 52 - 7?", "52 - 7 = 45.", "45")),
     Candidate("times10", "gsm8k", times10, ("What is 37 times 10?", "37 times 10 = 370.", "370")),
