@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -40,16 +39,6 @@ ROWS: dict[str, tuple[str, list[str]]] = {
     ),
 }
 COMMON = ["eval.before=false", "eval.after=false", "rollout.vllm_kv_cache_gb=2"]
-
-
-def cpu_name() -> str:
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def weight_fidelity(run: Path) -> list[dict[str, float | str]]:
@@ -132,7 +121,9 @@ def main() -> int:
     parser.add_argument("--vllm-python", default=".ci/venvs/vllm/bin/python")
     parser.add_argument("--json", type=Path, help="write every number here")
     args = parser.parse_args()
-    out: dict[str, object] = {"cpu": cpu_name()}
+    from strata_grpo import describe_cpu
+
+    out: dict[str, object] = {"cpu": describe_cpu()}
     print(f"CPU: {out['cpu']}")
     if args.adapter:
         rows = weight_fidelity(args.adapter)

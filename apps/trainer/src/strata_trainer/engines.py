@@ -119,10 +119,11 @@ def eval_engine(
     from strata_rollout.weights import merged_lora_weights
 
     engine = vllm_engine(cfg, loaded.path)
-    if model is not loaded.model and engine.applies_adapters():  # applied unmerged
-        engine.update_adapter(model)
-    elif model is not loaded.model:  # an adapter: vLLM takes W + ΔW where adapted
-        engine.update_weights(merged_lora_weights(model))
+    if model is not loaded.model:  # an adapter: applied unmerged, or W + ΔW where adapted
+        if engine.applies_adapters():
+            engine.update_adapter(model)
+        else:
+            engine.update_weights(merged_lora_weights(model))
     return engine
 
 

@@ -367,8 +367,6 @@ class GRPOTrainer:
         """The latest step's global batch (the app logs samples from it)."""
         self.shares_policy = isinstance(engine, SharedPolicyEngine) and engine.samples_from(policy)
         """The engine generates with ``policy`` itself: pushes carry no weights."""
-        self.pushes_adapter = isinstance(engine, AdapterEngine) and engine.applies_adapters()
-        """The engine keeps the base weights and applies the pushed adapter unmerged."""
         self.scheduler = scheduler
         self.reward_fn: RewardFn = reward_fn or score
         self.temperature = TemperatureSchedule(
@@ -687,8 +685,8 @@ class GRPOTrainer:
         """Make the rollout engine sample from the updated policy."""
         if self.shares_policy:
             self.engine.update_weights(None)
-        elif self.pushes_adapter and isinstance(self.engine, AdapterEngine):  # (narrows the type)
-            self.engine.update_adapter(self.policy)
+        elif isinstance(self.engine, AdapterEngine) and self.engine.applies_adapters():
+            self.engine.update_adapter(self.policy)  # applied unmerged: nothing rounds ΔW
         else:
             self.engine.update_weights(merged_lora_weights(self.policy))
 
