@@ -148,6 +148,7 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
         "reward.png",
         "sampler.png",
         "structure.png",
+        "structure_share.png",
     ]
     report = (run / "report.md").read_text()
     assert "Before / after" in report

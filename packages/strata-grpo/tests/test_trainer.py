@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from .tiny_setup import adapter, trainer
 
@@ -41,6 +43,7 @@ def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> Non
             "parse_rate",
             "equal_reward_groups",
             "equal_outcome_groups",
+            "structure_share",
         ):
             assert f"{domain}/{key}" in row
     for key in (
@@ -457,6 +460,35 @@ def test_groups_with_equal_outcomes_can_be_left_out_of_the_loss(tokenizer: Any) 
         metrics = t.step()
         assert metrics.update.tokens == (0 if drop else metrics.update.tokens)
         assert _changed(before, adapter(t)) is not drop
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 1.0]), st.integers(0, 10).map(lambda i: i / 10)),
+        min_size=1,
+        max_size=16,
+    ),
+    st.floats(0.1, 10),
+)
+def test_structure_share_is_the_format_part_of_the_reward_earned(
+    parts: list[tuple[float, float]], factor: float
+) -> None:
+    """In [0, 1]; 0 where nothing was earned, 1 where every completion is wrong but shaped; a
+    domain's reward scale (every term times a factor) leaves it alone."""
+    from strata_grpo.trainer import structure_share
+
+    from .tiny_setup import Breakdown
+
+    def share(k: float) -> float:
+        return structure_share([Breakdown(0.0, k * o, k * s) for o, s in parts])
+
+    plain = share(1.0)
+    assert 0.0 <= plain <= 1.0
+    assert share(factor) == pytest.approx(plain)
+    if all(o == 0.0 for o, _ in parts):
+        assert plain == (1.0 if any(s > 0 for _, s in parts) else 0.0)
+    if all(s == 0.0 for _, s in parts):
+        assert plain == 0.0
 
 
 def test_mixed_outcome_rows_marks_each_completion_by_its_group() -> None:

@@ -43,6 +43,14 @@ class Breakdown:
     repetition: float = 0.0
     answer: Any = None
 
+    @property
+    def outcome_reward(self) -> float:
+        return self.outcome
+
+    @property
+    def structure_reward(self) -> float:
+        return self.structure
+
 
 def vowel_reward(domain: str, text: str, gold: Any) -> Breakdown:
     """A continuous reward a random model's text varies on (the real scorers give it a flat 0,

@@ -56,11 +56,13 @@ def test_a_missing_example_or_a_sectioned_template_is_refused() -> None:
         Prompting(template_set="full", exemplars=("gsm8k",)).messages("gsm8k", "q")
 
 
-def test_scale_multiplies_the_total_only() -> None:
+def test_scale_multiplies_the_total_and_its_terms_only() -> None:
     text = "<think>3 and 4 make 7</think><answer>7</answer>"
     plain = Prompting().score("gsm8k", text, 7)
     scaled = Prompting(scale={"gsm8k": 10.0}).score("gsm8k", text, 7)
     assert scaled.total == pytest.approx(10 * plain.total)
+    assert scaled.outcome_reward == pytest.approx(10 * plain.outcome_reward)
+    assert scaled.structure_reward == pytest.approx(10 * plain.structure_reward)
     assert (scaled.outcome, scaled.structure) == (plain.outcome, plain.structure)
     assert Prompting().parse_gold("gsm8k", "#### 1,234") == 1234.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from strata_rewards import (
     Weights,
     extract_answer,
     get_domain,
+    is_degenerate,
     repetition_rate,
     score,
     structure_score,
@@ -193,6 +195,35 @@ def test_gated_structure_pays_nothing_without_a_read_answer(text: str, domain: s
     ungated = score(domain, text, gold)
     if parsed.answer is not None:
         assert parsed.structure == ungated.structure  # the gate only ever removes credit
+
+
+WEIGHTS = st.builds(
+    Weights,
+    outcome=st.floats(0, 5),
+    structure=st.floats(0, 5),
+    repetition=st.floats(0, 5),
+    structure_gate=st.sampled_from(["none", "parsed", "correct"]),
+)
+
+
+@given(
+    st.one_of(adversarial_text(), TAG_SOUP),
+    st.sampled_from(["gsm8k", "mmlu", "strategyqa"]),
+    WEIGHTS,
+)
+def test_the_total_is_its_terms(text: str, domain: str, weights: Weights) -> None:
+    """``outcome_reward`` and ``structure_reward`` are the total's terms (what the trainer's
+    format watch divides), whatever the weights and the gate."""
+    gold = {"gsm8k": 7, "mmlu": "B", "strategyqa": True}[domain]
+    b = score(domain, text, gold, weights=weights)
+    assert b.outcome_reward == weights.outcome * b.outcome
+    assert b.structure_reward == weights.structure * b.structure
+    if is_degenerate(text):  # nothing said: no reward and no penalty either
+        assert (b.total, b.outcome_reward, b.structure_reward) == (0.0, 0.0, 0.0)
+        return
+    assert b.total == pytest.approx(
+        b.outcome_reward + b.structure_reward - weights.repetition * b.repetition
+    )
 
 
 def test_tags_alone_earn_structure_only_without_the_gate() -> None:

@@ -123,6 +123,10 @@ PER_DOMAIN_PANELS: dict[str, tuple[str, str]] = {
     "reward": ("Reward per domain", "mean reward"),
     "accuracy": ("Training accuracy per domain", "share correct"),
     "structure": ("Structure score per domain", "mean structure score"),
+    "structure_share": (
+        "Format watch: the structure term's share of the reward earned",
+        "share of outcome + structure reward",
+    ),
     "equal_outcome_groups": (
         "Signal health: groups whose outcomes are all equal (teach no skill)",
         "share of groups",

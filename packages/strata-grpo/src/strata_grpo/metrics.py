@@ -45,6 +45,8 @@ class DomainMetrics:
     accuracy: float
     structure: float
     repetition: float
+    structure_share: float
+    """Share of the reward earned (outcome and structure terms) that structure paid."""
     parse_rate: float
     modal_answer_share: float
     """Share of the domain's parsed answers that are its most common one (1 over several prompts:

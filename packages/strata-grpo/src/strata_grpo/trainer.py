@@ -99,6 +99,16 @@ class Scored(Protocol):
     def repetition(self) -> float: ...
 
     @property
+    def outcome_reward(self) -> float:
+        """The outcome's term of ``total``."""
+        ...
+
+    @property
+    def structure_reward(self) -> float:
+        """The structure's term of ``total``: with ``outcome_reward``, how much reward is format."""
+        ...
+
+    @property
     def answer(self) -> Answer | None:
         """The answer read from the completion, or None (the parse rate)."""
         ...
@@ -306,6 +316,15 @@ def pad_batch(
     input_ids = torch.cat([prompts, completions], 1)
     attention = torch.cat([prompt_mask, completion_mask.long()], 1)
     return input_ids, attention, completion_mask
+
+
+def structure_share(breakdowns: Sequence[Scored]) -> float:
+    """Share of the reward earned (outcome and structure terms, before the repetition penalty)
+    that the structure term paid; 0 where nothing was earned. Near 1 while accuracy stays near 0
+    is reward for format alone (issue 36)."""
+    structure = sum(b.structure_reward for b in breakdowns)
+    earned = structure + sum(b.outcome_reward for b in breakdowns)
+    return float(structure / earned) if earned > 0 else 0.0
 
 
 def mixed_outcome_rows(groups: Sequence[int], breakdowns: Sequence[Scored]) -> torch.Tensor:
@@ -748,6 +767,7 @@ class GRPOTrainer:
             accuracy=float(np.mean([b.outcome for b in bds])),
             structure=float(np.mean([b.structure for b in bds])),
             repetition=float(np.mean([b.repetition for b in bds])),
+            structure_share=structure_share(bds),
             parse_rate=float(np.mean([b.answer is not None for b in bds])),
             modal_answer_share=(
                 max(answers.count(a) for a in set(answers)) / len(answers) if answers else 1.0

@@ -99,10 +99,17 @@ class Prompting:
         ]
 
     def score(self, domain: str, text: str, gold: Gold) -> RewardBreakdown:
-        """The completion's reward parts and total (times ``scale[domain]``)."""
+        """The completion's reward parts and total (total and its terms times ``scale[domain]``)."""
         scored = score(domain, text, gold, template=self.template(domain), weights=self.weights)
         factor = self.scale.get(domain, 1.0)
-        return scored if factor == 1.0 else dataclasses.replace(scored, total=scored.total * factor)
+        if factor == 1.0:
+            return scored
+        return dataclasses.replace(
+            scored,
+            total=scored.total * factor,
+            outcome_reward=scored.outcome_reward * factor,
+            structure_reward=scored.structure_reward * factor,
+        )
 
     def parse_gold(self, domain: str, gold: Gold) -> Answer:
         """``gold`` as the value ``score`` compares answers with (7.0, "B", True)."""

@@ -64,6 +64,13 @@ class RewardBreakdown:
     repetition: float
     """Share of repeated word n-grams, in [0, 1]."""
     total: float
+    """outcome_reward + structure_reward − the repetition term (times the domain's scale); 0
+    for a degenerate completion (nothing said)."""
+    outcome_reward: float
+    """The outcome's term of ``total``: its weight × outcome."""
+    structure_reward: float
+    """The structure's term of ``total``: its weight × structure, after the gate. Its share of
+    ``outcome_reward + structure_reward`` over a batch says how much of the reward is format."""
     answer: Answer | None
     """The extracted answer (float, letter or bool), or None."""
     source: str | None = None
@@ -113,7 +120,7 @@ def score(
     w = weights or DEFAULT_WEIGHTS
     expected = d.parse_gold(gold)
     if is_degenerate(completion):
-        return RewardBreakdown(0.0, 0.0, 1.0, 0.0, None, None)
+        return RewardBreakdown(0.0, 0.0, 1.0, 0.0, 0.0, 0.0, None, None)
     t = template or d.template
     value, span = _extract(d, completion, t)
     outcome = 1.0 if value is not None and d.equal(value, expected) else 0.0
@@ -130,5 +137,8 @@ def score(
     ):
         structure = 0.0
     repetition = word_repetition(completion, w.ngram, word_splitter(w.words))
-    total = w.outcome * outcome + w.structure * structure - w.repetition * repetition
-    return RewardBreakdown(outcome, structure, repetition, total, value, span.source)
+    outcome_reward, structure_reward = w.outcome * outcome, w.structure * structure
+    total = outcome_reward + structure_reward - w.repetition * repetition
+    return RewardBreakdown(
+        outcome, structure, repetition, total, outcome_reward, structure_reward, value, span.source
+    )
