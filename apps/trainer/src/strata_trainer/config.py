@@ -188,6 +188,8 @@ def _default_train() -> GRPOConfig:
     # floor of one and UCB places the other three. Temperature 0.7: at 1.0 SmolLM2-135M leaves the
     # task (arithmetic sampled accuracy 0.06 vs 0.12, half the samples cut at the budget).
     # Eight samples a prompt: more groups with mixed outcomes, the only ones that teach a skill.
+    # Learning rate 2e-4 (v6): at 5e-4 the short numeric domains sharpened within two updates and
+    # one domain failed to rise in most seeds; at 2e-4 every domain rose in 4 or 5 of 5 seeds.
     return GRPOConfig(
         prompts_per_step=6,
         group_size=8,
@@ -196,7 +198,7 @@ def _default_train() -> GRPOConfig:
         temperature_start=0.7,
         temperature_end=0.7,
         steps=16,
-        learning_rate=5e-4,
+        learning_rate=2e-4,
         checkpoint_every=4,
         lora_r=16,
         lora_alpha=32,
