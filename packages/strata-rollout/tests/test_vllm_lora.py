@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from strata_rollout import AdapterEngine, SamplingConfig
+from strata_rollout import AdapterEngine, SamplingConfig, push_lora
 from strata_rollout.testing import tiny_causal_lm
 
 pytestmark = [
@@ -68,6 +68,19 @@ def test_the_pushed_adapter_is_the_lora_model(
     assert lora_engine.applies_adapters()
     lora = _lora(tokenizer, seed=1, targets=targets)
     lora_engine.update_adapter(lora)
+    first = lora_engine.generate([CHAT], n=1, sampling=GREEDY)[0][0]
+    expected = _logprobs(lora, first.prompt_ids, first.completion_ids)
+    assert torch.allclose(torch.tensor(first.logprobs), expected, atol=2e-3)
+
+
+def test_push_lora_sends_an_adapter_engine_the_adapter_unmerged(
+    lora_engine: Any, tokenizer: Any
+) -> None:
+    """The helper the trainer and strata-eval push with takes the adapter path on an engine
+    that applies adapters: the numbers are the peft model's, as with update_adapter."""
+    lora = _lora(tokenizer, seed=4)
+    push_lora(lora_engine, lora)
+    assert Path(lora_engine._lora.lora_path).exists()  # an adapter request, not merged weights
     first = lora_engine.generate([CHAT], n=1, sampling=GREEDY)[0][0]
     expected = _logprobs(lora, first.prompt_ids, first.completion_ids)
     assert torch.allclose(torch.tensor(first.logprobs), expected, atol=2e-3)

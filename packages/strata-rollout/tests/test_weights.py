@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strata_rollout import HFEngine, SamplingConfig, merged_lora_weights
+from strata_rollout import HFEngine, SamplingConfig, merged_lora_weights, push_lora
 from strata_rollout.testing import tiny_causal_lm
 from strata_rollout.weights import lora_merged
 
@@ -43,6 +43,24 @@ def test_merged_weights_reproduce_the_lora_model(tokenizer: Any) -> None:
     a = HFEngine(plain, tokenizer).generate(["Hello"], 1, greedy)[0][0]
     b = HFEngine(lora, tokenizer).generate(["Hello"], 1, greedy)[0][0]
     assert a.completion_ids == b.completion_ids
+
+
+def test_push_lora_makes_an_engine_with_its_own_weights_sample_the_lora_model(
+    tokenizer: Any,
+) -> None:
+    """An engine that takes weights, not adapters, gets ``W + ΔW``: every weight, so another
+    model's copy (other random weights) becomes the LoRA model's function."""
+    lora = _trained_lora(tokenizer)
+    torch.manual_seed(99)
+    engine = HFEngine(tiny_causal_lm(tokenizer), tokenizer)
+    greedy = SamplingConfig(max_new_tokens=8, temperature=0)
+    before = engine.generate(["Hello"], 1, greedy)[0][0]
+    push_lora(engine, lora)
+    pushed = engine.generate(["Hello"], 1, greedy)[0][0]
+    expected = HFEngine(lora, tokenizer).generate(["Hello"], 1, greedy)[0][0]
+    assert pushed.completion_ids == expected.completion_ids
+    assert before.completion_ids != expected.completion_ids  # the push changed something
+    assert torch.allclose(torch.tensor(pushed.logprobs), torch.tensor(expected.logprobs), atol=1e-4)
 
 
 def test_a_model_without_lora_is_refused(tokenizer: Any) -> None:

@@ -116,14 +116,11 @@ def eval_engine(
     weights (an adapter merged in)."""
     if cfg.rollout.backend != "vllm":
         return hf_engine(model, loaded.tokenizer, cfg)
-    from strata_rollout.weights import merged_lora_weights
+    from strata_rollout import push_lora
 
     engine = vllm_engine(cfg, loaded.path)
     if model is not loaded.model:  # an adapter: applied unmerged, or W + ΔW where adapted
-        if engine.applies_adapters():
-            engine.update_adapter(model)
-        else:
-            engine.update_weights(merged_lora_weights(model))
+        push_lora(engine, model)
     return engine
 
 

@@ -63,14 +63,13 @@ from strata_grpo.metrics import DomainMetrics, StepMetrics, UpdateMetrics
 from strata_grpo.policy import trainable_parameters
 from strata_rewards import Answer, Gold, score
 from strata_rollout import (
-    AdapterEngine,
     Completion,
     RolloutEngine,
     SamplingConfig,
     SharedPolicyEngine,
     StatefulEngine,
     TemperatureSchedule,
-    merged_lora_weights,
+    push_lora,
 )
 from strata_rollout.engine import left_pad, pad_id
 
@@ -704,10 +703,8 @@ class GRPOTrainer:
         """Make the rollout engine sample from the updated policy."""
         if self.shares_policy:
             self.engine.update_weights(None)
-        elif isinstance(self.engine, AdapterEngine) and self.engine.applies_adapters():
-            self.engine.update_adapter(self.policy)  # applied unmerged: nothing rounds ΔW
         else:
-            self.engine.update_weights(merged_lora_weights(self.policy))
+            push_lora(self.engine, self.policy)
 
     # ------------------------------------------------------------------ one step
 

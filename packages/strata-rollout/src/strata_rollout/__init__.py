@@ -30,7 +30,7 @@ from strata_rollout.models import (
 )
 from strata_rollout.schedule import TemperatureSchedule
 from strata_rollout.types import ChatMessage, Completion, FinishReason, Prompt, SamplingConfig
-from strata_rollout.weights import merged_lora_weights
+from strata_rollout.weights import merged_lora_weights, push_lora
 
 __all__ = [
     "PACKAGED",
@@ -51,5 +51,6 @@ __all__ = [
     "load_model",
     "load_tokenizer",
     "merged_lora_weights",
+    "push_lora",
     "resolve_model_source",
 ]

@@ -11,7 +11,8 @@ All of them, not only the adapted ones: vLLM fuses layers (``q_proj``, ``k_proj`
 ``v_proj`` alone left ``k_proj`` uninitialised (vLLM 0.32; test_contract).
 
 Both read peft's LoRA layers by what they hold (``base_layer``, ``lora_A``,
-``get_delta_weight``); peft itself is not imported.
+``get_delta_weight``); peft itself is not imported. :func:`push_lora` picks between pushing the
+adapter (to an engine that applies it unmerged) and pushing the merged weights.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from strata_rollout.engine import AdapterEngine, RolloutEngine
 
 
 def _base_name(module_name: str) -> str:
@@ -99,6 +102,16 @@ def merged_lora_weights(model: Any, adapter: str | None = None) -> dict[str, tor
         key = _base_name(name.replace(".base_layer.", "."))
         out[key] = merged.get(key, param.detach())
     return out
+
+
+def push_lora(engine: RolloutEngine, model: Any) -> None:
+    """Make ``engine`` (one holding its own copy of the weights) sample from ``model``, a peft
+    LoRA model: the adapter applied unmerged where the engine takes adapters, so nothing rounds
+    ΔW away in a bf16 engine; ``W + ΔW`` otherwise (:func:`merged_lora_weights`)."""
+    if isinstance(engine, AdapterEngine) and engine.applies_adapters():
+        engine.update_adapter(model)
+    else:
+        engine.update_weights(merged_lora_weights(model))
 
 
 def _mergeable(module: Any) -> bool:
