@@ -232,6 +232,12 @@ def test_a_grid_runs_each_run_once_and_aggregates(
     san = summaries["san-seed3.json"]
     assert (san["steps"], san["processes"]) == (2, 1)
     assert "train.seed=3" in san["set"]
+    resolved = san["resolved"]  # what ran, the fields the grid left to the default included
+    assert (resolved["train"]["estimator"], resolved["train"]["seed"]) == ("san", 3)
+    assert (
+        resolved["train"]["learning_rate"]
+        == summaries["batch-seed3.json"]["resolved"]["train"]["learning_rate"]
+    )
     assert set(san["after"]) == {"compare"}
     assert san["after"]["compare"]["n"] == 2
     assert sum(san["after"]["compare"]["answers"].values()) == 2  # both items' answers counted

@@ -34,7 +34,9 @@ RESULT_FIELDS = (
 def summarise_run(
     run: Path, grid: str, config: str, seed: int, overrides: Sequence[str]
 ) -> dict[str, Any]:
-    """The small, committable record of a finished run: before/after per domain, curves, cost."""
+    """The small, committable record of a finished run: before/after per domain, curves, cost,
+    and the configuration strata-train resolved (``resolved``), so the record says what ran even
+    where the grid's overrides leave a field to the default of the day."""
     from strata_grpo import describe_cpu  # torch: only once a run has finished
 
     for name in ("eval_before.json", "eval_after.json"):
@@ -54,6 +56,7 @@ def summarise_run(
         "config": config,
         "seed": seed,
         "set": list(overrides),
+        "resolved": json.loads((run / "config.json").read_text("utf-8")),
         "machine": describe_cpu(),
         "wall_s": round(sum(i["wall_s"] for i in invocations), 1),
         "processes": len(invocations),
