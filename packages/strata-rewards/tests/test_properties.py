@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from strata_rewards import (
     KNOWLEDGE,
+    LIGHT,
     MATH,
     STRATEGY,
     Template,
@@ -89,6 +92,33 @@ def test_structure_score_is_a_share(text: str, template: Template) -> None:
 def test_a_fully_written_template_scores_one(data: st.DataObject, template: Template) -> None:
     c = data.draw(templated_completions(template, "7", min_section_words=template.min_words))
     assert structure_score(c.text, template) == 1.0
+
+
+@given(
+    st.data(), st.sampled_from([MATH, KNOWLEDGE, STRATEGY, LIGHT]), st.sampled_from(["", "upper"])
+)
+def test_restating_a_sections_hint_earns_no_credit_for_it(
+    data: st.DataObject, template: Template, case: str
+) -> None:
+    """A section written from its hint's own words (any order, repeated, any case, with marks)
+    counts as missing; the same section with ``min_words`` words of its own counts."""
+    c = data.draw(templated_completions(template, "7", min_section_words=template.min_words))
+    section = data.draw(st.sampled_from(template.sections))
+    hint = re.findall(r"[^\W_]+", template.hints[section])
+    restated = " ".join(data.draw(st.lists(st.sampled_from(hint), max_size=3 * len(hint))))
+    restated = (restated.upper() if case else restated) + data.draw(st.sampled_from(["", ".", ","]))
+    start = c.text.index(f"<{section}>") + len(section) + 2
+    end = c.text.index(f"</{section}>")
+    copied = c.text[:start] + restated + c.text[end:]
+    assert structure_score(copied, template) == 1.0 - 1 / template.n_checks
+    assert structure_score(c.text, template) == 1.0
+
+
+def test_the_hint_copied_in_experiment_b_is_paid_only_for_its_answer_tag() -> None:
+    """San seed 1 of experiment B ended writing this to every problem (docs/results.md)."""
+    copied = "<think>Your reasoning, in a sentence or two</think><answer>3</answer>"
+    assert structure_score(copied, LIGHT) == 0.5
+    assert structure_score(copied.replace("two", "two: 3 apples left"), LIGHT) == 1.0
 
 
 @given(st.data(), st.sampled_from([MATH, KNOWLEDGE, STRATEGY]))

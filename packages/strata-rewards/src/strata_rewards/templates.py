@@ -6,8 +6,9 @@ A template names the sections a completion should write, in order, e.g. for math
     <answer>…</answer>
 
 Score = share of the template's checks passed: each section present (open and close tag), after
-the previous one, holding at least ``min_words`` *distinct* words (so repeating text cannot make
-a section count), plus one for a well-formed answer (exactly one answer section, after the
+the previous one, holding at least ``min_words`` *distinct* words that are not its hint's (so
+repeating text, or restating the instruction's "your reasoning, in a sentence or two", cannot
+make a section count), plus one for a well-formed answer (exactly one answer section, after the
 reasoning, whose content the domain can read an answer from). Every check is a ``str.find``
 from a moving position: linear in the completion's length.
 
@@ -94,8 +95,8 @@ class Template:
         )
 
 
-def _distinct_words(text: str) -> int:
-    return len(set(_WORD.findall(text.lower())))
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
 
 
 def _section(text: str, tag: str, pos: int, end: int) -> tuple[int, int] | None:
@@ -119,6 +120,9 @@ def structure_score(
     """
     passed = 0
     pos, limit = 0, len(completion)
+    # A section's own hint earns nothing: experiment B's san seed 1 learned to copy the light
+    # template's hint into <think> with an answer after it, and was paid for format.
+    hint_words = {tag: _words(hint) for tag, hint in template.hints.items()}
     if template.wrapper:
         wrap = _section(completion, template.wrapper, 0, limit)
         if wrap is not None:
@@ -134,7 +138,7 @@ def structure_score(
         if found is None:
             continue  # a missing section does not block the later ones
         body, close = found
-        if _distinct_words(completion[body:close]) >= template.min_words:
+        if len(_words(completion[body:close]) - hint_words.get(tag, set())) >= template.min_words:
             passed += 1
         pos = close + len(tag) + 3
         reasoning_end = max(reasoning_end, pos)

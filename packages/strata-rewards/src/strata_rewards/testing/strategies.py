@@ -14,6 +14,8 @@ known answer, with filler text that holds no answer of its own.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -43,11 +45,17 @@ _FILLER_WORDS = (
 
 
 def filler(
-    min_words: int = 0, max_words: int = 12, *, unique: bool = False
+    min_words: int = 0,
+    max_words: int = 12,
+    *,
+    unique: bool = False,
+    exclude: Collection[str] = (),
 ) -> st.SearchStrategy[str]:
-    """Lower-case prose that contains no answer of any built-in domain."""
+    """Lower-case prose that contains no answer of any built-in domain (nor a word of
+    ``exclude``)."""
+    vocabulary = [w for w in _FILLER_WORDS if w not in exclude]
     words = st.lists(
-        st.sampled_from(_FILLER_WORDS), min_size=min_words, max_size=max_words, unique=unique
+        st.sampled_from(vocabulary), min_size=min_words, max_size=max_words, unique=unique
     )
     return words.map(" ".join)
 
@@ -62,12 +70,17 @@ def templated_completions(
     template: Template, answer_text: str, *, min_section_words: int = 0
 ) -> st.SearchStrategy[TemplatedCompletion]:
     """``answer_text`` inside ``template``'s answer tag, each section holding at least
-    ``min_section_words`` distinct filler words."""
+    ``min_section_words`` distinct filler words, none of them a word of the section's hint
+    (which the structure score does not count)."""
+
+    def hint_words(section: str) -> set[str]:
+        return set(re.findall(r"[^\W_]+", template.hints.get(section, "").lower()))
 
     @st.composite
     def build(draw: st.DrawFn) -> TemplatedCompletion:
         sections = "".join(
-            f"<{s}>{draw(filler(min_section_words, unique=True))}</{s}>" for s in template.sections
+            f"<{s}>{draw(filler(min_section_words, unique=True, exclude=hint_words(s)))}</{s}>"
+            for s in template.sections
         )
         if template.wrapper:
             sections = f"<{template.wrapper}>{sections}</{template.wrapper}>"
