@@ -58,6 +58,11 @@ class Template:
         if self.min_words < 0:
             raise ValueError(f"template {self.name!r}: min_words must be >= 0")
 
+    def hint_words(self, section: str) -> set[str]:
+        """The words of ``section``'s hint (lower case), which its text cannot count: restating
+        the instruction is not writing the section."""
+        return _words(self.hints.get(section, ""))
+
     @property
     def n_checks(self) -> int:
         return len(self.sections) + (1 if self.wrapper else 0) + 1
@@ -120,9 +125,6 @@ def structure_score(
     """
     passed = 0
     pos, limit = 0, len(completion)
-    # A section's own hint earns nothing: experiment B's san seed 1 learned to copy the light
-    # template's hint into <think> with an answer after it, and was paid for format.
-    hint_words = {tag: _words(hint) for tag, hint in template.hints.items()}
     if template.wrapper:
         wrap = _section(completion, template.wrapper, 0, limit)
         if wrap is not None:
@@ -138,7 +140,9 @@ def structure_score(
         if found is None:
             continue  # a missing section does not block the later ones
         body, close = found
-        if len(_words(completion[body:close]) - hint_words.get(tag, set())) >= template.min_words:
+        # Its own hint earns nothing: experiment B's san seed 1 learned to copy the light
+        # template's hint into <think> with an answer after it, and was paid for format.
+        if len(_words(completion[body:close]) - template.hint_words(tag)) >= template.min_words:
             passed += 1
         pos = close + len(tag) + 3
         reasoning_end = max(reasoning_end, pos)

@@ -14,7 +14,6 @@ known answer, with filler text that holds no answer of its own.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -73,15 +72,13 @@ def templated_completions(
     ``min_section_words`` distinct filler words, none of them a word of the section's hint
     (which the structure score does not count)."""
 
-    def hint_words(section: str) -> set[str]:
-        return set(re.findall(r"[^\W_]+", template.hints.get(section, "").lower()))
-
     @st.composite
     def build(draw: st.DrawFn) -> TemplatedCompletion:
-        sections = "".join(
-            f"<{s}>{draw(filler(min_section_words, unique=True, exclude=hint_words(s)))}</{s}>"
+        texts = {
+            s: draw(filler(min_section_words, unique=True, exclude=template.hint_words(s)))
             for s in template.sections
-        )
+        }
+        sections = "".join(f"<{s}>{text}</{s}>" for s, text in texts.items())
         if template.wrapper:
             sections = f"<{template.wrapper}>{sections}</{template.wrapper}>"
         before, after = draw(filler(max_words=4)), draw(filler(max_words=4))
