@@ -24,9 +24,11 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
 
 ``--only`` runs TRL (the ratios' peer, always measured) and the named configurations.
 
-``--json PATH`` writes ``{"cpu", "beta", "configs": {name: {"seconds_per_step",
-"samples_per_second", "peak_rss_gb", "ratio_vs_trl", "rss_ratio_vs_trl"}}}`` for the last beta
-of ``--betas`` (ratios against TRL measured in the same run).
+``--json PATH`` writes ``{"cpu", "date", "commit", "beta", "steps", "matmul_gflops",
+"bound_seconds", "configs": {name: {"seconds_per_step", "samples_per_second", "peak_rss_gb",
+"ratio_vs_trl", "rss_ratio_vs_trl"}}}`` for the last beta of ``--betas`` (ratios against TRL
+measured in the same run). Committed under ``benchmarks/results/grpo_step/``, such a file is
+what the README's speed lines are rendered from (``benchmarks/speed_lines.py``).
 
 Printed: seconds per step split into generation and training, samples/s, peak RSS, completion
 tokens sampled a step (rows sample different completions, so their training does different
@@ -47,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,21 +153,38 @@ def run_trl(beta: float, steps: int) -> dict[str, Any]:
     return {"records": records[1:], "engine": "HF generate (TRL)", "dtype": "fp32"}
 
 
-def run_strata(
-    beta: float,
-    steps: int,
-    engine_kind: str,
-    bf16: bool,
-    bf16_weights: bool = False,
-    micro_batch: int = 0,
-    unmerged_lora: bool = False,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Variant:
+    """One Strata row of the table: which engine samples, and where bf16 is used."""
+
+    engine: str  # "hf" or "vllm"
+    bf16_training: bool  # forward/backward under bf16 autocast
+    bf16_weights: bool = False  # every copy of the base weights in bf16 (LoRA stays fp32)
+    unmerged_lora: bool = False  # vLLM applies the adapter with its LoRA layers
+    label: str = "fp32"
+
+
+VARIANTS = {
+    "strata-hf": Variant("hf", False),
+    "strata-hf-bf16": Variant("hf", True, label="fp32 rollout, bf16-autocast training"),
+    "strata-hf-bf16w": Variant("hf", True, True, label="bf16 base weights, fp32 LoRA"),
+    "strata-vllm": Variant("vllm", False),
+    "strata-vllm-bf16": Variant("vllm", True, label="fp32 rollout, bf16-autocast training"),
+    "strata-vllm-bf16w": Variant("vllm", True, True, label="bf16 base weights, fp32 LoRA merged"),
+    "strata-vllm-bf16wl": Variant(
+        "vllm", True, True, True, label="bf16 base weights, fp32 LoRA unmerged in vLLM"
+    ),
+}
+
+
+def run_strata(beta: float, steps: int, variant: Variant, micro_batch: int = 0) -> dict[str, Any]:
     from strata_curriculum import UCBScheduler
     from strata_grpo import Example, GRPOConfig, GRPOTrainer, make_policy
     from strata_rollout import HFEngine, RolloutEngine, load_model
 
     # bf16 weights: the base model stored in bf16, so rollout (HF or vLLM) is bf16 too; peft
     # keeps LoRA in fp32.
+    bf16_weights = variant.bf16_weights
     loaded = load_model("smollm2", dtype="bfloat16" if bf16_weights else "float32", device="cpu")
     config = GRPOConfig(
         prompts_per_step=N_PROMPTS,
@@ -178,15 +198,16 @@ def run_strata(
         # TRL's). Beside vLLM's fp32 copy and cache, 4 raised the peak to 0.55x TRL's, over the
         # speed issue's 0.5x: 2 there (docs/grpo.md, tenth sitting). In bf16, 8 (the app's
         # default): learn 6.6-7.0 s against 8.2-8.3 s with 4 (AMX Xeon, seventeenth sitting).
-        micro_batch_size=micro_batch or (8 if bf16 else 2 if engine_kind == "vllm" else 4),
-        bf16="on" if bf16 else "off",
+        micro_batch_size=micro_batch
+        or (8 if variant.bf16_training else 2 if variant.engine == "vllm" else 4),
+        bf16="on" if variant.bf16_training else "off",
         learning_rate=1e-4,
         steps=steps + 1,
         seed=0,
     )
     policy = make_policy(loaded.model, config)
     engine: RolloutEngine = HFEngine(policy, loaded.tokenizer, seed=config.seed)
-    if engine_kind == "vllm":
+    if variant.engine == "vllm":
         from strata_rollout.vllm import VLLMEngine
 
         # 0.05 of 24 GB is less than vLLM's weights plus a KV cache: it refuses to start.
@@ -199,7 +220,7 @@ def run_strata(
             # host memory: vLLM's CPU build takes the share of its NUMA node's memory *minus this
             # process's RSS*, and 0.1 left nothing (-0.28 GiB) where the node reported 14.7 GiB.
             kv_cache_memory_bytes=1 << 30,
-            lora_rank=LORA_R if unmerged_lora else 0,
+            lora_rank=LORA_R if variant.unmerged_lora else 0,
         )
     tasks = {"gsm8k": [Example(p["prompt"], p["answer"]) for p in prompts()]}
     trainer = GRPOTrainer(
@@ -223,16 +244,7 @@ def run_strata(
                 "completion_tokens": m.update.tokens,
             }
         )
-    dtype = (
-        "bf16 base weights (rollout bf16), fp32 LoRA unmerged in vLLM, bf16-autocast training"
-        if unmerged_lora
-        else "bf16 base weights (rollout bf16), fp32 LoRA, bf16-autocast training"
-        if bf16_weights
-        else "fp32 rollout, bf16-autocast training"
-        if bf16
-        else "fp32"
-    )
-    return {"records": records[1:], "engine": engine_kind, "dtype": dtype}
+    return {"records": records[1:], "engine": variant.engine, "dtype": variant.label}
 
 
 def worker(kind: str, beta: float, steps: int, micro_batch: int) -> None:
@@ -240,10 +252,7 @@ def worker(kind: str, beta: float, steps: int, micro_batch: int) -> None:
     if kind == "trl":
         out = run_trl(beta, steps)
     else:
-        engine = "vllm" if "vllm" in kind else "hf"
-        bf16_weights = kind.endswith(("-bf16w", "-bf16wl"))
-        lora = kind.endswith("-bf16wl")
-        out = run_strata(beta, steps, engine, "-bf16" in kind, bf16_weights, micro_batch, lora)
+        out = run_strata(beta, steps, VARIANTS[kind], micro_batch)
     from strata_trainer.memory import peak_rss_gb
 
     out["peak_rss_gb"] = peak_rss_gb()
@@ -298,6 +307,20 @@ def prompt_token_count() -> int:
 # ---------------------------------------------------------------- driver
 
 
+def git_commit() -> str:
+    """The measured code's commit (``+dirty`` when the tree had changes), for the JSON."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    return (head.stdout.strip() or "unknown") + ("+dirty" if dirty else "")
+
+
 def launch(
     python: Path | str, kind: str, beta: float, steps: int, micro_batch: int
 ) -> dict[str, Any] | None:
@@ -348,19 +371,12 @@ def main() -> None:
         + (f"bf16 {rates['bf16']:.0f} GFLOP/s" if native_bf16 else "bf16 not native (emulated)")
     )
     p_tokens, c_tokens = prompt_token_count(), N_PROMPTS * G * NEW_TOKENS
-    kinds: list[tuple[str, Path | str]] = [
-        ("trl", sys.executable),
-        ("strata-hf", sys.executable),
-        ("strata-hf-bf16", sys.executable),
-        ("strata-hf-bf16w", sys.executable),
+    with_vllm = not args.no_vllm and VLLM_PYTHON.exists()
+    kinds: list[tuple[str, Path | str]] = [("trl", sys.executable)] + [
+        (name, VLLM_PYTHON if v.engine == "vllm" else sys.executable)
+        for name, v in VARIANTS.items()
+        if with_vllm or v.engine == "hf"
     ]
-    if not args.no_vllm and VLLM_PYTHON.exists():
-        kinds += [
-            ("strata-vllm", VLLM_PYTHON),
-            ("strata-vllm-bf16", VLLM_PYTHON),
-            ("strata-vllm-bf16w", VLLM_PYTHON),
-            ("strata-vllm-bf16wl", VLLM_PYTHON),
-        ]
     if args.only:
         wanted = {"trl", *args.only.split(",")}
         unknown = wanted - {k for k, _ in kinds}
@@ -426,7 +442,16 @@ def main() -> None:
         if args.json:
             from strata_grpo import describe_cpu
 
-            report = {"cpu": describe_cpu(), "beta": beta, "configs": table}
+            report = {
+                "cpu": describe_cpu(),
+                "date": time.strftime("%Y-%m-%d", time.gmtime()),
+                "commit": git_commit(),
+                "beta": beta,
+                "steps": args.steps,
+                "matmul_gflops": rates,
+                "bound_seconds": bound,
+                "configs": table,
+            }
             args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 

@@ -1,0 +1,112 @@
+"""The README's speed lines are the committed benchmark JSON, rendered
+(benchmarks/speed_lines.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location(
+    "speed_lines", ROOT / "benchmarks" / "speed_lines.py"
+)
+assert _spec is not None
+assert _spec.loader is not None
+speed_lines = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(speed_lines)
+
+
+def report(**changes: Any) -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "cpu": "Intel(R) Xeon(R) Processor, 2 cores, AMX",
+        "date": "2026-12-05",
+        "commit": "abc1234",
+        "beta": 0.04,
+        "steps": 1,
+        "matmul_gflops": {"fp32": 300.0, "bf16": 1200.0},
+        "bound_seconds": 8.0,
+        "configs": {
+            "trl": {"seconds_per_step": 40.0, "ratio_vs_trl": 1.0, "rss_ratio_vs_trl": 1.0},
+            "strata-hf-bf16w": {
+                "seconds_per_step": 10.0,
+                "ratio_vs_trl": 4.0,
+                "rss_ratio_vs_trl": 0.3,
+            },
+        },
+    }
+    r.update(changes)
+    return r
+
+
+def test_the_readme_block_is_the_committed_json_rendered() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    expected = speed_lines.render(speed_lines.committed_reports())
+    assert speed_lines.readme_block(text) == expected, (
+        "regenerate: uv run python benchmarks/speed_lines.py --write"
+    )
+
+
+def test_a_row_names_the_cpu_and_gives_ratios_measured_in_its_run() -> None:
+    block = speed_lines.render([report()])
+    row = block.splitlines()[2]
+    assert row.startswith("| Intel(R) Xeon(R) Processor, 2 cores, AMX | 2026-12-05, `abc1234` |")
+    assert "**4.00×** (0.30×)" in row
+    assert row.count("—") == 2  # the two vLLM columns were not measured
+    # best step 10 s against the bf16 bound 8 s x 300/1200 = 2 s
+    assert row.endswith("| 5.0× |")
+
+
+def test_without_native_bf16_the_bound_column_says_so() -> None:
+    row = speed_lines.render([report(matmul_gflops={"fp32": 150.0})]).splitlines()[2]
+    assert row.endswith("| — (no native bf16) |")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "cpu.json: not JSON (line 1"),
+        ("[1, 2]", "cpu.json: expected an object, found list"),
+        (json.dumps({"cpu": "x"}), "cpu.json: missing field(s) date, commit, beta"),
+        (json.dumps(report(configs={})), "cpu.json: configs has no 'trl' row"),
+    ],
+)
+def test_a_bad_file_is_named_with_its_fault(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "cpu.json").write_text(content)
+    with pytest.raises(speed_lines.BadReport, match="^" + re.escape(message)):
+        speed_lines.committed_reports(tmp_path)
+
+
+def test_a_row_without_its_numbers_is_named_by_config_and_field(tmp_path: Path) -> None:
+    bad = report()
+    del bad["configs"]["strata-hf-bf16w"]["rss_ratio_vs_trl"]
+    (tmp_path / "cpu.json").write_text(json.dumps(bad))
+    with pytest.raises(
+        speed_lines.BadReport, match=re.escape("configs.strata-hf-bf16w: no number for rss")
+    ):
+        speed_lines.committed_reports(tmp_path)
+
+
+@given(
+    st.text().filter(lambda s: speed_lines.BEGIN not in s),
+    st.text(),
+    st.text().filter(lambda s: speed_lines.END not in s),
+)
+def test_replacing_the_block_keeps_everything_around_it(before: str, after: str, new: str) -> None:
+    text = before + speed_lines.BEGIN + "old" + speed_lines.END + after
+    replaced = speed_lines.replace_block(text, new)
+    assert replaced == before + speed_lines.BEGIN + new + speed_lines.END + after
+    assert speed_lines.readme_block(replaced) == new
+
+
+def test_a_readme_without_the_block_is_an_error_not_a_silent_skip() -> None:
+    with pytest.raises(
+        speed_lines.BadReport, match=re.escape("README.md: no <!-- speed:begin -->")
+    ):
+        speed_lines.replace_block("# Strata\n", "rows")
