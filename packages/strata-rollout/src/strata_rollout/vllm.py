@@ -124,8 +124,8 @@ class VLLMEngine:
         self.dtype: torch.dtype = self.llm.llm_engine.model_config.dtype
         self.seed = seed
         self._calls = 0
-        self.lora_rank = lora_rank
         self._lora: Any = None  # the LoRARequest generate applies, once an adapter was pushed
+        # Where pushed adapters are written for vLLM to load; None: this engine takes weights.
         self._adapters = Path(tempfile.mkdtemp(prefix="strata-vllm-lora-")) if lora_rank else None
 
     def generate(
@@ -204,7 +204,7 @@ class VLLMEngine:
         self.llm.reset_prefix_cache()
 
     def applies_adapters(self) -> bool:
-        return self.lora_rank > 0
+        return self._adapters is not None
 
     def update_adapter(self, model: object) -> None:
         """Sample from the base weights plus ``model``'s current LoRA adapter, applied unmerged.
