@@ -371,6 +371,7 @@ def main() -> None:
         + (f"bf16 {rates['bf16']:.0f} GFLOP/s" if native_bf16 else "bf16 not native (emulated)")
     )
     p_tokens, c_tokens = prompt_token_count(), N_PROMPTS * G * NEW_TOKENS
+    commit = git_commit()  # the measured code's, read before a run that commits could move HEAD
     with_vllm = not args.no_vllm and VLLM_PYTHON.exists()
     kinds: list[tuple[str, Path | str]] = [("trl", sys.executable)] + [
         (name, VLLM_PYTHON if v.engine == "vllm" else sys.executable)
@@ -445,7 +446,7 @@ def main() -> None:
             report = {
                 "cpu": describe_cpu(),
                 "date": time.strftime("%Y-%m-%d", time.gmtime()),
-                "commit": git_commit(),
+                "commit": commit,
                 "beta": beta,
                 "steps": args.steps,
                 "matmul_gflops": rates,
