@@ -75,6 +75,7 @@ def test_without_native_bf16_the_bound_column_says_so() -> None:
         ("[1, 2]", "cpu.json: expected an object, found list"),
         (json.dumps({"cpu": "x"}), "cpu.json: missing field(s) date, commit, beta"),
         (json.dumps(report(configs={})), "cpu.json: configs has no 'trl' row"),
+        (json.dumps(report(configs=[])), "cpu.json: configs: expected an object"),
     ],
 )
 def test_a_bad_file_is_named_with_its_fault(tmp_path: Path, content: str, message: str) -> None:
@@ -89,6 +90,20 @@ def test_a_row_without_its_numbers_is_named_by_config_and_field(tmp_path: Path) 
     (tmp_path / "cpu.json").write_text(json.dumps(bad))
     with pytest.raises(
         speed_lines.BadReport, match=re.escape("configs.strata-hf-bf16w: no number for rss")
+    ):
+        speed_lines.committed_reports(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["trl", "strata-hf-fp32"])
+def test_any_row_without_its_step_time_is_named(tmp_path: Path, name: str) -> None:
+    # The TRL column and the bf16-bound column read every row's seconds per step, not only
+    # the README's columns.
+    bad = report()
+    bad["configs"].setdefault(name, {"ratio_vs_trl": 1.5, "rss_ratio_vs_trl": 0.4})
+    bad["configs"][name].pop("seconds_per_step", None)
+    (tmp_path / "cpu.json").write_text(json.dumps(bad))
+    with pytest.raises(
+        speed_lines.BadReport, match=re.escape(f"configs.{name}: no number for seconds_per_step")
     ):
         speed_lines.committed_reports(tmp_path)
 
