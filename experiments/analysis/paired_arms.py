@@ -1,83 +1,161 @@
 """Two arms of a grid against each other, the seed as the unit: per domain, each arm's gain over
 the base model on the same items (after − before, per seed), and the paired difference of the
 gains, seed by seed, with its mean and a t-interval over seeds; then the same for the mean of a
-seed's domain gains and for its worst domain's gain. The analysis pre-registered for
-issue 38's hypotheses (docs/results.md).
+seed's domain gains and for its worst domain's gain; then each arm's parse rates. The analysis
+pre-registered for issue 38's hypotheses (docs/results.md).
 
-    uv run python experiments/analysis/paired_arms.py /work/runs/grids/h1-easy-hard san global
+    uv run python experiments/analysis/paired_arms.py docs/results/h2-h5-v6 san uniform
+    uv run python experiments/analysis/paired_arms.py docs/results/h2-h5-v6 scale-san \
+        scale-batch --domains sum,add_digit       # H2: the mean of the two unscaled domains
     uv run python experiments/analysis/paired_arms.py /work/runs/grids/default-v4-seeds drop \
         default --b-runs /work/runs/grids/default-v3-seeds     # arms of two grids, same items
 
-Reads each run folder's eval_before.json and eval_after.json (``<arm>-seed<N>``).
+RUNS is either a grid's committed summaries (``<arm>-seed<N>.json``, what a reader has) or its
+run folders (``<arm>-seed<N>/eval_before.json`` and ``eval_after.json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from pathlib import Path
+from typing import Any
 
 from strata_experiment.aggregate import t_interval
 
-from strata_rewards.evaluation import from_json
+
+def t_quantile(level: float, df: int) -> float:
+    """Two-sided ``level`` quantile of Student's t with ``df`` degrees of freedom: the CDF by
+    Simpson's rule on its density, inverted by bisection (no SciPy in the workspace)."""
+    const = math.gamma((df + 1) / 2) / (math.sqrt(df * math.pi) * math.gamma(df / 2))
+
+    def central_mass(x: float, steps: int = 2000) -> float:  # P(|T| <= x)
+        h = x / steps
+        f = [const * (1 + (i * h) ** 2 / df) ** (-(df + 1) / 2) for i in range(steps + 1)]
+        return 2 * h / 3 * (f[0] + f[-1] + 4 * sum(f[1:-1:2]) + 2 * sum(f[2:-1:2]))
+
+    lo, hi = 0.0, 1000.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if central_mass(mid) < level else (lo, mid)
+    return (lo + hi) / 2
 
 
-def gains(runs: Path, arm: str) -> dict[int, dict[str, float]]:
-    """Seed -> domain -> accuracy after − before (same items)."""
-    out: dict[int, dict[str, float]] = {}
-    for run in sorted(runs.glob(f"{arm}-seed*")):
+def read_arm(runs: Path, arm: str) -> dict[int, dict[str, dict[str, dict[str, Any]]]]:
+    """Seed -> "before"/"after" -> domain -> evaluation fields (accuracy, parse_rate, ...)."""
+    out: dict[int, dict[str, dict[str, dict[str, Any]]]] = {}
+    for summary in sorted(runs.glob(f"{arm}-seed*.json")):
+        record = json.loads(summary.read_text(encoding="utf-8"))
+        out[int(record["seed"])] = {k: record[k] for k in ("before", "after")}
+    for run in sorted(p for p in runs.glob(f"{arm}-seed*") if p.is_dir()):
         if not (run / "eval_after.json").is_file():
             continue
-        before = from_json(json.loads((run / "eval_before.json").read_text()))
-        after = from_json(json.loads((run / "eval_after.json").read_text()))
         seed = int(run.name.rsplit("seed", 1)[1])
-        out[seed] = {d: a.accuracy - before[d].accuracy for d, a in after.items()}
+        out[seed] = {
+            k: json.loads((run / f"eval_{k}.json").read_text(encoding="utf-8"))
+            for k in ("before", "after")
+        }
     return out
 
 
-def interval(values: list[float]) -> str:
+def gains(arm: dict[int, dict[str, dict[str, dict[str, Any]]]]) -> dict[int, dict[str, float]]:
+    """Seed -> domain -> accuracy after − before (same items)."""
+    return {
+        seed: {d: r["accuracy"] - ev["before"][d]["accuracy"] for d, r in ev["after"].items()}
+        for seed, ev in arm.items()
+    }
+
+
+def interval(values: list[float], level: float = 0.95) -> tuple[float, float] | None:
+    if len(values) < 2:
+        return None
+    if level == 0.95:
+        return t_interval(values)
     mean = statistics.fmean(values)
-    ci = t_interval(values)
+    half = t_quantile(level, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+    return mean - half, mean + half
+
+
+def show(values: list[float], level: float = 0.95) -> str:
+    mean = statistics.fmean(values)
+    ci = interval(values, level)
     return f"{mean:+.3f} (one seed)" if ci is None else f"{mean:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
+
+
+def reading(values: list[float], level: float) -> str:
+    """The pre-registered reading of a difference: its interval wholly above or below 0."""
+    ci = interval(values, level)
+    if ci is None:
+        return "one seed"
+    return "above 0" if ci[0] > 0 else "below 0" if ci[1] < 0 else "spans 0"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", type=Path, help="the grid's run folder")
+    parser.add_argument("runs", type=Path, help="the grid's summaries or run folders")
     parser.add_argument("a", help="first arm (configuration name)")
     parser.add_argument("b", help="second arm")
     parser.add_argument(
         "--b-runs", type=Path, help="the second arm's grid folder, if another grid's (same items)"
     )
+    parser.add_argument(
+        "--domains",
+        help="comma-separated domains the 'mean over domains' and 'worst domain' rows cover "
+        "(default: every domain both arms trained)",
+    )
+    parser.add_argument(
+        "--level",
+        type=float,
+        default=0.95,
+        help="the intervals' coverage (0.9875: Bonferroni over four hypotheses)",
+    )
     args = parser.parse_args()
-    a, b = gains(args.runs, args.a), gains(args.b_runs or args.runs, args.b)
+    runs_a, runs_b = read_arm(args.runs, args.a), read_arm(args.b_runs or args.runs, args.b)
+    a, b = gains(runs_a), gains(runs_b)
     seeds = sorted(set(a) & set(b))
     if not seeds:
         raise SystemExit(f"no seed has finished runs of both {args.a} and {args.b}")
     # Only domains both arms trained (arms of two grids may differ in one domain).
     domains = [d for d in a[seeds[0]] if d in b[seeds[0]]]
+    summarised = args.domains.split(",") if args.domains else domains
+    unknown = sorted(set(summarised) - set(domains))
+    if unknown:
+        raise SystemExit(f"--domains: {', '.join(unknown)} not trained by both arms ({domains})")
+    pct = f"{100 * args.level:g} %"
     print(
         f"| domain | seeds | gain {args.a} | gain {args.b} | {args.a} − {args.b} per seed "
-        "| mean difference [95 % t-interval over seeds] |"
+        f"| mean difference [{pct} t-interval over seeds] | interval |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     # Per seed, each domain's gain; then two summaries of a seed's domains, compared the same way:
     # their mean (every domain improves) and their minimum (none is left behind: issue 38's
     # curriculum hypothesis is about the weakest).
     rows = {d: ({s: a[s][d] for s in seeds}, {s: b[s][d] for s in seeds}) for d in domains}
-    if len(domains) > 1:
+    if len(summarised) > 1:
+        over = "" if summarised == domains else f" ({', '.join(summarised)})"
         for name, reduce in (("mean over domains", statistics.fmean), ("worst domain", min)):
-            ga, gb = ({s: reduce([arm[s][d] for d in domains]) for s in seeds} for arm in (a, b))
-            rows[name] = (ga, gb)
+            ga, gb = ({s: reduce([arm[s][d] for d in summarised]) for s in seeds} for arm in (a, b))
+            rows[name + over] = (ga, gb)
     for d, (ga, gb) in rows.items():
         diffs = [ga[s] - gb[s] for s in seeds]
         print(
-            f"| {d} | {len(seeds)} | {interval([ga[s] for s in seeds])} | "
-            f"{interval([gb[s] for s in seeds])} | "
+            f"| {d} | {len(seeds)} | {show([ga[s] for s in seeds], args.level)} | "
+            f"{show([gb[s] for s in seeds], args.level)} | "
             + ", ".join(f"{x:+.3f}" for x in diffs)
-            + f" | {interval(diffs)} |"
+            + f" | {show(diffs, args.level)} | {reading(diffs, args.level)} |"
         )
+    # Parse rate apart from accuracy: a gain in format is not a gain in skill.
+    print(f"\n| arm | domain | parse rate before → after, mean over seeds {seeds} |")
+    print("|---|---|---|")
+    for name, arm in ((args.a, runs_a), (args.b, runs_b)):
+        for d in domains:
+            before, after = (
+                statistics.fmean(arm[s][k][d]["parse_rate"] for s in seeds)
+                for k in ("before", "after")
+            )
+            print(f"| {name} | {d} | {before:.3f} → {after:.3f} |")
 
 
 if __name__ == "__main__":

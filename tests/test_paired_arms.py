@@ -1,0 +1,105 @@
+"""The pre-registered two-arm analysis (experiments/analysis/paired_arms.py) reads committed
+summaries and run folders alike, and its intervals are Student's t."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strata_experiment.aggregate import T_975
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "experiments" / "analysis" / "paired_arms.py"
+_spec = importlib.util.spec_from_file_location("paired_arms", SCRIPT)
+assert _spec is not None
+assert _spec.loader is not None
+paired_arms = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(paired_arms)
+
+
+@settings(deadline=None)
+@given(st.sampled_from(sorted(T_975)))
+def test_the_95_quantile_matches_the_table_the_aggregate_uses(df: int) -> None:
+    assert abs(paired_arms.t_quantile(0.95, df) - T_975[df]) < 2e-3
+
+
+@settings(max_examples=25, deadline=None)  # each quantile integrates the density
+@given(st.integers(1, 30), st.floats(0.5, 0.995), st.floats(0.001, 0.004))
+def test_a_wider_level_gives_a_larger_quantile(df: int, level: float, step: float) -> None:
+    assert paired_arms.t_quantile(level + step, df) > paired_arms.t_quantile(level, df)
+
+
+def evaluation(accuracies: dict[str, float], parse: float = 1.0) -> dict[str, dict[str, float]]:
+    return {d: {"accuracy": a, "parse_rate": parse} for d, a in accuracies.items()}
+
+
+BEFORE = {"x": 0.2, "y": 0.4, "z": 0.1}
+AFTER = {  # (arm, seed) -> after accuracy; gains a − b per seed: y +0.1, +0.2, +0.3
+    ("a", 0): {"x": 0.5, "y": 0.6, "z": 0.3},
+    ("a", 1): {"x": 0.6, "y": 0.7, "z": 0.2},
+    ("a", 2): {"x": 0.4, "y": 0.8, "z": 0.3},
+    ("b", 0): {"x": 0.5, "y": 0.5, "z": 0.2},
+    ("b", 1): {"x": 0.7, "y": 0.5, "z": 0.2},
+    ("b", 2): {"x": 0.4, "y": 0.5, "z": 0.1},
+}
+
+
+def write_summaries(folder: Path) -> None:
+    for (arm, seed), after in AFTER.items():
+        record = {"seed": seed, "before": evaluation(BEFORE), "after": evaluation(after, 0.9)}
+        (folder / f"{arm}-seed{seed}.json").write_text(json.dumps(record))
+
+
+def write_run_folders(folder: Path) -> None:
+    for (arm, seed), after in AFTER.items():
+        run = folder / f"{arm}-seed{seed}"
+        run.mkdir()
+        (run / "eval_before.json").write_text(json.dumps(evaluation(BEFORE)))
+        (run / "eval_after.json").write_text(json.dumps(evaluation(after, 0.9)))
+
+
+def run(folder: Path, *extra: str) -> str:
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(folder), "a", "b", *extra],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def test_summaries_and_run_folders_give_the_same_table(tmp_path: Path) -> None:
+    (tmp_path / "s").mkdir()
+    (tmp_path / "r").mkdir()
+    write_summaries(tmp_path / "s")
+    write_run_folders(tmp_path / "r")
+    assert run(tmp_path / "s") == run(tmp_path / "r")
+
+
+def test_the_named_domains_alone_make_the_summary_rows(tmp_path: Path) -> None:
+    write_summaries(tmp_path)
+    table = run(tmp_path, "--domains", "y,z")
+    row = next(r for r in table.splitlines() if r.startswith("| mean over domains (y, z)"))
+    # per seed, mean of y's and z's differences: (0.1+0.1)/2, (0.2+0)/2, (0.3+0.2)/2
+    assert "+0.100, +0.100, +0.250" in row
+    # mean 0.15, sd 0.0866, t(2) = 4.303: half-width 0.215; the interval spans 0
+    assert row.endswith("| +0.150 [-0.065, +0.365] | spans 0 |")
+    y = next(r for r in table.splitlines() if r.startswith("| y |"))
+    assert y.endswith("| +0.200 [-0.048, +0.448] | spans 0 |")
+    assert "| a | y | 1.000 → 0.900 |" in table
+
+
+def test_an_unknown_domain_is_named(tmp_path: Path) -> None:
+    write_summaries(tmp_path)
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path), "a", "b", "--domains", "y,w"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "--domains: w not trained by both arms" in out.stderr
