@@ -30,6 +30,11 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
 measured in the same run). Committed under ``benchmarks/results/grpo_step/``, such a file is
 what the README's speed lines are rendered from (``benchmarks/speed_lines.py``).
 
+Strata's rows also give the step's profile beyond generation (the trainer's ``time/<stage>``
+metrics, strata_grpo.timing): reference log-probs, forward + backward, optimizer (gradient
+clipping and the step), and the weight sync to the engine; printed under the row and in the JSON
+as ``stages_seconds`` beside ``generation_seconds``.
+
 Printed: seconds per step split into generation and training, samples/s, peak RSS, completion
 tokens sampled a step (rows sample different completions, so their training does different
 work: this column says how much; also in the JSON as ``completion_tokens_per_step``), the ratios
@@ -242,6 +247,7 @@ def run_strata(beta: float, steps: int, variant: Variant, micro_batch: int = 0) 
                 "generation": m.generation_s,
                 "training": m.step_s - m.generation_s,
                 "completion_tokens": m.update.tokens,
+                "stages": dict(m.stages_s),  # where training's time went
             }
         )
     return {"records": records[1:], "engine": variant.engine, "dtype": variant.label}
@@ -319,6 +325,12 @@ def git_commit() -> str:
         cwd=ROOT,
     ).stdout.strip()
     return (head.stdout.strip() or "unknown") + ("+dirty" if dirty else "")
+
+
+def stage_medians(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Median seconds a training stage over the measured steps (empty for TRL, which has none)."""
+    names = [k for k in records[0].get("stages", {})] if records else []
+    return {k: statistics.median(r["stages"][k] for r in records) for k in names}
 
 
 def launch(
@@ -425,7 +437,14 @@ def main() -> None:
                 "samples_per_second": sps,
                 "peak_rss_gb": res["peak_rss_gb"],
                 "completion_tokens_per_step": med["completion_tokens"],
+                "generation_seconds": med["generation"],
             }
+            stages = stage_medians(res["records"])
+            if stages:  # Strata's rows: the profile of a step beyond generation
+                table[kind]["stages_seconds"] = stages
+                print(
+                    f"  {'':12s} stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
+                )
             if kind == "trl":
                 base = (sps, res["peak_rss_gb"], med)
             elif base is not None:

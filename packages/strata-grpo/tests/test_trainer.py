@@ -17,6 +17,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strata_grpo.timing import STAGES, StageClock
+
 from .tiny_setup import adapter, trainer
 
 HERE = Path(__file__).parent
@@ -65,6 +67,17 @@ def test_a_step_updates_the_adapter_and_logs_every_domain(tokenizer: Any) -> Non
     groups = {d: metrics.completions[d] // t.config.group_size for d in metrics.domains}
     assert {d: m.prompts for d, m in metrics.domains.items()} == groups
     assert json.loads(json.dumps(row)) == row  # the metrics.jsonl line, serialisable as it is
+    # Where the step's time went: every stage timed, and together no more than the step.
+    stages = {k: v for k, v in row.items() if k.startswith("time/")}
+    assert set(stages) == {"time/generation", "time/training", "time/step"} | {
+        f"time/{s}" for s in STAGES
+    }
+    assert all(isinstance(v, float) and v >= 0 for v in stages.values())
+    assert stages["time/forward_backward"] > 0
+    assert stages["time/optimizer"] > 0
+    learning = sum(metrics.stages_s[s] for s in STAGES if s != "weight_sync")
+    assert learning <= metrics.training_s
+    assert metrics.generation_s + learning + metrics.stages_s["weight_sync"] <= metrics.step_s
 
 
 def test_the_default_reward_is_strata_rewards_composite(tokenizer: Any) -> None:
@@ -499,3 +512,14 @@ def test_mixed_outcome_rows_marks_each_completion_by_its_group() -> None:
     outcomes = [1, 0, 1, 1, 0, 0]
     rows = mixed_outcome_rows([0, 0, 1, 1, 2, 2], [Breakdown(o, o) for o in outcomes])
     assert rows.tolist() == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_the_stage_clock_adds_up_a_stage_entered_twice_and_refuses_unknown_names() -> None:
+    clock = StageClock(torch.device("cpu"))
+    for _ in range(2):
+        with clock.stage("optimizer"):
+            time.sleep(0.01)
+    assert 0.02 <= clock.seconds["optimizer"] < 1.0
+    assert clock.seconds["forward_backward"] == 0.0
+    with pytest.raises(KeyError, match="unknown stage 'backward'"), clock.stage("backward"):
+        pass

@@ -78,6 +78,9 @@ class StepMetrics:
     generation_s: float
     training_s: float
     step_s: float
+    stages_s: Mapping[str, float]
+    """Seconds a stage of training and sync (:data:`strata_grpo.timing.STAGES`); with
+    ``generation_s`` they make up the step, less input padding and the curriculum's update."""
     lr: float
     """The learning rate this step's update used."""
     temperature: float
@@ -97,6 +100,7 @@ class StepMetrics:
             "time/generation": self.generation_s,
             "time/training": self.training_s,
             "time/step": self.step_s,
+            **{f"time/{stage}": s for stage, s in self.stages_s.items()},
             "lr": self.lr,
             "temperature": self.temperature,
         }

@@ -61,6 +61,7 @@ from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import GRPOLossOutput, grpo_loss
 from strata_grpo.metrics import DomainMetrics, StepMetrics, UpdateMetrics
 from strata_grpo.policy import trainable_parameters
+from strata_grpo.timing import StageClock
 from strata_rewards import Answer, Gold, score
 from strata_rollout import (
     Completion,
@@ -572,27 +573,33 @@ class GRPOTrainer:
         finally:
             self.policy.train(was)
 
-    def learn(self, batch: RolloutBatch) -> UpdateMetrics:
+    def learn(self, batch: RolloutBatch, clock: StageClock | None = None) -> UpdateMetrics:
         """μ optimizer steps on ``batch``, top-down. Under ``torch.distributed`` each rank
         passes its own shard of the global batch: local losses are weighted so that the gradient
         averaged over ranks equals the global batch's gradient, and all ranks skip a non-finite
         update together. The learning-rate schedule advances once a step in which at least one
-        update was taken; the logged loss and ratios are the mean over the updates taken."""
+        update was taken; the logged loss and ratios are the mean over the updates taken.
+        ``clock`` (optional) is charged each stage's seconds."""
+        clock = clock or StageClock(self.device)
         inputs = self._learning_inputs(batch)  # padded ids and masks, advantages, shares
-        fixed = self._fixed_logprobs(batch, inputs)  # log πold, log πref, the sampler's
+        with clock.stage("reference_logprobs"):
+            fixed = self._fixed_logprobs(batch, inputs)  # log πold, log πref, the sampler's
         taken = UpdateStats.empty(self.device)
         grad_norm, skipped, mismatch = 0.0, 0, [0.0, 0.0, 0.0]
         self.policy.train()
         for inner in range(self.config.inner_updates):
-            update = self._accumulate_gradients(inputs, fixed, first=inner == 0)
-            grad_norm = self._clip_and_average_gradients()
+            with clock.stage("forward_backward"):
+                update = self._accumulate_gradients(inputs, fixed, first=inner == 0)
+            with clock.stage("optimizer"):
+                grad_norm = self._clip_and_average_gradients()
             if inner == 0:  # a property of the batch, kept whether the update is or not
                 mismatch = update.mismatch.tolist()
             if not all_ranks_true(math.isfinite(grad_norm)):
                 self.optimizer.zero_grad(set_to_none=True)
                 skipped += 1
                 continue
-            self.optimizer.step()
+            with clock.stage("optimizer"):
+                self.optimizer.step()
             taken = taken.plus(update)
         self.optimizer.zero_grad(set_to_none=True)
         if skipped < self.config.inner_updates:
@@ -710,13 +717,14 @@ class GRPOTrainer:
 
     def step(self) -> StepMetrics:
         """One GRPO step, top-down; returns its metrics (``.row()``: the metrics.jsonl line)."""
-        start = time.perf_counter()
+        start, clock = time.perf_counter(), StageClock(self.device)
         lr = self.optimizer.param_groups[0]["lr"]  # this step's: learn() advances the schedule
         batch = self.rollout()  # prompts → completions → rewards → advantages
         generated = time.perf_counter()
-        learned = self.learn(batch.subset(batch.local))  # μ optimizer steps on this rank's part
+        learned = self.learn(batch.subset(batch.local), clock)  # μ optimizer steps, this rank
         trained = time.perf_counter()
-        self.push_weights()  # the engine samples the updated policy next step
+        with clock.stage("weight_sync"):
+            self.push_weights()  # the engine samples the updated policy next step
         self.update_curriculum(batch)
         self.last_batch = batch  # for samples in the app's logs
         metrics = StepMetrics(
@@ -724,6 +732,7 @@ class GRPOTrainer:
             generation_s=generated - start,
             training_s=trained - generated,
             step_s=time.perf_counter() - start,
+            stages_s=dict(clock.seconds),
             lr=lr,
             temperature=batch.temperature,
             update=learned,
