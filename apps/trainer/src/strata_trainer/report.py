@@ -220,6 +220,36 @@ def samples_markdown(path: Path, per_domain: int = 2) -> str:
     return "\n".join(lines)
 
 
+def time_profile_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Where a step's time went: the median over steps of each ``time/…`` metric, and its share
+    of the median step ("" where the log has no step time). Stages the trainer does not time
+    (input padding, the curriculum's update) are the rest of the step."""
+    keys = [k for k in rows[0] if k.startswith("time/")] if rows else []
+    if "time/step" not in keys:
+        return ""
+
+    def median(key: str) -> float:
+        values = sorted(float(r[key]) for r in rows if key in r)
+        mid = len(values) // 2
+        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+    step = median("time/step")
+    lines = [
+        f"## Where a step's time went (median of {len(rows)} steps)",
+        "",
+        "training = reference_logprobs + forward_backward + optimizer (+ padding the inputs); "
+        "step = generation + training + weight_sync (+ the curriculum's update).",
+        "",
+        "| stage | seconds | share of the step |",
+        "|---|---|---|",
+    ]
+    for key in keys:
+        seconds = median(key)
+        share = f"{seconds / step:.0%}" if step > 0 else "—"
+        lines.append(f"| {key.removeprefix('time/')} | {seconds:.2f} | {share} |")
+    return "\n".join(lines)
+
+
 def write_report(
     run_dir: Path,
     domains: Sequence[str],
@@ -262,6 +292,9 @@ def write_report(
         lines += ["## Training curves", ""]
         lines += [f"![{p.stem}](plots/{p.name})" for p in images]
         lines.append("")
+    profile = time_profile_markdown(rows)
+    if profile:
+        lines += [profile, ""]
     samples = samples_markdown(run_dir / "samples.jsonl")
     if samples:
         lines += [samples, ""]
