@@ -5,6 +5,7 @@ clip fraction."""
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -229,9 +230,7 @@ def time_profile_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
         return ""
 
     def median(key: str) -> float:
-        values = sorted(float(r[key]) for r in rows if key in r)
-        mid = len(values) // 2
-        return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+        return statistics.median(float(r[key]) for r in rows if key in r)
 
     step = median("time/step")
     lines = [
