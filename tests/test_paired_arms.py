@@ -1,5 +1,5 @@
 """The pre-registered two-arm analysis (experiments/analysis/paired_arms.py) reads committed
-summaries and run folders alike, and its intervals are Student's t."""
+summaries and run folders alike, and its intervals are Student's t (strata_experiment.aggregate)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strata_experiment.aggregate import T_975
+from strata_experiment.aggregate import T_975, t_quantile
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "analysis" / "paired_arms.py"
@@ -25,13 +25,13 @@ _spec.loader.exec_module(paired_arms)
 @settings(deadline=None)
 @given(st.sampled_from(sorted(T_975)))
 def test_the_95_quantile_matches_the_table_the_aggregate_uses(df: int) -> None:
-    assert abs(paired_arms.t_quantile(0.95, df) - T_975[df]) < 2e-3
+    assert abs(t_quantile(0.95, df) - T_975[df]) < 2e-3
 
 
 @settings(max_examples=25, deadline=None)  # each quantile integrates the density
 @given(st.integers(1, 30), st.floats(0.5, 0.995), st.floats(0.001, 0.004))
 def test_a_wider_level_gives_a_larger_quantile(df: int, level: float, step: float) -> None:
-    assert paired_arms.t_quantile(level + step, df) > paired_arms.t_quantile(level, df)
+    assert t_quantile(level + step, df) > t_quantile(level, df)
 
 
 def evaluation(accuracies: dict[str, float], parse: float = 1.0) -> dict[str, dict[str, float]]:

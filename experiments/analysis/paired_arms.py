@@ -18,29 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 from pathlib import Path
 from typing import Any
 
 from strata_experiment.aggregate import t_interval
-
-
-def t_quantile(level: float, df: int) -> float:
-    """Two-sided ``level`` quantile of Student's t with ``df`` degrees of freedom: the CDF by
-    Simpson's rule on its density, inverted by bisection (no SciPy in the workspace)."""
-    const = math.gamma((df + 1) / 2) / (math.sqrt(df * math.pi) * math.gamma(df / 2))
-
-    def central_mass(x: float, steps: int = 2000) -> float:  # P(|T| <= x)
-        h = x / steps
-        f = [const * (1 + (i * h) ** 2 / df) ** (-(df + 1) / 2) for i in range(steps + 1)]
-        return 2 * h / 3 * (f[0] + f[-1] + 4 * sum(f[1:-1:2]) + 2 * sum(f[2:-1:2]))
-
-    lo, hi = 0.0, 1000.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if central_mass(mid) < level else (lo, mid)
-    return (lo + hi) / 2
 
 
 def read_arm(runs: Path, arm: str) -> dict[int, dict[str, dict[str, dict[str, Any]]]]:
@@ -68,25 +50,15 @@ def gains(arm: dict[int, dict[str, dict[str, dict[str, Any]]]]) -> dict[int, dic
     }
 
 
-def interval(values: list[float], level: float = 0.95) -> tuple[float, float] | None:
-    if len(values) < 2:
-        return None
-    if level == 0.95:
-        return t_interval(values)
-    mean = statistics.fmean(values)
-    half = t_quantile(level, len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
-    return mean - half, mean + half
-
-
 def show(values: list[float], level: float = 0.95) -> str:
     mean = statistics.fmean(values)
-    ci = interval(values, level)
+    ci = t_interval(values, level)
     return f"{mean:+.3f} (one seed)" if ci is None else f"{mean:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
 
 
 def reading(values: list[float], level: float) -> str:
     """The pre-registered reading of a difference: its interval wholly above or below 0."""
-    ci = interval(values, level)
+    ci = t_interval(values, level)
     if ci is None:
         return "one seed"
     return "above 0" if ci[0] > 0 else "below 0" if ci[1] < 0 else "spans 0"

@@ -5,6 +5,7 @@ Reads summaries and run folders only; runs nothing."""
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -110,12 +111,34 @@ T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 
 1.96 is the limit)."""
 
 
-def t_interval(values: Sequence[float]) -> tuple[float, float] | None:
-    """95 % t-interval of the mean of ``values`` (seeds: the unit); None for fewer than two."""
+def t_quantile(level: float, df: int) -> float:
+    """Two-sided ``level`` quantile of Student's t with ``df`` degrees of freedom: the CDF by
+    Simpson's rule on its density, inverted by bisection (no SciPy in the workspace)."""
+    const = math.gamma((df + 1) / 2) / (math.sqrt(df * math.pi) * math.gamma(df / 2))
+
+    def central_mass(x: float, steps: int = 2000) -> float:  # P(|T| <= x)
+        h = x / steps
+        f: list[float] = [
+            const * (1 + (i * h) ** 2 / df) ** (-(df + 1) / 2) for i in range(steps + 1)
+        ]
+        return 2 * h / 3 * (f[0] + f[-1] + 4 * sum(f[1:-1:2]) + 2 * sum(f[2:-1:2]))
+
+    lo, hi = 0.0, 1000.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if central_mass(mid) < level else (lo, mid)
+    return (lo + hi) / 2
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float] | None:
+    """t-interval of the mean of ``values`` (seeds: the unit); None for fewer than two. At 95 %
+    the quantile is :data:`T_975`'s; at another level (a Bonferroni reading), :func:`t_quantile`."""
     if len(values) < 2:
         return None
     mean = statistics.fmean(values)
-    half = T_975.get(len(values) - 1, 2.228) * statistics.stdev(values) / len(values) ** 0.5
+    df = len(values) - 1
+    t = T_975.get(df, 2.228) if level == 0.95 else t_quantile(level, df)
+    half = t * statistics.stdev(values) / len(values) ** 0.5
     return mean - half, mean + half
 
 
