@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from strata_grpo import completion_logprobs
 
@@ -144,3 +146,48 @@ def test_only_chunks_before_the_last_are_projected_again_in_backward(
     logp = completion_logprobs(model, ids, mask, t, chunk_rows=chunk_rows)
     logp.sum().backward()
     assert len(calls) == projections
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    prompt_lens=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+    completion_lens=st.data(),
+    extra_left=st.integers(0, 3),
+    extra_right=st.integers(0, 3),
+    shared=st.booleans(),
+)
+def test_columns_of_padding_in_every_row_change_nothing(
+    prompt_lens: list[int], completion_lens: Any, extra_left: int, extra_right: int, shared: bool
+) -> None:
+    """Left padding common to all rows and right padding after the longest completion are
+    dropped before the pass: at every real completion token the values and gradients are the
+    naive computation's over the whole padded batch, and the dropped tail is 0."""
+    rows = len(prompt_lens)
+    if shared:  # one GRPO group: every row the same prompt (the shared-prompt pass)
+        prompt_lens = [prompt_lens[0]] * rows
+    lens = completion_lens.draw(st.lists(st.integers(0, 4), min_size=rows, max_size=rows))
+    p = max(prompt_lens) + extra_left
+    t = max(max(lens), 1) + extra_right
+    g = torch.Generator().manual_seed(sum(prompt_lens) + 7 * sum(lens))
+    ids = torch.randint(3, 300, (rows, p + t), generator=g)
+    mask = torch.zeros(rows, p + t, dtype=torch.long)
+    for i, (a, b) in enumerate(zip(prompt_lens, lens, strict=True)):
+        mask[i, p - a : p + b] = 1
+    if shared:
+        ids[:, :p] = ids[0, :p].clone()
+    ids = ids * mask  # padding is token 0
+    model = tiny()
+    fast = completion_logprobs(model, ids, mask, t)
+    slow = naive(model, ids, mask, t)
+    real = mask[:, p:].bool()  # [B, T]
+    assert fast.shape == (rows, t)
+    assert torch.allclose(fast[real], slow[real], atol=1e-5)
+    last = int(real.any(0).nonzero().max()) + 1 if bool(real.any()) else 1
+    assert torch.equal(fast[:, last:], torch.zeros(rows, t - last))
+    if not bool(real.any()):
+        return
+    weights = torch.randn(rows, t, generator=g) * real
+    grads_fast = torch.autograd.grad((fast * weights).sum(), list(model.parameters()))
+    grads_slow = torch.autograd.grad((slow * weights).sum(), list(model.parameters()))
+    for a, b in zip(grads_fast, grads_slow, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
