@@ -1,0 +1,73 @@
+"""benchmarks/cpu_kind.py's pure parts: the rows it benchmarks on each CPU kind, the file names,
+and the summary it builds from a run's report.md and the benchmark's JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("cpu_kind", ROOT / "benchmarks" / "cpu_kind.py")
+assert _spec is not None
+assert _spec.loader is not None
+cpu_kind = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cpu_kind)
+
+
+def test_bf16_rows_where_the_cpu_has_bf16_units_and_fp32_rows_where_it_has_not() -> None:
+    assert cpu_kind.bench_rows("AVX512-BF16") == "strata-hf-bf16w,strata-vllm-bf16w"
+    assert cpu_kind.bench_rows("AMX") == "strata-hf-bf16w,strata-vllm-bf16w"
+    assert cpu_kind.bench_rows(None) == "strata-hf,strata-vllm"
+
+
+def test_each_kind_gets_its_own_file_name() -> None:
+    names = {cpu_kind.kind_slug(k) for k in ("AMX", "AVX512-BF16", None)}
+    assert names == {"xeon-amx", "avx512bf16", "avx2"}
+
+
+REPORT = """# Run report: x
+
+- steps: 16
+
+## Before / after (held-out, greedy)
+
+| domain | before | after |
+|---|---|---|
+| sum | 0.360 | 0.605 |
+
+## Collapse alarm
+
+- none
+
+## Where a step's time went (median of 16 steps)
+
+| stage | seconds |
+|---|---|
+| generation | 7.77 |
+"""
+
+
+def test_the_summary_keeps_the_before_after_and_profile_sections_only() -> None:
+    kept = cpu_kind.report_sections(REPORT, ("Before / after", "Where a step's time went"))
+    assert "| sum | 0.360 | 0.605 |" in kept
+    assert "| generation | 7.77 |" in kept
+    assert "Collapse alarm" not in kept
+    assert "# Run report" not in kept
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_a_report_without_those_sections_gives_nothing(text: str) -> None:
+    if "## Before / after" in text or "## Where a step" in text:
+        return
+    assert cpu_kind.report_sections(text, ("Before / after", "Where a step's time went")) == ""
+
+
+def test_a_committed_benchmark_file_gives_one_line_a_configuration() -> None:
+    path = sorted((ROOT / "benchmarks" / "results" / "grpo_step").glob("*.json"))[0]
+    lines = cpu_kind.bench_lines(path)
+    assert lines[0].startswith(f"- `{path.name}`")
+    assert any(line.startswith("  - trl: ") and "1.00x TRL" in line for line in lines)
+    assert any(line.startswith("  - strata-hf-bf16w: ") for line in lines)
