@@ -22,12 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "grpo_step"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- speed:begin -->\n", "\n<!-- speed:end -->"
-# The README's columns: the fastest setting of each engine (docs/grpo.md, "Speed against TRL").
+# The README's columns: the fastest setting of each engine (docs/grpo.md, "Speed against TRL"),
+# each the first of its configurations that a run has: on a CPU without native bf16 (AVX2) the
+# benchmark runs the fp32 rows (benchmarks/cpu_kind.py), whose bf16 twins would be emulated.
 COLUMNS = {
-    "strata-hf-bf16w": "HF, bf16 weights",
-    "strata-vllm-bf16w": "vLLM, bf16 weights (merged)",
-    "strata-vllm-bf16wl": "vLLM, LoRA unmerged",
+    "HF, bf16 weights (AVX2: fp32)": ("strata-hf-bf16w", "strata-hf"),
+    "vLLM, bf16 weights, merged (AVX2: fp32)": ("strata-vllm-bf16w", "strata-vllm"),
+    "vLLM, LoRA unmerged": ("strata-vllm-bf16wl",),
 }
+COLUMN_CONFIGS = {name for names in COLUMNS.values() for name in names}
 REQUIRED = ("cpu", "date", "commit", "beta", "matmul_gflops", "bound_seconds", "configs")
 ROW_FIELDS = ("seconds_per_step", "ratio_vs_trl", "rss_ratio_vs_trl")
 
@@ -53,7 +56,7 @@ def load(path: Path) -> dict[str, Any]:
     for name, row in report["configs"].items():
         # Every row's step time feeds the TRL and bf16-bound columns; the README's columns
         # also show their ratios.
-        fields = ROW_FIELDS if name in COLUMNS else ("seconds_per_step",)
+        fields = ROW_FIELDS if name in COLUMN_CONFIGS else ("seconds_per_step",)
         if not isinstance(row, dict):
             raise BadReport(f"{path.name}: configs.{name}: expected an object")
         absent = [f for f in fields if not isinstance(row.get(f), int | float)]
@@ -75,7 +78,7 @@ def render(reports: list[dict[str, Any]]) -> str:
         return "No GRPO-step benchmark run is committed yet (`benchmarks/results/grpo_step/`)."
     head = (
         ["CPU (lscpu)", "date, commit", "TRL s/step"]
-        + [f"{label}: × TRL samples/s (× its RSS)" for label in COLUMNS.values()]
+        + [f"{label}: × TRL samples/s (× its RSS)" for label in COLUMNS]
         + ["best step / bf16 bound"]
     )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -83,8 +86,8 @@ def render(reports: list[dict[str, Any]]) -> str:
         configs = r["configs"]
         cells = [r["cpu"], f"{r['date']}, `{r['commit']}`"]
         cells.append(f"{configs['trl']['seconds_per_step']:.1f}")
-        for name in COLUMNS:
-            row = configs.get(name)
+        for names in COLUMNS.values():
+            row = next((configs[n] for n in names if n in configs), None)
             cells.append(
                 "—"
                 if row is None

@@ -68,6 +68,21 @@ def test_without_native_bf16_the_bound_column_says_so() -> None:
     assert row.endswith("| — (no native bf16) |")
 
 
+def test_an_avx2_run_shows_its_fp32_rows_in_the_engines_columns() -> None:
+    """Without native bf16 the benchmark runs the fp32 rows (benchmarks/cpu_kind.py): they fill
+    the HF and vLLM columns; a bf16 row, where a run has both, comes first."""
+    trl = {"seconds_per_step": 150.0, "ratio_vs_trl": 1.0, "rss_ratio_vs_trl": 1.0}
+    fp32 = {
+        "trl": trl,
+        "strata-hf": {"seconds_per_step": 75.0, "ratio_vs_trl": 2.0, "rss_ratio_vs_trl": 0.3},
+        "strata-vllm": {"seconds_per_step": 50.0, "ratio_vs_trl": 3.0, "rss_ratio_vs_trl": 0.5},
+    }
+    row = speed_lines.render([report(matmul_gflops={"fp32": 120.0}, configs=fp32)])
+    assert "| **2.00×** (0.30×) | **3.00×** (0.50×) | — |" in row.splitlines()[2]
+    both = dict(report()["configs"], **{"strata-hf": fp32["strata-hf"]})
+    assert "| **4.00×** (0.30×) |" in speed_lines.render([report(configs=both)]).splitlines()[2]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
