@@ -176,6 +176,29 @@ def test_a_bad_grid_file_is_one_line_naming_the_file(
 
 
 @pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (None, "doc: no such file"),
+        ("# Results\n", "has no <!-- grid:g:begin --> … <!-- grid:g:end --> block"),
+        ("<!-- grid:g:begin -->\n", "block"),
+    ],
+)
+def test_a_doc_without_the_grids_block_fails_before_the_first_run(
+    tmp_path: Path, doc: str | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The table goes into ``doc`` after the last run: a missing block is found at load time,
+    not as a traceback once every run has finished."""
+    if doc is not None:
+        (tmp_path / "results.md").write_text(doc, encoding="utf-8")
+    path = _grid(tmp_path, 'name = "g"\ndoc = "results.md"\n[configs.a]\n')
+    with pytest.raises(ConfigError, match=r"grid\.toml: doc: ") as err:
+        load_grid(path)
+    assert message in str(err.value)
+    assert main([str(path), "--dry-run"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
     ("change", "shared"),
     [
         ("train.estimator=batch", True),

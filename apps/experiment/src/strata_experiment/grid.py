@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strata_experiment.aggregate import summarise_run
+from strata_experiment.aggregate import doc_block, summarise_run
 from strata_trainer.config import ConfigError, build_config
 from strata_trainer.evaluate import evaluation_key
 from strata_trainer.memory import kib_to_gb, peak_rss_gb
@@ -94,6 +94,17 @@ def load_grid(path: Path, runs: Path | None = None) -> Grid:
             build_config(base, configs[cname])
         except ConfigError as err:
             raise ConfigError(f"{path}: [configs.{cname}]: {err}") from None
+    doc = here / raw["doc"] if "doc" in raw else None
+    if doc is not None:  # checked now: the table is written after the last run, hours in
+        try:
+            doc_block(doc.read_text(encoding="utf-8"), name)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: doc: no such file {doc}") from None
+        except ValueError as err:
+            raise ConfigError(
+                f"{path}: doc: {doc} has {err} for this grid's table; add the two lines where "
+                "it goes"
+            ) from None
     return Grid(
         name=name,
         path=path,
@@ -102,7 +113,7 @@ def load_grid(path: Path, runs: Path | None = None) -> Grid:
         base_config=base,
         runs=runs or Path(raw.get("runs", "runs/grids")),
         summaries=here / raw.get("summaries", "docs/results") / name,
-        doc=here / raw["doc"] if "doc" in raw else None,
+        doc=doc,
     )
 
 
