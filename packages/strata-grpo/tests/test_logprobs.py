@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strata_grpo import completion_logprobs
+from strata_grpo.logprobs import COMPLETION_MULTIPLE
 
 transformers = pytest.importorskip("transformers")
 peft = pytest.importorskip("peft")
@@ -153,15 +154,16 @@ def test_only_chunks_before_the_last_are_projected_again_in_backward(
     prompt_lens=st.lists(st.integers(1, 5), min_size=1, max_size=4),
     completion_lens=st.data(),
     extra_left=st.integers(0, 3),
-    extra_right=st.integers(0, 3),
+    extra_right=st.integers(0, 3 * COMPLETION_MULTIPLE),
     shared=st.booleans(),
 )
 def test_columns_of_padding_in_every_row_change_nothing(
     prompt_lens: list[int], completion_lens: Any, extra_left: int, extra_right: int, shared: bool
 ) -> None:
-    """Left padding common to all rows and right padding after the longest completion are
-    dropped before the pass: at every real completion token the values and gradients are the
-    naive computation's over the whole padded batch, and the dropped tail is 0."""
+    """Left padding common to all rows and right padding after the longest completion (to a
+    multiple of COMPLETION_MULTIPLE) are dropped before the pass: at every real completion token
+    the values and gradients are the naive computation's over the whole padded batch, and the
+    dropped tail is 0."""
     rows = len(prompt_lens)
     if shared:  # one GRPO group: every row the same prompt (the shared-prompt pass)
         prompt_lens = [prompt_lens[0]] * rows
@@ -183,7 +185,9 @@ def test_columns_of_padding_in_every_row_change_nothing(
     assert fast.shape == (rows, t)
     assert torch.allclose(fast[real], slow[real], atol=1e-5)
     last = int(real.any(0).nonzero().max()) + 1 if bool(real.any()) else 1
-    assert torch.equal(fast[:, last:], torch.zeros(rows, t - last))
+    kept = min(-(-last // COMPLETION_MULTIPLE) * COMPLETION_MULTIPLE, t)
+    assert torch.equal(fast[:, kept:], torch.zeros(rows, t - kept))
+    assert bool(torch.isfinite(fast).all())
     if not bool(real.any()):
         return
     weights = torch.randn(rows, t, generator=g) * real
