@@ -108,7 +108,8 @@ def _completion_logprobs(
     chunk_rows: int,
     with_entropy: bool,
 ) -> torch.Tensor:
-    """:func:`completion_logprobs` on a batch with no all-padding column."""
+    """:func:`completion_logprobs` on the batch it has trimmed (no all-padding column but the
+    few that round the completion up to a multiple of :data:`COMPLETION_MULTIPLE`)."""
     decoder, head = _decoder_and_head(model)
     hidden = _shared_prompt_hidden(decoder, input_ids, attention_mask, n_completion)
     if hidden is None:
