@@ -21,13 +21,14 @@ docs/results.md and docs/grpo.md. Refuses an AMX CPU (that kind is measured) unl
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import re
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 from strata_rollout.hardware import cpu_bf16_kind, describe_cpu
 
@@ -35,6 +36,22 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "grpo_step"
 VLLM_ENV = ROOT / ".ci" / "venvs" / "vllm" / "bin" / "python"
 FIFTEEN_MINUTES = 15 * 60
+
+
+def _speed_lines_module() -> ModuleType:
+    """benchmarks/speed_lines.py, which validates a grpo_step JSON (names the file and field);
+    loaded by path so that this script runs from anywhere and imports in the tests."""
+    spec = importlib.util.spec_from_file_location(
+        "speed_lines", ROOT / "benchmarks" / "speed_lines.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+speed_lines = _speed_lines_module()
 
 
 def kind_slug(bf16_kind: str | None) -> str:
@@ -56,8 +73,12 @@ def report_sections(report: str, titles: tuple[str, ...]) -> str:
 
 
 def bench_lines(path: Path) -> list[str]:
-    """One line a configuration of a grpo_step JSON: seconds a step and the ratios vs TRL."""
-    rep = json.loads(path.read_text(encoding="utf-8"))
+    """One line a configuration of a grpo_step JSON: seconds a step and the ratios vs TRL; a
+    file the README's speed block could not read gives one line saying why."""
+    try:
+        rep = speed_lines.load(path)
+    except speed_lines.BadReport as e:
+        return [f"- unreadable benchmark result: {e}"]
     lines = [f"- `{path.name}`: matmul {rep['matmul_gflops']}, bound {rep['bound_seconds']}"]
     for name, row in rep["configs"].items():
         ratio = row.get("ratio_vs_trl", 1.0)

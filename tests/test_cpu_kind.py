@@ -71,3 +71,13 @@ def test_a_committed_benchmark_file_gives_one_line_a_configuration() -> None:
     assert lines[0].startswith(f"- `{path.name}`")
     assert any(line.startswith("  - trl: ") and "1.00x TRL" in line for line in lines)
     assert any(line.startswith("  - strata-hf-bf16w: ") for line in lines)
+
+
+def test_a_broken_benchmark_file_is_named_with_its_fault_not_a_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "2026-01-01-avx2-a.json"
+    broken.write_text('{"configs": {"trl": {}}}', encoding="utf-8")
+    (line,) = cpu_kind.bench_lines(broken)
+    assert line.startswith("- unreadable benchmark result: 2026-01-01-avx2-a.json: missing field")
+    broken.write_text("{", encoding="utf-8")
+    (line,) = cpu_kind.bench_lines(broken)
+    assert "2026-01-01-avx2-a.json: not JSON" in line
