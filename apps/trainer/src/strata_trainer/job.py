@@ -211,9 +211,11 @@ def evaluate_held_out(
     """Greedy answers to the held-out items, scored as training scores them, with progress."""
     from tqdm import tqdm
 
+    from strata_grpo import release_freed_memory
+
     total = sum(len(v) for v in held.values())
     with tqdm(total=total, desc=f"eval {label}", unit="q", file=sys.stderr) as bar:
-        return evaluate(
+        results = evaluate(
             engine,
             held,
             cfg.prompting(),
@@ -221,6 +223,8 @@ def evaluate_held_out(
             stop=stop_strings(cfg),
             progress=bar.update,
         )
+    release_freed_memory()  # the generation's caches, before training starts
+    return results
 
 
 def save_eval(run: Path, name: str, results: Mapping[str, DomainResult], title: str) -> None:

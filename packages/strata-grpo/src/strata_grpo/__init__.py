@@ -29,6 +29,7 @@ from strata_grpo.distributed import rank_seed
 from strata_grpo.hardware import describe_cpu, has_native_bf16
 from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import Aggregation, GRPOLossOutput, grpo_loss
+from strata_grpo.memory import release_freed_memory
 from strata_grpo.metrics import DomainMetrics, StepMetrics, UpdateMetrics
 from strata_grpo.policy import disable_bnb_cpu_repacking, load_nf4_base, make_policy
 from strata_grpo.trainer import GRPOTrainer, RolloutBatch, pad_batch
@@ -55,6 +56,7 @@ __all__ = [
     "pad_batch",
     "rank_seed",
     "read_trainer_state",
+    "release_freed_memory",
     "resolve_checkpoint",
     "truncate_jsonl",
 ]

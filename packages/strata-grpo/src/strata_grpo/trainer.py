@@ -59,6 +59,7 @@ from strata_grpo.distributed import (
 from strata_grpo.hardware import has_native_bf16
 from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import GRPOLossOutput, grpo_loss
+from strata_grpo.memory import release_freed_memory
 from strata_grpo.metrics import DomainMetrics, StepMetrics, UpdateMetrics
 from strata_grpo.policy import trainable_parameters
 from strata_grpo.timing import StageClock
@@ -720,11 +721,13 @@ class GRPOTrainer:
         start, clock = time.perf_counter(), StageClock(self.device)
         lr = self.optimizer.param_groups[0]["lr"]  # this step's: learn() advances the schedule
         batch = self.rollout()  # prompts → completions → rewards → advantages
+        release_freed_memory()  # the generation's caches, before the training pass's activations
         generated = time.perf_counter()
         learned = self.learn(batch.subset(batch.local), clock)  # μ optimizer steps, this rank
         trained = time.perf_counter()
         with clock.stage("weight_sync"):
             self.push_weights()  # the engine samples the updated policy next step
+        release_freed_memory()  # the training pass's activations, before the next generation
         self.update_curriculum(batch)
         self.last_batch = batch  # for samples in the app's logs
         metrics = StepMetrics(
