@@ -64,25 +64,99 @@ def test_gqa_attention_equals_sdpa_in_prefill_and_decoding(
         torch.testing.assert_close(fast, stock, rtol=1e-5, atol=1e-5)
 
 
-def test_where_gradients_flow_gqa_attention_is_transformers_sdpa_bit_for_bit(
+def _loss_and_grads(model: Any, ids: torch.Tensor, mask: torch.Tensor, bf16: bool) -> torch.Tensor:
+    """A scalar of the real positions' logits and the gradient of every weight, flattened:
+    [1 + n_params]. (A left-padding position's own output is each kernel's filler.)"""
+    model.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(input_ids=ids, attention_mask=mask).logits.float()  # [B, W, V]
+        loss = (logits.logsumexp(-1) * mask).sum()
+    loss.backward()
+    grads = [p.grad.flatten() for p in model.parameters() if p.grad is not None]
+    return torch.cat([loss.detach()[None], *grads])
+
+
+@settings(max_examples=10, deadline=None)
+@given(lengths=st.lists(st.integers(1, 12), min_size=1, max_size=4), seed=st.integers(0, 999))
+def test_where_gradients_flow_on_a_cpu_matmul_attention_equals_sdpa(
+    tokenizer: Any, lengths: list[int], seed: int
+) -> None:
+    """Training on a CPU computes small attention as matmuls (its backward is cheap there):
+    in float32 the loss and every weight's gradient equal transformers' sdpa's, left padding
+    (query rows that attend to nothing) included."""
+    register()
+    model = tiny_causal_lm(tokenizer, seed=seed % 3)
+    ids, mask = _left_padded(lengths, len(tokenizer), seed)
+    results = {}
+    for attention in ("sdpa", GQA_SDPA):
+        model.set_attn_implementation(attention)
+        results[attention] = _loss_and_grads(model, ids, mask, bf16=False)
+    torch.testing.assert_close(results[GQA_SDPA], results["sdpa"], rtol=1e-4, atol=1e-5)
+
+
+def test_matmul_attention_under_bf16_autocast_is_as_close_to_float32_as_sdpa(
     tokenizer: Any,
 ) -> None:
-    """Training keeps transformers' numbers exactly (runs trained before reproduce): the same
-    loss and the same gradient, bit for bit, under bf16 autocast as the trainer runs it."""
+    """Under the trainer's bf16 autocast the scores stay float32 (as SDPA accumulates them):
+    the gradient's error against float32 is no larger than sdpa's own, within a margin."""
     register()
+    model = tiny_causal_lm(tokenizer)
+    ids, mask = _left_padded([9, 4, 12], len(tokenizer), seed=2)
+    model.set_attn_implementation("sdpa")
+    exact = _loss_and_grads(model, ids, mask, bf16=False)
+    sdpa = _loss_and_grads(model, ids, mask, bf16=True)
+    model.set_attn_implementation(GQA_SDPA)
+    matmuls = _loss_and_grads(model, ids, mask, bf16=True)
+    assert (matmuls - exact).norm() <= 1.5 * (sdpa - exact).norm()
+
+
+def test_large_training_attention_stays_transformers_sdpa_bit_for_bit(
+    tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the score budget (long sequences: the scores would be kept for backward) training
+    runs transformers' sdpa itself: the same loss and gradients, bit for bit, under bf16
+    autocast as the trainer runs it."""
+    register()
+    monkeypatch.setattr(attention_module, "MATMUL_ATTENTION_MAX_SCORES", 0)
     model = tiny_causal_lm(tokenizer)
     ids, mask = _left_padded([9, 4, 12], len(tokenizer), seed=2)
     results = {}
     for attention in ("sdpa", GQA_SDPA):
         model.set_attn_implementation(attention)
-        model.zero_grad()
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            loss = model(input_ids=ids, attention_mask=mask).logits.float().logsumexp(-1).sum()
-        loss.backward()
-        grad = model.model.layers[0].self_attn.k_proj.weight.grad
-        results[attention] = (loss.detach(), grad.clone())
-    for stock, fast in zip(results["sdpa"], results[GQA_SDPA], strict=True):
-        assert torch.equal(fast, stock)
+        results[attention] = _loss_and_grads(model, ids, mask, bf16=True)
+    assert torch.equal(results[GQA_SDPA], results["sdpa"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    kv_heads=st.integers(1, 3),
+    groups=st.integers(1, 3),
+    queries=st.integers(1, 6),
+    past=st.integers(0, 6),
+    masked=st.booleans(),
+    seed=st.integers(0, 999),
+)
+def test_matmul_attention_equals_torch_sdpa(
+    batch: int, kv_heads: int, groups: int, queries: int, past: int, masked: bool, seed: int
+) -> None:
+    """Against torch's SDPA with grouped heads: causal without a mask (queries the last of the
+    keys), or a random boolean mask; rows that may attend to nothing are skipped (each kernel
+    fills them its own way, and nothing reads them)."""
+    g = torch.Generator().manual_seed(seed)
+    keys = queries + past
+    q = torch.randn(batch, kv_heads * groups, queries, 8, generator=g)
+    k, v = (torch.randn(batch, kv_heads, keys, 8, generator=g) for _ in range(2))
+    mask = torch.rand(batch, 1, queries, keys, generator=g) < 0.7 if masked else None
+    causal = mask is None and queries > 1
+    out = attention_module.matmul_attention(q, k, v, mask, None, causal)  # [B, Q, H, D]
+    if mask is None:  # SDPA's is_causal aligns top-left; the queries are the last positions
+        mask = torch.ones(queries, keys, dtype=torch.bool).tril(past)[None, None]
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, enable_gqa=groups > 1
+    ).transpose(1, 2)
+    live = mask.expand(batch, 1, queries, keys).any(-1)[:, 0]  # [B, Q]
+    torch.testing.assert_close(out[live], expected[live], rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cpu", ["AMX", "AVX512-BF16"])

@@ -9,9 +9,14 @@ measured on SmolLM2-135M's rollout, the copies were 38 % of a decode step (docs/
 torch's CPU SDPA takes a mask and grouped heads together, so this attention passes them through.
 On a CPU without AMX it also computes in fp32 when the model runs in bf16/fp16 outside
 autocast (a bf16 rollout): torch's bf16 SDPA kernel was 5x slower than fp32 there (AVX512-BF16,
-no AMX), casts included; with AMX bf16 is the faster and stays (0.18 against 0.58 ms). Where
-gradients flow (training) it is transformers' sdpa itself: the forward is the same either way,
-the backward's summation order is not, and trained runs reproduce bit for bit.
+no AMX), casts included; with AMX bf16 is the faster and stays (0.18 against 0.58 ms).
+
+Where gradients flow (training) on a CPU, attention whose score tensor is small (at most
+:data:`MATMUL_ATTENTION_MAX_SCORES` elements, short sequences such as the default run's) is
+computed as two matmuls around a float32 softmax, grouped heads included: torch's CPU
+flash-attention backward took 2.5 s of a 13.5 s learning step of the default run (7 ms a layer
+call, eight times its forward), the matmuls' backward a fraction of that (docs/grpo.md). Larger
+score tensors, and other devices, keep transformers' sdpa, which does not store the scores.
 
 It is registered with transformers under :data:`GQA_SDPA`; any transformers model can use it::
 
@@ -37,6 +42,11 @@ if TYPE_CHECKING:
 GQA_SDPA = "strata_sdpa_gqa"
 """The name this attention is registered under (``attn_implementation``)."""
 
+MATMUL_ATTENTION_MAX_SCORES = 4 * 2**20
+"""Training attention as matmuls when its scores, ``B·H·Q·K``, are at most this many elements:
+autograd keeps them (float32 probabilities and their bf16 copy, ~24 MB a layer at this size), so
+long sequences go to SDPA, which recomputes them. The default run's largest is 0.9 M."""
+
 
 def sdpa_gqa_attention(
     module: torch.nn.Module,
@@ -59,9 +69,13 @@ def sdpa_gqa_attention(
             "attn_implementation='sdpa'"
         )
     if torch.is_grad_enabled() and query.requires_grad:
-        # Training: transformers' own sdpa. Its backward through the repeated heads sums their
-        # gradients in its own order (enable_gqa's differs in the last bits), and runs trained
-        # before this attention existed must reproduce bit for bit.
+        b, h, q, _ = query.shape
+        small = b * h * q * key.shape[2] <= MATMUL_ATTENTION_MAX_SCORES
+        if query.device.type == "cpu" and dropout == 0.0 and small:
+            causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
+            causal = bool(q > 1 and attention_mask is None and causal)
+            return matmul_attention(query, key, value, attention_mask, scaling, causal), None
+        # Elsewhere transformers' own sdpa (on a GPU its flash backward is the fast one).
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
         stock: tuple[torch.Tensor, None] = sdpa_attention_forward(
@@ -98,6 +112,42 @@ def sdpa_gqa_attention(
         enable_gqa=groups > 1,
     )
     return out.to(dtype).transpose(1, 2).contiguous(), None
+
+
+def matmul_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None,
+    causal: bool,
+) -> torch.Tensor:
+    """softmax(q·kᵀ·scale + mask)·v with each key/value head shared by its query heads (no
+    copies), the softmax in float32. A query row that may attend to nothing (left padding's)
+    gets a uniform row, finite, as SDPA's; nothing reads it.
+
+    Shapes: query [B, H, Q, D]; key, value [B, Hkv, K, D]; attention_mask [B, 1, Q, K] (bool:
+    True = attend, or additive) or None. Returns [B, Q, H, D]."""
+    b, h, q, d = query.shape
+    kv_heads, k = key.shape[1], key.shape[2]
+    groups = h // kv_heads
+    scale = scaling if scaling is not None else d**-0.5
+    grouped = query.reshape(b, kv_heads, groups * q, d)  # heads of one group side by side
+    # Scores in float32, as SDPA accumulates them: rounded to bf16 (autocast's matmul output),
+    # logits of ~20 move by ~0.1, and the gradient's error against float32 nearly doubled.
+    with torch.autocast(query.device.type, enabled=False):
+        scores = torch.matmul(grouped.float(), key.float().transpose(-1, -2))
+    scores = scores.view(b, kv_heads, groups, q, k) * scale  # [B, Hkv, G, Q, K]
+    if attention_mask is None and causal:  # the last Q of the K positions are the queries
+        attention_mask = torch.ones(q, k, dtype=torch.bool, device=query.device).tril(k - q)
+        attention_mask = attention_mask[None, None]  # [1, 1, Q, K]
+    if attention_mask is not None and attention_mask.dtype == torch.bool:
+        scores = scores.masked_fill(~attention_mask[:, :, None], torch.finfo(scores.dtype).min)
+    elif attention_mask is not None:
+        scores = scores + attention_mask[:, :, None]
+    probs = torch.softmax(scores, -1, dtype=torch.float32).to(value.dtype)
+    out = torch.matmul(probs.view(b, kv_heads, groups * q, k), value)  # [B, Hkv, G·Q, D]
+    return out.view(b, h, q, d).transpose(1, 2).contiguous()
 
 
 def register() -> None:
