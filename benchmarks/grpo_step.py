@@ -167,6 +167,7 @@ class Variant:
     bf16_weights: bool = False  # every copy of the base weights in bf16 (LoRA stays fp32)
     unmerged_lora: bool = False  # vLLM applies the adapter with its LoRA layers
     label: str = "fp32"
+    attention: str = "auto"  # the policy's attention (strata_rollout.load_model)
 
 
 VARIANTS = {
@@ -179,6 +180,21 @@ VARIANTS = {
     "strata-vllm-bf16wl": Variant(
         "vllm", True, True, True, label="bf16 base weights, fp32 LoRA unmerged in vLLM"
     ),
+    # Opt-in training attention as matmuls (strata_rollout.attention.GQA_MATMUL; not the default).
+    "strata-hf-bf16w-mm": Variant(
+        "hf",
+        True,
+        True,
+        label="bf16 base weights, fp32 LoRA, matmul attention in training",
+        attention="strata_gqa_matmul",
+    ),
+    "strata-vllm-bf16w-mm": Variant(
+        "vllm",
+        True,
+        True,
+        label="bf16 base weights, fp32 LoRA merged, matmul attention in training",
+        attention="strata_gqa_matmul",
+    ),
 }
 
 
@@ -190,7 +206,12 @@ def run_strata(beta: float, steps: int, variant: Variant, micro_batch: int = 0) 
     # bf16 weights: the base model stored in bf16, so rollout (HF or vLLM) is bf16 too; peft
     # keeps LoRA in fp32.
     bf16_weights = variant.bf16_weights
-    loaded = load_model("smollm2", dtype="bfloat16" if bf16_weights else "float32", device="cpu")
+    loaded = load_model(
+        "smollm2",
+        dtype="bfloat16" if bf16_weights else "float32",
+        device="cpu",
+        attention=variant.attention,
+    )
     config = GRPOConfig(
         prompts_per_step=N_PROMPTS,
         group_size=G,

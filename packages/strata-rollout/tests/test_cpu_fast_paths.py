@@ -18,7 +18,7 @@ from transformers.cache_utils import DynamicLayer
 
 from strata_rollout import attention as attention_module
 from strata_rollout import load_model
-from strata_rollout.attention import GQA_SDPA, is_grouped, register
+from strata_rollout.attention import GQA_MATMUL, GQA_SDPA, is_grouped, register
 from strata_rollout.cache import GrowingLayer, growing_cache
 from strata_rollout.hf import draw
 from strata_rollout.testing import tiny_causal_lm
@@ -81,17 +81,17 @@ def _loss_and_grads(model: Any, ids: torch.Tensor, mask: torch.Tensor, bf16: boo
 def test_where_gradients_flow_on_a_cpu_matmul_attention_equals_sdpa(
     tokenizer: Any, lengths: list[int], seed: int
 ) -> None:
-    """Training on a CPU computes small attention as matmuls (its backward is cheap there):
-    in float32 the loss and every weight's gradient equal transformers' sdpa's, left padding
-    (query rows that attend to nothing) included."""
+    """GQA_MATMUL computes small training attention on a CPU as matmuls (its backward is cheap
+    there): in float32 the loss and every weight's gradient equal transformers' sdpa's, left
+    padding (query rows that attend to nothing) included."""
     register()
     model = tiny_causal_lm(tokenizer, seed=seed % 3)
     ids, mask = _left_padded(lengths, len(tokenizer), seed)
     results = {}
-    for attention in ("sdpa", GQA_SDPA):
+    for attention in ("sdpa", GQA_MATMUL):
         model.set_attn_implementation(attention)
         results[attention] = _loss_and_grads(model, ids, mask, bf16=False)
-    torch.testing.assert_close(results[GQA_SDPA], results["sdpa"], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(results[GQA_MATMUL], results["sdpa"], rtol=1e-4, atol=1e-5)
 
 
 def test_matmul_attention_under_bf16_autocast_is_as_close_to_float32_as_sdpa(
@@ -105,26 +105,31 @@ def test_matmul_attention_under_bf16_autocast_is_as_close_to_float32_as_sdpa(
     model.set_attn_implementation("sdpa")
     exact = _loss_and_grads(model, ids, mask, bf16=False)
     sdpa = _loss_and_grads(model, ids, mask, bf16=True)
-    model.set_attn_implementation(GQA_SDPA)
+    model.set_attn_implementation(GQA_MATMUL)
     matmuls = _loss_and_grads(model, ids, mask, bf16=True)
+    assert not torch.equal(matmuls, sdpa)  # the matmul path ran
     assert (matmuls - exact).norm() <= 1.5 * (sdpa - exact).norm()
 
 
-def test_large_training_attention_stays_transformers_sdpa_bit_for_bit(
-    tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("budget", [None, 0])
+def test_where_gradients_flow_gqa_attention_is_transformers_sdpa_bit_for_bit(
+    tokenizer: Any, budget: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Above the score budget (long sequences: the scores would be kept for backward) training
-    runs transformers' sdpa itself: the same loss and gradients, bit for bit, under bf16
-    autocast as the trainer runs it."""
+    """Training keeps transformers' numbers exactly (runs trained before reproduce): the same
+    loss and gradients, bit for bit, under bf16 autocast as the trainer runs it; so does
+    GQA_MATMUL above its score budget (long sequences, whose scores autograd would keep)."""
     register()
-    monkeypatch.setattr(attention_module, "MATMUL_ATTENTION_MAX_SCORES", 0)
+    fast = GQA_SDPA
+    if budget is not None:
+        monkeypatch.setattr(attention_module, "MATMUL_ATTENTION_MAX_SCORES", budget)
+        fast = GQA_MATMUL
     model = tiny_causal_lm(tokenizer)
     ids, mask = _left_padded([9, 4, 12], len(tokenizer), seed=2)
     results = {}
-    for attention in ("sdpa", GQA_SDPA):
+    for attention in ("sdpa", fast):
         model.set_attn_implementation(attention)
         results[attention] = _loss_and_grads(model, ids, mask, bf16=True)
-    assert torch.equal(results[GQA_SDPA], results["sdpa"])
+    assert torch.equal(results[fast], results["sdpa"])
 
 
 @settings(max_examples=30, deadline=None)
@@ -199,6 +204,8 @@ def test_load_model_picks_gqa_attention_on_cpu_unless_told(tokenizer: Any, tmp_p
     assert load_model(tmp_path, device="cpu").model.config._attn_implementation == GQA_SDPA
     stock = load_model(tmp_path, device="cpu", attention="sdpa")
     assert stock.model.config._attn_implementation == "sdpa"
+    matmuls = load_model(tmp_path, device="cpu", attention=GQA_MATMUL)
+    assert matmuls.model.config._attn_implementation == GQA_MATMUL
 
 
 # ----------------------------------------------------------------------------- KV cache

@@ -44,6 +44,12 @@ class ModelConfig:
     fp32 on CPU."""
     device: str = "auto"
     """cpu, cuda, cuda:1 ... or auto (CUDA when present)."""
+    attention: Literal["auto", "sdpa", "eager", "strata_sdpa_gqa", "strata_gqa_matmul"] = "auto"
+    """transformers' attention: auto = strata_sdpa_gqa on a CPU for a model with grouped key/value
+    heads (no copies of them), else the model's own. strata_gqa_matmul: the same, with a CPU's
+    training attention over short sequences as matmuls, 12-21 % off the default's learning step;
+    not the default, as its five-seed rerun of the default missed the bar in one domain
+    (docs/results.md, "Training attention as matmuls")."""
 
 
 @dataclass(frozen=True)

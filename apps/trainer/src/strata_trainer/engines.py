@@ -28,7 +28,9 @@ def load_base_model(cfg: RunConfig) -> LoadedModel:
     from strata_rollout import load_model
 
     device = None if cfg.model.device == "auto" else cfg.model.device
-    loaded = load_model(cfg.model.source, dtype=cfg.model.dtype, device=device)
+    loaded = load_model(
+        cfg.model.source, dtype=cfg.model.dtype, device=device, attention=cfg.model.attention
+    )
     on_cpu = loaded.model.device.type == "cpu"
     slow = slow_bf16_warning(cfg, on_cpu and not has_native_bf16(loaded.model.device))
     if slow:

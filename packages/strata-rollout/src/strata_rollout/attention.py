@@ -11,12 +11,17 @@ On a CPU without AMX it also computes in fp32 when the model runs in bf16/fp16 o
 autocast (a bf16 rollout): torch's bf16 SDPA kernel was 5x slower than fp32 there (AVX512-BF16,
 no AMX), casts included; with AMX bf16 is the faster and stays (0.18 against 0.58 ms).
 
-Where gradients flow (training) on a CPU, attention whose score tensor is small (at most
-:data:`MATMUL_ATTENTION_MAX_SCORES` elements, short sequences such as the default run's) is
-computed as two matmuls around a float32 softmax, grouped heads included: torch's CPU
+Where gradients flow (training) it is transformers' sdpa itself: the forward is the same either
+way, the backward's summation order is not, and trained runs reproduce bit for bit.
+
+:data:`GQA_MATMUL` is the same attention, except that where gradients flow on a CPU, attention
+whose score tensor is small (at most :data:`MATMUL_ATTENTION_MAX_SCORES` elements, short
+sequences such as the default run's) is two matmuls around a float32 softmax: torch's CPU
 flash-attention backward took 2.5 s of a 13.5 s learning step of the default run (7 ms a layer
-call, eight times its forward), the matmuls' backward a fraction of that (docs/grpo.md). Larger
-score tensors, and other devices, keep transformers' sdpa, which does not store the scores.
+call, eight times its forward), and the matmuls cut that step by 12-21 %. It is not the default:
+its bf16 gradients differ from sdpa's in the last bits, and the default's five-seed rerun with it
+missed the learning bar in one domain (docs/results.md, "Training attention as matmuls").
+Larger score tensors, and other devices, keep transformers' sdpa, which does not store scores.
 
 It is registered with transformers under :data:`GQA_SDPA`; any transformers model can use it::
 
@@ -25,7 +30,8 @@ It is registered with transformers under :data:`GQA_SDPA`; any transformers mode
     register()
     model = AutoModelForCausalLM.from_pretrained(path, attn_implementation="strata_sdpa_gqa")
 
-:func:`strata_rollout.load_model` picks it on a CPU (``attention="auto"``).
+:func:`strata_rollout.load_model` picks :data:`GQA_SDPA` on a CPU (``attention="auto"``);
+``attention="strata_gqa_matmul"`` asks for :data:`GQA_MATMUL`.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ if TYPE_CHECKING:
 
 GQA_SDPA = "strata_sdpa_gqa"
 """The name this attention is registered under (``attn_implementation``)."""
+
+GQA_MATMUL = "strata_gqa_matmul"
+"""The same attention with small training attention on a CPU as matmuls (module doc)."""
 
 MATMUL_ATTENTION_MAX_SCORES = 4 * 2**20
 """Training attention as matmuls when its scores, ``B·H·Q·K``, are at most this many elements:
@@ -59,10 +68,45 @@ def sdpa_gqa_attention(
     is_causal: bool | None = None,
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
-    """transformers' attention-function signature.
+    """transformers' attention-function signature (:data:`GQA_SDPA`).
 
     Shapes: query [B, H, Q, D]; key, value [B, Hkv, K, D] with H a multiple of Hkv;
     attention_mask [B, 1, Q, K] (bool: True = attend) or None. Returns ([B, Q, H, D], None)."""
+    return _attention(
+        module, query, key, value, attention_mask, dropout, scaling, is_causal, False, **kwargs
+    )
+
+
+def gqa_matmul_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    is_causal: bool | None = None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    """:func:`sdpa_gqa_attention`, with small training attention on a CPU as matmuls
+    (:data:`GQA_MATMUL`). Same shapes."""
+    return _attention(
+        module, query, key, value, attention_mask, dropout, scaling, is_causal, True, **kwargs
+    )
+
+
+def _attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float,
+    scaling: float | None,
+    is_causal: bool | None,
+    matmul_training: bool,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
     if kwargs.get("position_bias") is not None or kwargs.get("cache") is not None:
         raise NotImplementedError(
             f"{GQA_SDPA} has no position bias or paged cache: load the model with "
@@ -71,11 +115,13 @@ def sdpa_gqa_attention(
     if torch.is_grad_enabled() and query.requires_grad:
         b, h, q, _ = query.shape
         small = b * h * q * key.shape[2] <= MATMUL_ATTENTION_MAX_SCORES
-        if query.device.type == "cpu" and dropout == 0.0 and small:
+        if matmul_training and query.device.type == "cpu" and dropout == 0.0 and small:
             causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
             causal = bool(q > 1 and attention_mask is None and causal)
             return matmul_attention(query, key, value, attention_mask, scaling, causal), None
-        # Elsewhere transformers' own sdpa (on a GPU its flash backward is the fast one).
+        # Training: transformers' own sdpa. Its backward through the repeated heads sums their
+        # gradients in its own order (enable_gqa's differs in the last bits), and runs trained
+        # before this attention existed must reproduce bit for bit.
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
         stock: tuple[torch.Tensor, None] = sdpa_attention_forward(
@@ -151,13 +197,15 @@ def matmul_attention(
 
 
 def register() -> None:
-    """Make :data:`GQA_SDPA` a valid ``attn_implementation`` (idempotent); its masks are
-    sdpa's."""
+    """Make :data:`GQA_SDPA` and :data:`GQA_MATMUL` valid ``attn_implementation`` names
+    (idempotent); their masks are sdpa's."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
     AttentionInterface.register(GQA_SDPA, sdpa_gqa_attention)
     AttentionMaskInterface.register(GQA_SDPA, sdpa_mask)
+    AttentionInterface.register(GQA_MATMUL, gqa_matmul_attention)
+    AttentionMaskInterface.register(GQA_MATMUL, sdpa_mask)
 
 
 def is_grouped(model: PreTrainedModel) -> bool:
