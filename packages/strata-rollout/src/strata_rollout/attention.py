@@ -36,6 +36,7 @@ It is registered with transformers under :data:`GQA_SDPA`; any transformers mode
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -66,47 +67,15 @@ def sdpa_gqa_attention(
     dropout: float = 0.0,
     scaling: float | None = None,
     is_causal: bool | None = None,
+    *,
+    matmul_training: bool = False,
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
-    """transformers' attention-function signature (:data:`GQA_SDPA`).
+    """transformers' attention-function signature (:data:`GQA_SDPA`); with ``matmul_training``,
+    small training attention on a CPU as :func:`matmul_attention` (:data:`GQA_MATMUL`).
 
     Shapes: query [B, H, Q, D]; key, value [B, Hkv, K, D] with H a multiple of Hkv;
     attention_mask [B, 1, Q, K] (bool: True = attend) or None. Returns ([B, Q, H, D], None)."""
-    return _attention(
-        module, query, key, value, attention_mask, dropout, scaling, is_causal, False, **kwargs
-    )
-
-
-def gqa_matmul_attention(
-    module: torch.nn.Module,
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    attention_mask: torch.Tensor | None,
-    dropout: float = 0.0,
-    scaling: float | None = None,
-    is_causal: bool | None = None,
-    **kwargs: Any,
-) -> tuple[torch.Tensor, None]:
-    """:func:`sdpa_gqa_attention`, with small training attention on a CPU as matmuls
-    (:data:`GQA_MATMUL`). Same shapes."""
-    return _attention(
-        module, query, key, value, attention_mask, dropout, scaling, is_causal, True, **kwargs
-    )
-
-
-def _attention(
-    module: torch.nn.Module,
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    attention_mask: torch.Tensor | None,
-    dropout: float,
-    scaling: float | None,
-    is_causal: bool | None,
-    matmul_training: bool,
-    **kwargs: Any,
-) -> tuple[torch.Tensor, None]:
     if kwargs.get("position_bias") is not None or kwargs.get("cache") is not None:
         raise NotImplementedError(
             f"{GQA_SDPA} has no position bias or paged cache: load the model with "
@@ -158,6 +127,10 @@ def _attention(
         enable_gqa=groups > 1,
     )
     return out.to(dtype).transpose(1, 2).contiguous(), None
+
+
+gqa_matmul_attention = functools.partial(sdpa_gqa_attention, matmul_training=True)
+""":data:`GQA_MATMUL`'s attention function."""
 
 
 def matmul_attention(
