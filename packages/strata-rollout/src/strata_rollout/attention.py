@@ -54,8 +54,9 @@ GQA_MATMUL = "strata_gqa_matmul"
 
 MATMUL_ATTENTION_MAX_SCORES = 4 * 2**20
 """Training attention as matmuls when its scores, ``B·H·Q·K``, are at most this many elements:
-autograd keeps them (float32 probabilities and their bf16 copy, ~24 MB a layer at this size), so
-long sequences go to SDPA, which recomputes them. The default run's largest is 0.9 M."""
+autograd keeps them (float32 probabilities and their bf16 copy) and float32 copies of q and k,
+in every layer, so long sequences go to SDPA, which recomputes them. The default run's largest
+is 0.9 M; at the GRPO-step benchmark's 2.3 M the peak RSS rose about 1 GB (docs/grpo.md)."""
 
 
 def sdpa_gqa_attention(
@@ -81,13 +82,15 @@ def sdpa_gqa_attention(
             f"{GQA_SDPA} has no position bias or paged cache: load the model with "
             "attn_implementation='sdpa'"
         )
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
+    # As transformers' sdpa: the causal flag stands in for a mask only when there is none and
+    # more than one query (a single decoding query attends to everything before it).
+    causal = bool(query.shape[2] > 1 and attention_mask is None and causal)
     if torch.is_grad_enabled() and query.requires_grad:
-        b, h, q, _ = query.shape
-        small = b * h * q * key.shape[2] <= MATMUL_ATTENTION_MAX_SCORES
-        if matmul_training and query.device.type == "cpu" and dropout == 0.0 and small:
-            causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
-            causal = bool(q > 1 and attention_mask is None and causal)
-            return matmul_attention(query, key, value, attention_mask, scaling, causal), None
+        if matmul_training and query.device.type == "cpu" and dropout == 0.0:
+            b, h, q, _ = query.shape
+            if b * h * q * key.shape[2] <= MATMUL_ATTENTION_MAX_SCORES:
+                return matmul_attention(query, key, value, attention_mask, scaling, causal), None
         # Training: transformers' own sdpa. Its backward through the repeated heads sums their
         # gradients in its own order (enable_gqa's differs in the last bits), and runs trained
         # before this attention existed must reproduce bit for bit.
@@ -98,10 +101,6 @@ def sdpa_gqa_attention(
         )
         return stock
     groups = query.shape[1] // key.shape[1]
-    causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
-    # As transformers' sdpa: the causal flag stands in for a mask only when there is none and
-    # more than one query (a single decoding query attends to everything before it).
-    causal = bool(query.shape[2] > 1 and attention_mask is None and causal)
     # torch's CPU SDPA in bf16 took 2.5 ms where fp32 took 0.5 ms, the casts included (a
     # SmolLM2 decode step's layer, 16 rows, AVX512-BF16 without AMX); with AMX bf16 is the
     # faster, 0.18 ms against 0.58 (docs/rollout.md). Not under autocast (the trainer's
@@ -143,7 +142,7 @@ def matmul_attention(
 ) -> torch.Tensor:
     """softmax(q·kᵀ·scale + mask)·v with each key/value head shared by its query heads (no
     copies), the softmax in float32. A query row that may attend to nothing (left padding's)
-    gets a uniform row, finite, as SDPA's; nothing reads it.
+    gets a uniform row, finite (SDPA fills such rows its own way); nothing reads it.
 
     Shapes: query [B, H, Q, D]; key, value [B, Hkv, K, D]; attention_mask [B, 1, Q, K] (bool:
     True = attend, or additive) or None. Returns [B, Q, H, D]."""
