@@ -103,3 +103,36 @@ def test_an_unknown_domain_is_named(tmp_path: Path) -> None:
     )
     assert out.returncode != 0
     assert "--domains: w not trained by both arms" in out.stderr
+
+
+def write_dev_probes(folder: Path, committed: bool) -> None:
+    """The probe's JSON (one row a domain), as committed and as left in a run folder."""
+    for (arm, seed), after in AFTER.items():
+        rows = [
+            {"domain": d, "greedy": {"value": a}, "parse_rate": {"value": 0.95}}
+            for d, a in after.items()
+        ]
+        if committed:
+            path = folder / "probe-dev" / f"{arm}-seed{seed}.json"
+        else:
+            path = folder / f"{arm}-seed{seed}" / "probe-dev" / "probe.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows))
+
+
+def test_dev_probes_compare_greedy_accuracies_seed_by_seed(tmp_path: Path) -> None:
+    (tmp_path / "s").mkdir()
+    (tmp_path / "r").mkdir()
+    write_dev_probes(tmp_path / "s", committed=True)
+    write_dev_probes(tmp_path / "r", committed=False)
+    table = run(tmp_path / "s", "--dev")
+    assert table == run(tmp_path / "r", "--dev")
+    assert "| domain | seeds | dev greedy accuracy a | dev greedy accuracy b |" in table
+    # The same differences as the gains' above (the base is shared): y +0.1, +0.2, +0.3.
+    y = next(r for r in table.splitlines() if r.startswith("| y |"))
+    assert y.endswith("| +0.200 [-0.048, +0.448] | spans 0 |")
+    worst = next(r for r in table.splitlines() if r.startswith("| worst domain |"))
+    # per seed min(a) − min(b): 0.3 − 0.2, 0.2 − 0.2, 0.3 − 0.1
+    assert "+0.100, +0.000, +0.200" in worst
+    assert "| a | y | 0.950 |" in table
+    assert "→" not in table  # no before/after parse rates: the probe has one evaluation

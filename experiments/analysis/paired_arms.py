@@ -9,9 +9,15 @@ pre-registered for issue 38's hypotheses (docs/results.md).
         scale-batch --domains sum,add_digit       # H2: the mean of the two unscaled domains
     uv run python experiments/analysis/paired_arms.py /work/runs/grids/default-v4-seeds drop \
         default --b-runs /work/runs/grids/default-v3-seeds     # arms of two grids, same items
+    uv run python experiments/analysis/paired_arms.py docs/results/default-v7-uniform-seeds v7 \
+        v6 --b-runs docs/results/default-v6-heap-seeds --dev  # greedy accuracy on dev items
 
 RUNS is either a grid's committed summaries (``<arm>-seed<N>.json``, what a reader has) or its
-run folders (``<arm>-seed<N>/eval_before.json`` and ``eval_after.json``).
+run folders (``<arm>-seed<N>/eval_before.json`` and ``eval_after.json``). With ``--dev`` the
+accuracies are the adapters' greedy ones on the probe's dev items (never trained on, never
+reported: where a choice between arms is made), read from ``probe-dev/<arm>-seed<N>.json``
+(committed) or ``<arm>-seed<N>/probe-dev/probe.json`` (run folders); both arms' base is the same
+model on the same items, so the difference of their accuracies is the difference of their gains.
 """
 
 from __future__ import annotations
@@ -39,6 +45,28 @@ def read_arm(runs: Path, arm: str) -> dict[int, dict[str, dict[str, dict[str, An
             k: json.loads((run / f"eval_{k}.json").read_text(encoding="utf-8"))
             for k in ("before", "after")
         }
+    return out
+
+
+def read_dev_arm(runs: Path, arm: str) -> dict[int, dict[str, dict[str, dict[str, Any]]]]:
+    """As :func:`read_arm`, from the adapters' dev probes: "after" holds each domain's greedy
+    accuracy and parse rate, "before" zeros (the base is shared, so differences are gains')."""
+    paths = {
+        int(p.stem.rsplit("seed", 1)[1]): p
+        for p in sorted(runs.glob(f"probe-dev/{arm}-seed*.json"))
+    }
+    for run in sorted(p for p in runs.glob(f"{arm}-seed*") if p.is_dir()):
+        if (run / "probe-dev" / "probe.json").is_file():
+            paths[int(run.name.rsplit("seed", 1)[1])] = run / "probe-dev" / "probe.json"
+    out: dict[int, dict[str, dict[str, dict[str, Any]]]] = {}
+    for seed, path in paths.items():
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        after = {
+            r["domain"]: {"accuracy": r["greedy"]["value"], "parse_rate": r["parse_rate"]["value"]}
+            for r in rows
+        }
+        before = {d: {"accuracy": 0.0, "parse_rate": 0.0} for d in after}
+        out[seed] = {"before": before, "after": after}
     return out
 
 
@@ -78,13 +106,19 @@ def main() -> None:
         "(default: every domain both arms trained)",
     )
     parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="compare greedy accuracy on the probe's dev items instead of the eval items' gains",
+    )
+    parser.add_argument(
         "--level",
         type=float,
         default=0.95,
         help="the intervals' coverage (0.9875: Bonferroni over four hypotheses)",
     )
     args = parser.parse_args()
-    runs_a, runs_b = read_arm(args.runs, args.a), read_arm(args.b_runs or args.runs, args.b)
+    read = read_dev_arm if args.dev else read_arm
+    runs_a, runs_b = read(args.runs, args.a), read(args.b_runs or args.runs, args.b)
     a, b = gains(runs_a), gains(runs_b)
     seeds = sorted(set(a) & set(b))
     if not seeds:
@@ -96,8 +130,9 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--domains: {', '.join(unknown)} not trained by both arms ({domains})")
     pct = f"{100 * args.level:g} %"
+    what = "dev greedy accuracy" if args.dev else "gain"
     print(
-        f"| domain | seeds | gain {args.a} | gain {args.b} | {args.a} − {args.b} per seed "
+        f"| domain | seeds | {what} {args.a} | {what} {args.b} | {args.a} − {args.b} per seed "
         f"| mean difference [{pct} t-interval over seeds] | interval |"
     )
     print("|---|---|---|---|---|---|---|")
@@ -119,6 +154,14 @@ def main() -> None:
             + f" | {show(diffs, args.level)} | {reading(diffs, args.level)} |"
         )
     # Parse rate apart from accuracy: a gain in format is not a gain in skill.
+    if args.dev:
+        print(f"\n| arm | domain | parse rate on dev items, mean over seeds {seeds} |")
+        print("|---|---|---|")
+        for name, arm in ((args.a, runs_a), (args.b, runs_b)):
+            for d in domains:
+                rate = statistics.fmean(arm[s]["after"][d]["parse_rate"] for s in seeds)
+                print(f"| {name} | {d} | {rate:.3f} |")
+        return
     print(f"\n| arm | domain | parse rate before → after, mean over seeds {seeds} |")
     print("|---|---|---|")
     for name, arm in ((args.a, runs_a), (args.b, runs_b)):

@@ -91,7 +91,7 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
     )
     panel(
         "curriculum_scores",
-        "UCB score per domain (shares follow it above the floors)",
+        "Curriculum score per domain (UCB: shares follow it above the floors; uniform: 1 each)",
         [(f"curriculum/{d}", d) for d in domains],
         "score",
     )
