@@ -7,7 +7,7 @@
    - ``unmerged (vLLM LoRA)``: ``s·bf16(B)·bf16(A)``, what vLLM's LoRA layers apply in bf16.
    Printed: the update's direction carried (projection ``⟨ΔW', ΔW⟩ / |ΔW|²``), the cosine, the
    relative error ``|ΔW' − ΔW| / |ΔW|`` and the share of elements whose update rounds away.
-2. **A real run** (``--steps N``): ``strata-train`` for N steps of the default (lr 5e-4) in each
+2. **A real run** (``--steps N``): ``strata-train`` for N steps of the default in each
    configuration below, no evaluations, then per step ``train/sampler_logp_gap`` (mean
    |log π_sampler − log π_learner| over sampled tokens), its max and ``train/sampler_kl``. Step 0
    samples the base (no update yet): the kernels' and dtypes' own gap; later steps add whatever
@@ -32,6 +32,7 @@ ROWS: dict[str, tuple[str, list[str]]] = {
     # name -> (python: "uv" (this environment) or "vllm", strata-train overrides)
     "hf-fp32": ("uv", ["train.bf16=off"]),
     "hf-default": ("uv", []),
+    "hf-learner": ("uv", ["rollout.hf_precision=learner"]),
     "vllm-bf16-merged": ("vllm", ["rollout.backend=vllm", "model.dtype=bfloat16"]),
     "vllm-bf16-lora": (
         "vllm",

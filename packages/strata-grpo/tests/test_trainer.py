@@ -17,9 +17,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strata_grpo import make_policy, rank_seed
 from strata_grpo.timing import STAGES, StageClock
+from strata_rollout import HFEngine
+from strata_rollout.testing import tiny_causal_lm
 
-from .tiny_setup import adapter, trainer
+from .tiny_setup import adapter, config, grpo_trainer, trainer, vowel_reward
 
 HERE = Path(__file__).parent
 
@@ -523,3 +526,20 @@ def test_the_stage_clock_adds_up_a_stage_entered_twice_and_refuses_unknown_names
     assert clock.seconds["forward_backward"] == 0.0
     with pytest.raises(KeyError, match="unknown stage 'backward'"), clock.stage("backward"):
         pass
+
+
+def test_an_engine_in_the_learners_precision_samples_closer_to_the_learner(
+    tokenizer: Any,
+) -> None:
+    """With bf16 training, an fp32 sampler differs from the learner by bf16's rounding of every
+    weight; one in the learner's precision (HFEngine ``autocast``, rollout.hf_precision =
+    learner) computes the same products, and differs only by their shapes (a KV cache, fewer
+    rows). Two steps, so that the second samples a trained, non-zero adapter."""
+    gaps = {}
+    for name, autocast in {"fp32": None, "learner": torch.bfloat16}.items():
+        cfg = config(bf16="on")
+        policy = make_policy(tiny_causal_lm(tokenizer), cfg)
+        engine = HFEngine(policy, tokenizer, seed=rank_seed(cfg.seed), autocast=autocast)
+        t = grpo_trainer(policy, tokenizer, cfg, reward_fn=vowel_reward, engine=engine)
+        gaps[name] = [t.step().update.sampler_logp_gap for _ in range(2)]
+    assert all(g < f for g, f in zip(gaps["learner"], gaps["fp32"], strict=True)), gaps

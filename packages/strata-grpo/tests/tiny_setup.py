@@ -77,14 +77,17 @@ def config(**overrides: Any) -> GRPOConfig:
     return GRPOConfig(**base)
 
 
-def grpo_trainer(policy: Any, tok: Any, cfg: GRPOConfig, **kw: Any) -> GRPOTrainer:
-    """A trainer over :func:`tasks` whose HFEngine samples ``policy`` itself, mixed by UCB."""
+def grpo_trainer(
+    policy: Any, tok: Any, cfg: GRPOConfig, engine: HFEngine | None = None, **kw: Any
+) -> GRPOTrainer:
+    """A trainer over :func:`tasks` whose HFEngine (``engine``, else a default one) samples
+    ``policy`` itself, mixed by UCB."""
     return GRPOTrainer(
         policy,
         tok,
         tasks(),
         cfg,
-        engine=HFEngine(policy, tok, seed=rank_seed(cfg.seed)),
+        engine=engine or HFEngine(policy, tok, seed=rank_seed(cfg.seed)),
         scheduler=UCBScheduler(list(tasks()), seed=cfg.seed),
         **kw,
     )

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from strata_rollout import HFEngine, SamplingConfig, merged_lora_weights, push_lora
 from strata_rollout.testing import tiny_causal_lm
-from strata_rollout.weights import lora_merged
+from strata_rollout.weights import learner_precision, lora_merged
 
 peft = pytest.importorskip("peft", reason="peft is a dev dependency of strata-rollout")
 
@@ -147,3 +147,76 @@ def test_hf_engine_samples_the_same_with_and_without_merging(tokenizer: Any) -> 
     unmerged_engine = HFEngine(lora, tokenizer, merge_lora=False)
     unmerged = unmerged_engine.generate(["Hello", "Hi there"], 1, greedy)
     assert [g[0].completion_ids for g in merged] == [g[0].completion_ids for g in unmerged]
+
+
+def _learner_logits(model: Any, ids: torch.Tensor) -> torch.Tensor:
+    """The logits as strata-grpo's trainer computes them: bf16 autocast, peft's input casts
+    off (``GRPOTrainer._autocast``)."""
+    from peft.helpers import disable_input_dtype_casting
+
+    with (
+        torch.no_grad(),
+        torch.autocast("cpu", dtype=torch.bfloat16),
+        disable_input_dtype_casting(model),
+    ):
+        return model(ids).logits
+
+
+@settings(max_examples=4, deadline=None)
+@given(r=st.sampled_from([1, 4, 8]), update=st.sampled_from([1.0, 1e-4]))
+def test_inside_learner_precision_the_model_computes_what_the_learner_does(
+    tokenizer: Any, r: int, update: float
+) -> None:
+    """Bit for bit the bf16-autocast forward, with a large update and with an early, small one
+    (under half a bf16 step of most of W, which a bf16 merge would round away)."""
+    lora = _trained_lora(tokenizer, r=r)
+    with torch.no_grad():
+        for name, p in lora.named_parameters():
+            if "lora_B" in name:
+                p.mul_(update)
+    learner = _learner_logits(lora, IDS)
+    with torch.no_grad(), learner_precision(lora, torch.bfloat16) as n:
+        inside = lora(IDS).logits
+    layers = sum(1 for name, _ in lora.named_modules() if name.endswith("base_layer"))
+    assert n == layers + 1  # every LoRA layer, and the (tied) output layer
+    assert torch.equal(inside, learner)
+    with torch.no_grad():
+        fp32 = lora(IDS).logits
+    assert not torch.equal(inside.float(), fp32)  # it did compute in bf16
+
+
+def test_learner_precision_on_a_model_without_lora_is_its_autocast_forward(tokenizer: Any) -> None:
+    model = tiny_causal_lm(tokenizer)
+    linears = sum(1 for m in model.modules() if type(m) is torch.nn.Linear)
+    with torch.no_grad(), learner_precision(model, torch.bfloat16) as n:
+        inside = model(IDS).logits
+    assert n == linears
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(inside, model(IDS).logits)
+
+
+def test_learner_precision_keeps_an_adapter_that_is_off_off(tokenizer: Any) -> None:
+    lora = _trained_lora(tokenizer)
+    with lora.disable_adapter():
+        base = _learner_logits(lora, IDS)
+        with torch.no_grad(), learner_precision(lora, torch.bfloat16):
+            inside = lora(IDS).logits
+    assert torch.equal(inside, base)
+    assert not torch.equal(inside, _learner_logits(lora, IDS))  # the adapter does something
+
+
+def test_learner_precision_leaves_the_model_as_it_was_even_on_error(tokenizer: Any) -> None:
+    lora = _trained_lora(tokenizer)
+    before = {k: v.clone() for k, v in lora.state_dict().items()}
+    with torch.no_grad():
+        logits = lora(IDS).logits
+    with pytest.raises(RuntimeError, match="inside"), learner_precision(lora, torch.bfloat16):
+        raise RuntimeError("inside")
+    assert all(torch.equal(before[k], v) for k, v in lora.state_dict().items())
+    assert not any("forward" in vars(m) for m in lora.modules())
+    assert not torch.is_autocast_enabled("cpu")
+    with torch.no_grad():
+        assert torch.equal(lora(IDS).logits, logits)
+    lora.train()
+    lora(IDS).logits.sum().backward()
+    assert all(p.grad is not None for n, p in lora.named_parameters() if "lora_" in n)

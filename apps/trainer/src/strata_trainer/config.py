@@ -126,6 +126,12 @@ class RolloutConfig:
     """hf: sequences decoded together."""
     max_batch_tokens: int = 16384
     """hf: bound on sequences x (prompt + completion budget) per batch: the KV cache's size."""
+    hf_precision: Literal["model", "learner"] = "model"
+    """hf: the numerics the engine samples and evaluates in. model: the model's own weights'
+    (fp32 by default), each LoRA layer merged into one product. learner: the trainer's, where it
+    trains under bf16 autocast (train.bf16; a CPU with AVX512-BF16 or AMX, a GPU): every linear
+    weight cast to bf16 once a call and LoRA unmerged, so the sampler computes what the learner
+    does and no part of the update rounds away; elsewhere the same as model."""
     stop_at_answer: bool = True
     """End a completion once it closes its answer tag (training and evaluation): what follows
     is not scored, and costs time."""

@@ -65,7 +65,7 @@ def hf_engine(
 ) -> HFEngine:
     """An HFEngine over ``model`` (shared, not copied) as the config sets it up; under
     torch.distributed each rank samples from its own seed stream."""
-    from strata_grpo import rank_seed
+    from strata_grpo import autocast_dtype, rank_seed
     from strata_rollout import HFEngine
 
     return HFEngine(
@@ -74,6 +74,10 @@ def hf_engine(
         seed=rank_seed(cfg.train.seed),
         max_batch_size=cfg.rollout.max_batch_size,
         max_batch_tokens=cfg.rollout.max_batch_tokens,
+        # rollout.hf_precision = learner: the trainer's autocast (None where it has none)
+        autocast=autocast_dtype(cfg.train.bf16, next(model.parameters()).device)
+        if cfg.rollout.hf_precision == "learner"
+        else None,
     )
 
 

@@ -26,7 +26,7 @@ from strata_grpo.checkpoint import (
 from strata_grpo.config import GRPOConfig
 from strata_grpo.data import Example, TaskSampler
 from strata_grpo.distributed import rank_seed
-from strata_grpo.hardware import describe_cpu, has_native_bf16
+from strata_grpo.hardware import autocast_dtype, describe_cpu, has_native_bf16
 from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import Aggregation, GRPOLossOutput, grpo_loss
 from strata_grpo.memory import release_freed_memory
@@ -45,6 +45,7 @@ __all__ = [
     "StepMetrics",
     "TaskSampler",
     "UpdateMetrics",
+    "autocast_dtype",
     "completion_logprobs",
     "describe_cpu",
     "disable_bnb_cpu_repacking",

@@ -56,7 +56,7 @@ from strata_grpo.distributed import (
     rank_and_world,
     sum_over_ranks,
 )
-from strata_grpo.hardware import has_native_bf16
+from strata_grpo.hardware import autocast_dtype
 from strata_grpo.logprobs import completion_logprobs
 from strata_grpo.loss import GRPOLossOutput, grpo_loss
 from strata_grpo.memory import release_freed_memory
@@ -407,8 +407,7 @@ class GRPOTrainer:
         )
         self.step_count = 0
         self.device = next(policy.parameters()).device
-        use_bf16 = config.bf16 == "on" or (config.bf16 == "auto" and has_native_bf16(self.device))
-        self.autocast_dtype = torch.bfloat16 if use_bf16 else None
+        self.autocast_dtype = autocast_dtype(config.bf16, self.device)
         self.pad_id = pad_id(tokenizer)
 
     # ------------------------------------------------------------------ rollout

@@ -27,7 +27,7 @@ from the current weights with no weight push.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ from strata_rollout.engine import (
     pad_id,
 )
 from strata_rollout.types import Completion, FinishReason, Prompt, SamplingConfig
-from strata_rollout.weights import lora_merged
+from strata_rollout.weights import learner_precision, lora_merged
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -136,6 +136,7 @@ class HFEngine:
         max_batch_size: int = 64,
         max_batch_tokens: int = 16384,
         merge_lora: bool = True,
+        autocast: torch.dtype | None = None,
     ) -> None:
         """
         Args:
@@ -150,6 +151,11 @@ class HFEngine:
             merge_lora: sample through a peft model's LoRA layers as single products with
                 ``W + ΔW`` (:func:`~strata_rollout.weights.lora_merged`: copies made for each
                 call, the model untouched); False runs them as they are, slower, with no copy.
+            autocast: sample in the learner's numerics when it trains under
+                ``torch.autocast(autocast)`` (bf16 on a CPU with native bf16):
+                :func:`~strata_rollout.weights.learner_precision`, every fp32 linear weight cast
+                once a call and LoRA unmerged. None: the model's own precision, LoRA merged
+                (``merge_lora``).
         """
         if max_batch_size < 1 or max_batch_tokens < 1:
             raise ValueError(
@@ -163,6 +169,7 @@ class HFEngine:
         self.max_batch_size = max_batch_size
         self.max_batch_tokens = max_batch_tokens
         self.merge_lora = merge_lora
+        self.autocast = autocast
         self._calls = 0
 
     @property
@@ -208,7 +215,7 @@ class HFEngine:
         was_training = self.model.training
         self.model.eval()
         try:
-            with torch.no_grad(), lora_merged(self.model) if self.merge_lora else nullcontext():
+            with torch.no_grad(), self._precision():
                 for chunk in self._batches([len(keys[i]) for i in order], order, draws, sampling):
                     rows = self._decode(
                         [list(keys[i]) for i in chunk], draws, sampling, generator, logprobs
@@ -223,6 +230,12 @@ class HFEngine:
             group = [self._completion(ids, d, eos, sampling) for d in decoded[distinct[tuple(ids)]]]
             out.append(group * n if draws == 1 else group)
         return out
+
+    def _precision(self) -> AbstractContextManager[int | None]:
+        """How the model computes inside a call (``autocast``, ``merge_lora``)."""
+        if self.autocast is not None:
+            return learner_precision(self.model, self.autocast)
+        return lora_merged(self.model) if self.merge_lora else nullcontext()
 
     def _batches(
         self, lengths: list[int], order: list[int], draws: int, sampling: SamplingConfig

@@ -124,6 +124,13 @@ def _mergeable(module: Any) -> bool:
     13 and 40 steps at lr 5e-4) 58 % and 41 % of the update's elements, so that the merged
     copy carries 82 % and 96 % of the update's direction (docs/rollout.md). The LoRA path adds
     ``ΔW·x`` to the output before its one rounding, and keeps the update."""
+    return _plain_fp32_lora(module) and not getattr(module, "disable_adapters", False)
+
+
+def _plain_fp32_lora(module: Any) -> bool:
+    """A LoRA layer that is ``F.linear`` plus plain linear adapters: every active adapter
+    :func:`_plain_linear` over an fp32 ``nn.Linear`` base, no device hooks, its forward not
+    replaced already, not merged."""
     adapters = [a for a in getattr(module, "active_adapters", []) if a in module.lora_A]
     return (
         type(module.base_layer) is torch.nn.Linear  # what F.linear stands in for
@@ -131,7 +138,6 @@ def _mergeable(module: Any) -> bool:
         and module.base_layer.weight.dtype == torch.float32
         and not getattr(module.base_layer, "_hf_hook", None)
         and "forward" not in vars(module)
-        and not getattr(module, "disable_adapters", False)
         and not getattr(module, "merged", False)
     )
 
@@ -166,5 +172,79 @@ def lora_merged(model: Any) -> Iterator[int]:
 def _linear_with(weight: torch.Tensor, bias: torch.Tensor | None) -> Any:
     def forward(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         return F.linear(x, weight, bias)
+
+    return forward
+
+
+@contextmanager
+def learner_precision(model: Any, dtype: torch.dtype) -> Iterator[int]:
+    """Inside, ``model`` computes as the trainer's forward pass does under
+    ``torch.autocast(dtype)`` (a bf16-autocast learner), with every fp32 ``nn.Linear``'s weight
+    cast to ``dtype`` once for the context instead of at every call: a sampler in the learner's
+    own numerics (docs/rollout.md, "HFEngine in the learner's precision").
+
+    What autocast computes, to the bit: a product ``F.linear(x, W)`` runs as
+    ``F.linear(bf16(x), bf16(W))``, and a cast copy of ``W`` holds exactly ``bf16(W)``. A plain
+    LoRA layer runs as peft's forward does, unmerged, ``base(x) + B(A(x))·s`` with each factor
+    cast once: ``W + ΔW`` is never rounded as a whole (the trap of a bf16 merge,
+    :func:`_mergeable`), and ``ΔW·x`` reaches the output as it reaches the learner's. Other LoRA
+    layers (DoRA, 4-bit) run as they are, under autocast. Nothing of the model is modified; the
+    copies go on exit. For inference: no gradient reaches the adapter inside. Yields how many
+    linear layers were given cast copies.
+
+    Memory: a ``dtype`` copy of every fp32 linear weight for the duration (SmolLM2-135M: 0.27 GB
+    in bf16, the tied output layer included)."""
+    lora = [m for _, m in _lora_layers(model)]
+    inside_lora = {id(sub) for m in lora for sub in m.modules() if sub is not m}
+    patched: list[Any] = []
+    try:
+        with torch.no_grad():
+            for module in lora:
+                if _plain_fp32_lora(module):  # an adapter switched off: the base alone
+                    module.forward = _lora_forward_cast(module, dtype)
+                    patched.append(module)
+            for module in model.modules():
+                if (
+                    type(module) is torch.nn.Linear
+                    and id(module) not in inside_lora
+                    and module.weight.dtype == torch.float32
+                    and "forward" not in vars(module)
+                    and not getattr(module, "_hf_hook", None)
+                ):
+                    # an instance attribute shadowing the method, deleted on exit
+                    module.forward = _linear_with(*_cast(module, dtype))  # type: ignore[method-assign]
+                    patched.append(module)
+        device_type = next(model.parameters()).device.type
+        with torch.autocast(device_type, dtype=dtype):
+            yield len(patched)
+    finally:
+        for module in patched:
+            del module.forward
+
+
+def _cast(linear: torch.nn.Linear, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A linear layer's weight and bias as ``dtype`` copies (autocast's casts, made once)."""
+    bias = linear.bias.detach().to(dtype) if linear.bias is not None else None
+    return linear.weight.detach().to(dtype), bias
+
+
+def _lora_forward_cast(module: Any, dtype: torch.dtype) -> Any:
+    """peft's ``lora.Linear.forward`` in eval mode (dropout is the identity there) with the base
+    weight and each adapter's factors cast once: ``base(x) + Σ B(A(x))·s``, each product under
+    the caller's autocast."""
+    weight, bias = _cast(module.base_layer, dtype)
+    factors = []
+    if not getattr(module, "disable_adapters", False):
+        for a in module.active_adapters:
+            if a in module.lora_A:
+                a_weight, _ = _cast(module.lora_A[a], dtype)
+                b_weight, b_bias = _cast(module.lora_B[a], dtype)  # a bias: peft's lora_bias
+                factors.append((a_weight, b_weight, b_bias, module.scaling[a]))
+
+    def forward(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        result = F.linear(x, weight, bias)
+        for a, b, b_bias, scale in factors:
+            result = result + F.linear(F.linear(x, a), b, b_bias) * scale
+        return result
 
     return forward
