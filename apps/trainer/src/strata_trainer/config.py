@@ -131,7 +131,8 @@ class RolloutConfig:
     (fp32 by default), each LoRA layer merged into one product. learner: the trainer's, where it
     trains under bf16 autocast (train.bf16; a CPU with AVX512-BF16 or AMX, a GPU): every linear
     weight cast to bf16 once a call and LoRA unmerged, so the sampler computes what the learner
-    does and no part of the update rounds away; elsewhere the same as model."""
+    does and W + ΔW is never rounded as a whole; elsewhere the same as model (docs/rollout.md,
+    "HFEngine in the learner's precision")."""
     stop_at_answer: bool = True
     """End a completion once it closes its answer tag (training and evaluation): what follows
     is not scored, and costs time."""
