@@ -534,7 +534,9 @@ def test_an_engine_in_the_learners_precision_samples_closer_to_the_learner(
     """With bf16 training, an fp32 sampler differs from the learner by bf16's rounding of every
     weight; one in the learner's precision (HFEngine ``autocast``, rollout.hf_precision =
     learner) computes the same products, and differs only by their shapes (a KV cache, fewer
-    rows). Two steps, so that the second samples a trained, non-zero adapter."""
+    rows). Two steps, so that the second samples a trained, non-zero adapter; at step 0 (no
+    update) the shapes' own bf16 noise can come near fp32's on a real model (docs/rollout.md),
+    so the test is the trained step and the two together."""
     gaps = {}
     for name, autocast in {"fp32": None, "learner": torch.bfloat16}.items():
         cfg = config(bf16="on")
@@ -542,4 +544,5 @@ def test_an_engine_in_the_learners_precision_samples_closer_to_the_learner(
         engine = HFEngine(policy, tokenizer, seed=rank_seed(cfg.seed), autocast=autocast)
         t = grpo_trainer(policy, tokenizer, cfg, reward_fn=vowel_reward, engine=engine)
         gaps[name] = [t.step().update.sampler_logp_gap for _ in range(2)]
-    assert all(g < f for g, f in zip(gaps["learner"], gaps["fp32"], strict=True)), gaps
+    assert gaps["learner"][1] < gaps["fp32"][1], gaps
+    assert sum(gaps["learner"]) < sum(gaps["fp32"]), gaps
