@@ -20,7 +20,9 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
   default; training under bf16 autocast), and so HFEngine's, which shares them, and vLLM's
   (``dtype="bfloat16"``), which receive the merged weights cast to bf16 after each step.
 - ``-bf16wl``: as ``-bf16w``, but vLLM takes the adapter and applies it unmerged with its own
-  LoRA layers (``lora_rank``): no rounding of ``W + ΔW`` (docs/rollout.md), at LoRA's cost.
+  LoRA layers (``lora_rank``): no rounding of ``W + ΔW`` (docs/rollout.md), at LoRA's cost;
+  on a CPU those layers multiply with ``strata_rollout.vllm_lora_ops``, and ``-bf16wl-stock``
+  with vLLM's own ops (a copy of the adapter per token), every such row before run e (2026-12-06).
 
 ``--only`` runs TRL (the ratios' peer, always measured) and the named configurations.
 
@@ -168,6 +170,7 @@ class Variant:
     unmerged_lora: bool = False  # vLLM applies the adapter with its LoRA layers
     label: str = "fp32"
     attention: str = "auto"  # the policy's attention (strata_rollout.load_model)
+    lora_ops: str = "grouped"  # unmerged_lora on a CPU: whose LoRA ops (VLLMEngine's lora_ops)
 
 
 VARIANTS = {
@@ -179,6 +182,14 @@ VARIANTS = {
     "strata-vllm-bf16w": Variant("vllm", True, True, label="bf16 base weights, fp32 LoRA merged"),
     "strata-vllm-bf16wl": Variant(
         "vllm", True, True, True, label="bf16 base weights, fp32 LoRA unmerged in vLLM"
+    ),
+    "strata-vllm-bf16wl-stock": Variant(
+        "vllm",
+        True,
+        True,
+        True,
+        label="bf16 base weights, fp32 LoRA unmerged in vLLM, vLLM's own CPU LoRA ops",
+        lora_ops="vllm",
     ),
     # Opt-in training attention as matmuls (strata_rollout.attention.GQA_MATMUL; not the default).
     "strata-hf-bf16w-mm": Variant(
@@ -247,6 +258,7 @@ def run_strata(beta: float, steps: int, variant: Variant, micro_batch: int = 0) 
             # process's RSS*, and 0.1 left nothing (-0.28 GiB) where the node reported 14.7 GiB.
             kv_cache_memory_bytes=1 << 30,
             lora_rank=LORA_R if variant.unmerged_lora else 0,
+            lora_ops=variant.lora_ops,
         )
     tasks = {"gsm8k": [Example(p["prompt"], p["answer"]) for p in prompts()]}
     trainer = GRPOTrainer(

@@ -100,3 +100,25 @@ def test_a_new_push_replaces_the_adapter(lora_engine: Any, tokenizer: Any) -> No
         torch.tensor(b.logprobs), _logprobs(two, b.prompt_ids, b.completion_ids), atol=2e-3
     )
     assert (a.completion_ids, a.logprobs) != (b.completion_ids, b.logprobs)
+
+
+def test_the_grouped_ops_sample_what_vllms_own_do(lora_engine: Any, tokenizer: Any) -> None:
+    """The engine multiplies with strata_rollout.vllm_lora_ops on a CPU; vLLM's own ops, swapped
+    back in on the same engine, draw the same tokens with the same log-probs (seeded)."""
+    from strata_rollout.vllm_lora_ops import use_grouped_lora_ops
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU build uses vLLM's kernels, not the CPU ops")
+    assert lora_engine.lora_ops == "grouped"
+    lora_engine.update_adapter(_lora(tokenizer, seed=5))
+    sampled = SamplingConfig(max_new_tokens=8, temperature=1.0, seed=11)
+    ours = lora_engine.generate([CHAT, CHAT[:1]], n=3, sampling=sampled)
+    try:
+        use_grouped_lora_ops(False)
+        theirs = lora_engine.generate([CHAT, CHAT[:1]], n=3, sampling=sampled)
+    finally:
+        use_grouped_lora_ops(True)
+    pairs = [p for one, two in zip(ours, theirs, strict=True) for p in zip(one, two, strict=True)]
+    for a, b in pairs:
+        assert a.completion_ids == b.completion_ids
+        assert torch.allclose(torch.tensor(a.logprobs), torch.tensor(b.logprobs), atol=1e-4)
