@@ -147,8 +147,9 @@ class RolloutConfig:
     vllm_lora: bool = False
     """vllm: push the LoRA adapter, applied unmerged by vLLM's LoRA layers, instead of the merged
     weights W + ΔW, which a bf16 engine rounds (15 % of a 16-step update's direction lost; the
-    adapter path keeps 100 %). Off by default: on vLLM's CPU build its LoRA layers made
-    generation 6x slower (docs/rollout.md, "The adapter unmerged")."""
+    adapter path keeps 100 %). Off by default: on vLLM's CPU build a model with LoRA layers runs
+    eager, and generation takes 2-3x the merged engine's time even with Strata's LoRA ops (6x
+    with vLLM's own; docs/rollout.md, "vLLM's CPU LoRA ops, replaced")."""
     vllm_max_model_len: int = 2048
     """vllm: context length (prompt + completion) vLLM reserves KV cache for; the model's own
     (8,192 for SmolLM2) needs four times the memory."""
