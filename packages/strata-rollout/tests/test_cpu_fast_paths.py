@@ -253,6 +253,17 @@ class CacheMachine(RuleBasedStateMachine):
         self.reference.batch_select_indices(index)
         self.batch = len(keep)
 
+    @precondition(lambda self: self.reference.get_seq_length() > 0)
+    @rule(data=st.data())
+    def select_in_any_order(self, data: st.DataObject) -> None:
+        """transformers may reorder rows (beam search): not HFEngine's use, still exact."""
+        order = data.draw(st.permutations(range(self.batch)))
+        keep = order[: data.draw(st.integers(1, self.batch))]
+        index = torch.tensor(keep)
+        self.fast.batch_select_indices(index)
+        self.reference.batch_select_indices(index)
+        self.batch = len(keep)
+
     @precondition(lambda self: self.reference.get_seq_length() > 1)
     @rule(data=st.data())
     def crop(self, data: st.DataObject) -> None:
