@@ -1,10 +1,12 @@
 """Does the rollout engine sample the policy being trained? Issue 37's two measurements.
 
 1. **Weights** (``--adapter RUN``, no engine): how much of a trained LoRA update ``ΔW = s·B·A``
-   each way of handing it to a bf16 engine carries, over every adapted layer:
+   each way of handing it to an engine carries, over every adapted layer:
    - ``merged, bf16 base``: ``bf16(W + ΔW) − W``, W already bf16 (the trainer in bf16);
    - ``merged, fp32 base``: ``bf16(W + ΔW) − bf16(W)`` (the trainer in fp32, the engine bf16);
-   - ``unmerged (vLLM LoRA)``: ``s·bf16(B)·bf16(A)``, what vLLM's LoRA layers apply in bf16.
+   - ``unmerged (vLLM LoRA)``: ``s·bf16(B)·bf16(A)``, what vLLM's LoRA layers apply in bf16;
+   - ``merged, fp32 engine``: ``fp32(W + ΔW) − W``, what an fp32 engine holds (the app's vLLM
+     default on a CPU: ``model.dtype`` float32, the trainer's bf16 only under autocast).
    Printed: the update's direction carried (projection ``⟨ΔW', ΔW⟩ / |ΔW|²``), the cosine, the
    relative error ``|ΔW' − ΔW| / |ΔW|`` and the share of elements whose update rounds away.
 2. **A real run** (``--steps N``): ``strata-train`` for N steps of the default in each
@@ -33,6 +35,7 @@ ROWS: dict[str, tuple[str, list[str]]] = {
     "hf-fp32": ("uv", ["train.bf16=off"]),
     "hf-default": ("uv", []),
     "hf-learner": ("uv", ["rollout.hf_precision=learner"]),
+    "vllm-fp32-merged": ("vllm", ["rollout.backend=vllm"]),
     "vllm-bf16-merged": ("vllm", ["rollout.backend=vllm", "model.dtype=bfloat16"]),
     "vllm-bf16-lora": (
         "vllm",
@@ -66,6 +69,7 @@ def weight_fidelity(run: Path) -> list[dict[str, float | str]]:
             "merged, bf16 base": (w16 + delta).to(bf).float() - w16,
             "merged, fp32 base": (w + delta).to(bf).float() - w16,
             "unmerged (vLLM LoRA)": s * (b.to(bf).float() @ a.to(bf).float()),
+            "merged, fp32 engine": (w + delta) - w,
         }
         for way, d in carried.items():
             acc = sums.setdefault(way, dict.fromkeys(("dot", "dd", "tt", "err", "lost", "n"), 0.0))
@@ -129,7 +133,7 @@ def main() -> int:
     if args.adapter:
         rows = weight_fidelity(args.adapter)
         out["weights"] = {"adapter": str(args.adapter), "rows": rows}
-        print(f"\n{args.adapter}: the LoRA update as a bf16 engine holds it\n")
+        print(f"\n{args.adapter}: the LoRA update as an engine holds it\n")
         print("| hand-over | direction carried | cosine | relative error | elements rounded away |")
         print("|---|---|---|---|---|")
         for r in rows:
