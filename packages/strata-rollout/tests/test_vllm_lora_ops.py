@@ -152,6 +152,14 @@ def test_one_row_of_products_goes_to_every_output_row() -> None:
     assert out.tolist() == [[3.0, 3.0]] * 3
 
 
+def test_the_engine_names_a_wrong_choice_of_ops() -> None:
+    """Refused before vLLM is imported, so it reads the same with or without vLLM."""
+    from strata_rollout.vllm import VLLMEngine
+
+    with pytest.raises(ValueError, match="lora_ops must be 'grouped' or 'vllm', got 'fast'"):
+        VLLMEngine("smollm2", lora_rank=8, lora_ops="fast")  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------------- with vLLM
 
 NO_VLLM = importlib.util.find_spec("vllm") is None

@@ -20,7 +20,7 @@
   Each push writes the adapter (a few MB) to a folder of the engine's and loads it under a new
   LoRA id; the previous one is removed. On a CPU, vLLM's LoRA ops are swapped for
   :mod:`strata_rollout.vllm_lora_ops` (one matrix product per adapter, not a copy of the adapter
-  per token): 5x faster generation with the adapter, the same samples (docs/rollout.md).
+  per token): generation with the adapter 2-5x faster, the same samples (docs/rollout.md).
 - By default the engine core runs in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``), so
   weights are handed over without serialisation. Scripts that create an engine need an
   ``if __name__ == "__main__":`` guard (vLLM may start worker processes).
@@ -105,7 +105,8 @@ class VLLMEngine:
             lora_ops: on a CPU, the ops those layers multiply with: ``grouped``, this
                 package's (:mod:`strata_rollout.vllm_lora_ops`, one product per adapter), or
                 ``vllm``, vLLM's own (a copy of the adapter per token). The choice holds for
-                every engine in this process. GPU builds keep vLLM's kernels either way.
+                every engine in this process; an engine core in another process
+                (``in_process=False``) keeps vLLM's. GPU builds keep vLLM's kernels either way.
             llm_kwargs: passed on to ``vllm.LLM`` as they are.
         """
         if lora_ops not in ("grouped", "vllm"):
