@@ -13,16 +13,21 @@ from strata_rollout.models import _gguf_cache_folder, packaged_gguf, resolve_dty
 from strata_rollout.testing import tiny_causal_lm
 
 
-def test_concurrent_conversions_share_one_result_that_is_then_reused(
+def test_concurrent_conversions_redo_a_half_written_folder_once_then_reuse_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two processes converting the same GGUF at once (as two DDP ranks do on a fresh cache),
-    then a third lookup finds the finished folder and converts nothing (one conversion, ~17 s
-    here, serves both checks)."""
+    """Two processes converting the same GGUF at once (as two DDP ranks do on a fresh cache)
+    over a folder that a crash of an older version left half written: one redoes it while the
+    other waits on the lock and takes the result; a third lookup converts nothing. One
+    conversion (~17 s here) serves all three checks."""
     import subprocess
     import sys
 
     monkeypatch.setenv("STRATA_CACHE", str(tmp_path))
+    gguf = packaged_gguf("smollm2")
+    folder = _gguf_cache_folder(gguf)
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"half")
     code = "from strata_rollout import resolve_model_source; print(resolve_model_source('smollm2'))"
     procs = [
         subprocess.Popen(
@@ -32,32 +37,16 @@ def test_concurrent_conversions_share_one_result_that_is_then_reused(
     ]
     outs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
-    assert outs[0][0] == outs[1][0]
-    folder = Path(outs[0][0].strip())
-    assert folder.parent == tmp_path / "models"
+    assert outs[0][0].strip() == outs[1][0].strip() == str(folder)
     assert sorted(p.name for p in folder.parent.iterdir() if p.is_dir()) == [folder.name]
-    assert (folder / "model.safetensors").is_file()
+    assert (folder / "model.safetensors").stat().st_size > 1000
     assert (folder / "tokenizer.json").is_file()
     assert "quantization_config" not in (folder / "config.json").read_text()
     assert (folder / "strata-converted.json").is_file()
 
-    gguf = packaged_gguf("smollm2")
     mtime = (folder / "model.safetensors").stat().st_mtime_ns
     assert resolve_model_source(str(gguf)) == str(folder)  # cached: not converted again
     assert (folder / "model.safetensors").stat().st_mtime_ns == mtime
-    assert _gguf_cache_folder(gguf) == folder
-
-
-def test_an_incomplete_cache_folder_is_redone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("STRATA_CACHE", str(tmp_path))
-    folder = _gguf_cache_folder(packaged_gguf("smollm2"))
-    folder.mkdir(parents=True)
-    (folder / "model.safetensors").write_bytes(b"half")  # a crash of an older version
-    assert resolve_model_source("smollm2") == str(folder)
-    assert (folder / "config.json").is_file()
-    assert (folder / "model.safetensors").stat().st_size > 1000
 
 
 def test_a_local_folder_loads(tokenizer: Any, tmp_path: Path) -> None:
