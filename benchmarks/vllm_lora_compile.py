@@ -37,8 +37,8 @@ from typing import Any
 import torch
 
 MODES = ("eager", "naive", "opaque", "fast")
-QUESTIONS = [
-    f"Compute: {a} plus 17. Think, then answer in <answer></answer>."
+PROMPTS = [
+    [{"role": "user", "content": f"Compute: {a} plus 17. Think, then answer in <answer></answer>."}]
     for a in (23, 58, 71, 104, 36, 89)
 ]
 
@@ -154,23 +154,22 @@ def run_mode(mode: str, adapter: Path, out: Path, profile: bool) -> None:
         kv_cache_memory_bytes=2 * 2**30,
     )
     ready = time.perf_counter() - started
-    prompts = [[{"role": "user", "content": q}] for q in QUESTIONS]
     greedy = SamplingConfig(max_new_tokens=48, temperature=0.0)
-    base = engine.generate(prompts, 1, greedy)
+    base = engine.generate(PROMPTS, 1, greedy)
     engine.update_adapter(model)
     sampling = SamplingConfig(max_new_tokens=64, temperature=0.7)
     seconds = []
     for _ in range(4):
         t = time.perf_counter()
-        engine.generate(prompts, 8, sampling)
+        engine.generate(PROMPTS, 8, sampling)
         seconds.append(time.perf_counter() - t)
-    tuned = engine.generate(prompts, 1, greedy)
+    tuned = engine.generate(PROMPTS, 1, greedy)
     if profile:
         from torch.profiler import ProfilerActivity
         from torch.profiler import profile as profiler
 
         with profiler(activities=[ProfilerActivity.CPU]) as prof:
-            engine.generate(prompts, 8, sampling)
+            engine.generate(PROMPTS, 8, sampling)
         print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=25), flush=True)
     out.write_text(
         json.dumps(
@@ -185,14 +184,13 @@ def run_mode(mode: str, adapter: Path, out: Path, profile: bool) -> None:
     )
 
 
-def gaps(adapter: Path, result: dict[str, Any]) -> dict[str, float]:
-    """Mean |engine − learner| log-prob a token, learner = fp32 peft model, adapter on / off."""
+def gaps(model: Any, tokenizer: Any, result: dict[str, Any]) -> dict[str, float]:
+    """Mean |engine − learner| log-prob a token, learner = ``model`` (the fp32 peft model),
+    adapter on / off."""
     from strata_rollout import SamplingConfig
     from strata_rollout.engine import encode_prompts
 
-    model, tokenizer = peft_model(adapter, "float32")
-    prompts = [[{"role": "user", "content": q}] for q in QUESTIONS]
-    encoded = encode_prompts(tokenizer, prompts, 1, SamplingConfig(max_new_tokens=48), 2048)
+    encoded = encode_prompts(tokenizer, PROMPTS, 1, SamplingConfig(max_new_tokens=48), 2048)
 
     def learner(ids: list[int], completion: list[int], on: bool) -> list[float]:
         with torch.no_grad():
@@ -230,6 +228,10 @@ def main() -> int:
     if args.mode:
         run_mode(args.mode, args.adapter, args.out, args.profile)
         return 0
+    from grpo_step import git_commit  # this folder's; read before the runs, as grpo_step does
+
+    commit = git_commit()
+    learner, tokenizer = peft_model(args.adapter, "float32")
     table = {}
     for mode in args.modes.split(","):
         out = Path(f"/tmp/strata-vllm-lora-compile-{mode}.json")
@@ -249,15 +251,12 @@ def main() -> int:
         table[mode] = {
             "ready_s": result["ready_s"],
             "generate_s": result["generate_s"],
-            **gaps(args.adapter, result),
+            **gaps(learner, tokenizer, result),
         }
         print(mode, json.dumps(table[mode]), flush=True)
     if args.json:
         from strata_rollout.hardware import describe_cpu
 
-        commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty=+dirty"], capture_output=True, text=True
-        ).stdout.strip()
         record = {"cpu": describe_cpu(), "commit": commit, "adapter": str(args.adapter)}
         args.json.write_text(json.dumps({**record, "modes": table}, indent=1))
     return 0
