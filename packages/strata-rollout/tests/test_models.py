@@ -26,6 +26,7 @@ def test_concurrent_conversions_redo_a_half_written_folder_once_then_reuse_it(
     monkeypatch.setenv("STRATA_CACHE", str(tmp_path))
     gguf = packaged_gguf("smollm2")
     folder = _gguf_cache_folder(gguf)
+    assert folder.parent == tmp_path / "models"  # STRATA_CACHE honoured
     folder.mkdir(parents=True)
     (folder / "model.safetensors").write_bytes(b"half")
     code = "from strata_rollout import resolve_model_source; print(resolve_model_source('smollm2'))"
