@@ -162,6 +162,9 @@ def _grid(tmp_path: Path, body: str) -> Path:
         ('name = "g"\n[configs.a]\nset = ["train.estimatr=san"]\n', "[configs.a]"),
         ('name = "g"\n[configs.a]\nset = ["train.steps"]\n', "configs.a.set must be a list"),
         ('name = "a/b"\n[configs.a]\n', "'name' must be"),
+        ('name = "g"\nenv = {X = 1}\n[configs.a]\n', "env must be a table of NAME"),
+        ('name = "g"\nenv = {"1X" = "a"}\n[configs.a]\n', "env must be a table of NAME"),
+        ('name = "g"\nenv = "X=1"\n[configs.a]\n', "env must be a table of NAME"),
     ],
 )
 def test_a_bad_grid_file_is_one_line_naming_the_file(
@@ -173,6 +176,19 @@ def test_a_bad_grid_file_is_one_line_naming_the_file(
     assert message in str(err.value)
     assert main([str(path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_grids_env_is_set_for_its_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Set in the grid's process, which its runs inherit and whose records (the machine's
+    description) read it."""
+    monkeypatch.delenv("STRATA_GRID_TEST", raising=False)
+    path = _grid(tmp_path, 'name = "g"\nenv = {STRATA_GRID_TEST = "on"}\n[configs.a]\n')
+    assert load_grid(path).env == {"STRATA_GRID_TEST": "on"}
+    assert main([str(path), "--dry-run", "--runs", str(tmp_path / "runs")]) == 0
+    assert os.environ["STRATA_GRID_TEST"] == "on"
+    assert "STRATA_GRID_TEST=on for every run of the grid" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ A grid file::
     config = "base.toml"               # optional strata-train config, relative to the grid file
     set = ["train.steps=20"]           # overrides every configuration shares
     seeds = [0, 1, 2]                  # each run gets --set train.seed=<seed>
+    env = {ONEDNN_MAX_CPU_ISA = "AVX512_CORE_BF16"}  # optional: set for every run
 
     [configs.san]
     set = ["train.estimator=san"]
@@ -31,6 +32,7 @@ which read it back as a resumed run does (2.6 of a default run's 13 minutes).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"strata-experiment: {err}", file=sys.stderr)
         return 2
+    os.environ.update(grid.env)  # the runs inherit it; this process's records name it
+    for name, value in grid.env.items():
+        print(f"strata-experiment: {name}={value} for every run of the grid", flush=True)
     todo = [
         (c, s) for c, s in grid.runs_of() if c in only and not grid.summary_path(c, s).is_file()
     ]

@@ -21,7 +21,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,9 @@ class Grid:
     """``<summaries>/<name>``: one JSON per finished run, the aggregate table and plot."""
     doc: Path | None = None
     """A Markdown file whose ``<!-- grid:NAME:begin -->``…``end`` block is the table."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables every run of the grid gets (``ONEDNN_MAX_CPU_ISA``: another CPU
+    kind's bf16 kernels), set in the grid's own process too so its records name them."""
 
     def runs_of(self) -> list[tuple[str, int]]:
         """Seed-major: every configuration's first seed before any second seed, so a grid cut
@@ -70,7 +73,7 @@ def load_grid(path: Path, runs: Path | None = None) -> Grid:
         raise ConfigError(f"{path}: no such grid file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not a UTF-8 TOML file ({err})") from None
-    known = {"name", "summaries", "runs", "config", "set", "seeds", "configs", "doc"}
+    known = {"name", "summaries", "runs", "config", "set", "seeds", "configs", "doc", "env"}
     if unknown := sorted(set(raw) - known):
         raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(known)}")
     name = raw.get("name")
@@ -105,6 +108,11 @@ def load_grid(path: Path, runs: Path | None = None) -> Grid:
                 f"{path}: doc: {doc} has {err} for this grid's table; add the two lines where "
                 "it goes"
             ) from None
+    env = raw.get("env", {})
+    if not isinstance(env, dict) or not all(
+        isinstance(v, str) and k.isidentifier() for k, v in env.items()
+    ):
+        raise ConfigError(f'{path}: env must be a table of NAME = "value" strings')
     return Grid(
         name=name,
         path=path,
@@ -114,6 +122,7 @@ def load_grid(path: Path, runs: Path | None = None) -> Grid:
         runs=runs or Path(raw.get("runs", "runs/grids")),
         summaries=here / raw.get("summaries", "docs/results") / name,
         doc=doc,
+        env=env,
     )
 
 
