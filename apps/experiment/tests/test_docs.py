@@ -37,3 +37,14 @@ def test_the_fp32_benchmark_grid_is_the_bf16_one_with_fp32_weights() -> None:
         for resolved in (a, b):  # a memory budget, not a setting of the experiment
             resolved["rollout"].pop("vllm_kv_cache_gb")
         assert a == b, name
+
+
+def test_the_capped_kernels_grid_is_the_v8_grid_with_a_cap() -> None:
+    """docs/results.md pairs each seed with its AMX run: only oneDNN's kernels may differ."""
+    experiments = ROOT / "experiments"
+    amx, capped = (
+        load_grid(experiments / f)
+        for f in ("default-v8-uniform12-seeds.toml", "default-v8-avx512bf16-kernels-seeds.toml")
+    )
+    assert (capped.seeds, capped.configs) == (amx.seeds, amx.configs)
+    assert (amx.env, capped.env) == ({}, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"})
