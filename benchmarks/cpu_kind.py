@@ -15,7 +15,8 @@ nothing else running (about 45 minutes on a Zen 4):
 
 Writes ``<out>/cpu-kind.md``: the CPU as lscpu names it, each command, its wall time, the run's
 before/after and profile tables, and each benchmark run's ratios; the figures to copy into
-docs/results.md and docs/grpo.md. Refuses an AMX CPU (that kind is measured) unless ``--force``.
+docs/results.md and docs/grpo.md. Refuses an AMX CPU (that kind is measured) unless ``--force``,
+and a oneDNN ISA cap always (it emulates another kind's kernels, not its speed).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from datetime import date
 from pathlib import Path
 from types import ModuleType
 
-from strata_rollout.hardware import cpu_bf16_kind, describe_cpu
+from strata_rollout.hardware import cpu_bf16_kind, describe_cpu, onednn_isa_cap
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "grpo_step"
@@ -100,7 +101,7 @@ def timed(cmd: list[str], log: Path) -> tuple[int, float]:
     return done.returncode, time.perf_counter() - start
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--out",
@@ -111,8 +112,15 @@ def main() -> int:
     parser.add_argument("--skip-train", action="store_true", help="no strata-train run")
     parser.add_argument("--skip-bench", action="store_true", help="no grpo_step runs")
     parser.add_argument("--force", action="store_true", help="measure an AMX CPU too")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     kind, cpu = cpu_bf16_kind(), describe_cpu()
+    if cap := onednn_isa_cap():
+        print(
+            f"cpu-kind: oneDNN is capped at {cap}: that gives another kind's kernels, not its "
+            "speed (docs/grpo.md, 'Why no Zen 4 or AVX2 row is emulated'); unset "
+            "ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA to measure this CPU"
+        )
+        return 2
     if kind == "AMX" and not args.force:
         print(f"cpu-kind: {cpu}: AMX is measured already; --force to measure it again")
         return 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -81,3 +82,13 @@ def test_a_broken_benchmark_file_is_named_with_its_fault_not_a_traceback(tmp_pat
     broken.write_text("{", encoding="utf-8")
     (line,) = cpu_kind.bench_lines(broken)
     assert "2026-01-01-avx2-a.json: not JSON" in line
+
+
+def test_a_onednn_cap_is_refused_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A capped CPU runs another kind's kernels at its own speed: its timings are no kind's row."""
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert cpu_kind.main(["--out", str(tmp_path / "out")]) == 2
+    assert "oneDNN is capped at AVX512_CORE_BF16" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
