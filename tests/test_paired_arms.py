@@ -136,3 +136,23 @@ def test_dev_probes_compare_greedy_accuracies_seed_by_seed(tmp_path: Path) -> No
     assert "+0.100, +0.000, +0.200" in worst
     assert "| a | y | 0.950 |" in table
     assert "→" not in table  # no before/after parse rates: the probe has one evaluation
+
+
+def test_one_arm_of_two_grids_is_named_by_its_grid(tmp_path: Path) -> None:
+    """One configuration run twice (another machine's kernels): the table says which is which."""
+    for grid, arm in (("amx", "a"), ("capped", "b")):
+        (tmp_path / grid).mkdir()
+        for (name, seed), after in AFTER.items():
+            if name == arm:
+                record = {"seed": seed, "before": evaluation(BEFORE), "after": evaluation(after)}
+                (tmp_path / grid / f"v8-seed{seed}.json").write_text(json.dumps(record))
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path / "amx"), "v8", "v8", "--b-runs",
+         str(tmp_path / "capped")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "| v8 (amx) − v8 (capped) per seed |" in out
+    y = next(r for r in out.splitlines() if r.startswith("| y |"))
+    assert "+0.100, +0.200, +0.300" in y  # a − b, as the same rows of two arms of one grid give
+    assert "| v8 (capped) | y | 1.000 → 1.000 |" in out
+    assert paired_arms.labels("a", "b", tmp_path, tmp_path) == ("a", "b")

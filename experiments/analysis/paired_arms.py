@@ -92,6 +92,13 @@ def reading(values: list[float], level: float) -> str:
     return "above 0" if ci[0] > 0 else "below 0" if ci[1] < 0 else "spans 0"
 
 
+def labels(a: str, b: str, runs: Path, b_runs: Path | None) -> tuple[str, str]:
+    """The arms as the tables name them: the same arm of two grids by its grid's folder too."""
+    if a != b or b_runs is None:
+        return a, b
+    return f"{a} ({runs.name})", f"{b} ({b_runs.name})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", type=Path, help="the grid's summaries or run folders")
@@ -131,8 +138,9 @@ def main() -> None:
         raise SystemExit(f"--domains: {', '.join(unknown)} not trained by both arms ({domains})")
     pct = f"{100 * args.level:g} %"
     what = "dev greedy accuracy" if args.dev else "gain"
+    label_a, label_b = labels(args.a, args.b, args.runs, args.b_runs)
     print(
-        f"| domain | seeds | {what} {args.a} | {what} {args.b} | {args.a} − {args.b} per seed "
+        f"| domain | seeds | {what} {label_a} | {what} {label_b} | {label_a} − {label_b} per seed "
         f"| mean difference [{pct} t-interval over seeds] | interval |"
     )
     print("|---|---|---|---|---|---|---|")
@@ -158,7 +166,7 @@ def main() -> None:
     column = "on dev items" if args.dev else "before → after"
     print(f"\n| arm | domain | parse rate {column}, mean over seeds {seeds} |")
     print("|---|---|---|")
-    for name, arm in ((args.a, runs_a), (args.b, runs_b)):
+    for name, arm in ((label_a, runs_a), (label_b, runs_b)):
         for d in domains:
             before, after = (
                 statistics.fmean(arm[s][k][d]["parse_rate"] for s in seeds)
