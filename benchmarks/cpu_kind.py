@@ -56,6 +56,24 @@ def _speed_lines_module() -> ModuleType:
 speed_lines = _speed_lines_module()
 
 
+def next_grid(seconds: float) -> str:
+    """What to run after v6's seed 0 took ``seconds`` here (docs/results.md, "A candidate default
+    v8" and its amendment)."""
+    grid = "uv run strata-experiment experiments/{}.toml --runs ../runs/grids"
+    if seconds > V8_BAR_MINUTES * 60:
+        return (
+            f"Over {V8_BAR_MINUTES} minutes: run the pre-registered candidate v8 here, "
+            f"`{grid.format('default-v8-no-amx-seeds')}` "
+            '(docs/results.md, "A candidate default v8").'
+        )
+    return (
+        f"Within {V8_BAR_MINUTES} minutes: run v6's five seeds here, "
+        f"`{grid.format('default-v6-no-amx-seeds')}`; if they miss the bar, v8's too, "
+        f'`{grid.format("default-v8-no-amx-seeds")}` (docs/results.md, the amendment to "A '
+        'candidate default v8").'
+    )
+
+
 def kind_slug(bf16_kind: str | None) -> str:
     """The file-name part for a CPU kind: ``xeon-amx``, ``avx512bf16`` or ``avx2``."""
     return {"AMX": "xeon-amx", "AVX512-BF16": "avx512bf16"}.get(bf16_kind or "", "avx2")
@@ -143,13 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({verdict} issue 35's 15 minutes, both evaluations included)",
             "",
         ]
-        if seconds > V8_BAR_MINUTES * 60:
-            md += [
-                f"Over {V8_BAR_MINUTES} minutes: run the pre-registered candidate v8 here, "
-                "`uv run strata-experiment experiments/default-v8-uniform12-seeds.toml --runs "
-                'RUNS` (docs/results.md, "A candidate default v8").',
-                "",
-            ]
+        md += [next_grid(seconds), ""]
         if (run / "report.md").is_file():
             report = (run / "report.md").read_text(encoding="utf-8")
             md.append(report_sections(report, ("Before / after", "Where a step's time went")))

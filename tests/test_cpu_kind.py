@@ -92,3 +92,16 @@ def test_a_onednn_cap_is_refused_before_anything_runs(
     assert cpu_kind.main(["--out", str(tmp_path / "out")]) == 2
     assert "oneDNN is capped at AVX512_CORE_BF16" in capsys.readouterr().out
     assert not (tmp_path / "out").exists()
+
+
+def test_the_next_grid_is_the_machines_own_and_follows_the_wall() -> None:
+    """The no-AMX grid files, never the Xeon's (whose committed summaries would skip every run)."""
+    over, within = cpu_kind.next_grid(14 * 60 + 1), cpu_kind.next_grid(14 * 60)
+    assert "experiments/default-v8-no-amx-seeds.toml" in over
+    assert "default-v6" not in over
+    assert "experiments/default-v6-no-amx-seeds.toml" in within
+    assert "experiments/default-v8-no-amx-seeds.toml" in within
+    for text in (over, within):
+        path = text.split("`uv run strata-experiment ")[1].split(" ")[0]
+        assert (ROOT / path).is_file()
+        assert "uniform12" not in path
