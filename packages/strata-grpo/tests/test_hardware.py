@@ -10,11 +10,12 @@ import torch
 
 from strata_grpo import describe_cpu, has_native_bf16
 from strata_grpo.hardware import cpu_bf16_kind
+from strata_rollout.hardware import ISA_CAP_VARIABLES
 
 
 @pytest.mark.skipif(not Path("/proc/cpuinfo").is_file(), reason="needs Linux's /proc/cpuinfo")
 def test_the_bf16_kind_follows_the_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):  # a cap lowers it: tested apart
+    for name in ISA_CAP_VARIABLES:  # a cap lowers the kind: tested in strata-rollout
         monkeypatch.delenv(name, raising=False)
     flags = next(
         ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")
