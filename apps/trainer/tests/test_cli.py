@@ -160,6 +160,8 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     assert {"completion", "gold", "outcome", "structure", "advantage"} <= set(samples[0])
     assert "## Samples written at step 1" in report
     assert "| forward_backward |" in report  # where the step's time went
+    assert "- machine: " in report
+    assert "- training precision: " in report
     assert train_main(["--run-dir", str(run)]) == 2  # refuses to overwrite a run
     # The checkpoint keeps the whole config: a tuple of target modules and estimator options.
     state = json.loads((run / "checkpoint-000002" / "trainer_state.json").read_text())

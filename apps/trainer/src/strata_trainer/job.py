@@ -35,6 +35,8 @@ from strata_trainer.items import load_items, load_probe_items, say_counts
 from strata_trainer.memory import peak_rss_gb
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
     from strata_grpo import GRPOTrainer, RolloutBatch
     from strata_rewards.probe import DomainProbe
     from strata_rollout import LoadedModel, RolloutEngine
@@ -47,7 +49,9 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     train_items, held = load_items(cfg)
     say_counts(train_items, held)
     loaded = load_base_model(cfg)
+    where = where_it_trains(cfg, loaded.model)
     say(f"model: {cfg.model.source} ({loaded.model.dtype}, {loaded.model.device})")
+    say(f"training in {where['training precision']} on {where['machine']}")
     vllm = vllm_engine(cfg, loaded.path) if cfg.rollout.backend == "vllm" else None
     before = evaluate_before(cfg, run, loaded, held, vllm)
     if cfg.probe.first and not (run / "probe.json").is_file():
@@ -62,7 +66,7 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     trainer = make_trainer(cfg, loaded, train_items, vllm)
     train_steps(cfg, run, trainer)
     after = evaluate_after(cfg, run, trainer, held)
-    return finish(cfg, run, before, after, time.perf_counter() - started)
+    return finish(cfg, run, before, after, time.perf_counter() - started, where)
 
 
 def evaluate_before(
@@ -182,18 +186,36 @@ def evaluate_after(
     return after
 
 
+def where_it_trains(cfg: RunConfig, model: PreTrainedModel) -> dict[str, str]:
+    """The machine and the training pass's precision, as report.md names them: one config trains
+    under bf16 autocast on a CPU with bf16 units and in fp32 on one without (train.bf16 = auto),
+    and the two learn differently (docs/results.md)."""
+    import torch
+
+    from strata_grpo import autocast_dtype, describe_cpu
+
+    device = model.device
+    machine = describe_cpu() if device.type == "cpu" else torch.cuda.get_device_name(device)
+    weights = f"{str(model.dtype).removeprefix('torch.')} weights"
+    autocast = autocast_dtype(cfg.train.bf16, device)
+    precision = f"bf16 autocast over {weights}" if autocast is not None else weights
+    return {"machine": machine, "training precision": precision}
+
+
 def finish(
     cfg: RunConfig,
     run: Path,
     before: Mapping[str, DomainResult] | None,
     after: Mapping[str, DomainResult] | None,
     wall: float,
+    where: Mapping[str, str],
 ) -> Path:
     """summary.json and report.md."""
     from strata_trainer.report import write_report
 
     facts = {
         "model": cfg.model.source,
+        **where,
         "domains": ", ".join(cfg.data.domains),
         "steps": cfg.train.steps,
         "wall time of this invocation": f"{wall / 60:.1f} min",
