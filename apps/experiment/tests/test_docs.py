@@ -50,14 +50,20 @@ def test_the_capped_kernels_grid_is_the_v8_grid_with_a_cap() -> None:
     assert (amx.env, capped.env) == ({}, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"})
 
 
-def test_the_avx2_kernels_grid_is_the_default_grid_with_caps() -> None:
+@pytest.mark.parametrize(
+    ("amx_file", "capped_file"),
+    [
+        ("default-v6-heap-seeds.toml", "default-v6-avx2-kernels-seeds.toml"),
+        ("default-v8-uniform12-seeds.toml", "default-v8-avx2-kernels-seeds.toml"),
+    ],
+)
+def test_the_avx2_kernels_grids_are_their_amx_grids_with_caps(
+    amx_file: str, capped_file: str
+) -> None:
     """docs/results.md pairs each seed with its AMX run: only the kernels (and so, through
     train.bf16 = "auto", the training precision) may differ."""
     experiments = ROOT / "experiments"
-    amx, capped = (
-        load_grid(experiments / f)
-        for f in ("default-v6-heap-seeds.toml", "default-v6-avx2-kernels-seeds.toml")
-    )
+    amx, capped = (load_grid(experiments / f) for f in (amx_file, capped_file))
     assert (capped.seeds, capped.configs) == (amx.seeds, amx.configs)
     assert amx.env == {}
     assert capped.env == {
