@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from strata_experiment.aggregate import T_975, aggregate, aggregate_markdown, paired_differences
-from strata_experiment.cli import main
+from strata_experiment.cli import chosen_seeds, main
 from strata_experiment.grid import load_grid
 
 from strata_rewards.stats import wilson
@@ -324,6 +324,30 @@ def test_seeds_runs_those_of_the_grids_seeds_only(
         err = capsys.readouterr().err
         assert message in err
         assert err.count("\n") == 1
+
+
+SEEDS_TYPED = st.one_of(
+    st.text(max_size=30),  # adversarial strings
+    st.lists(st.integers(-3, 30), min_size=1, max_size=4).map(lambda xs: ",".join(map(str, xs))),
+)
+
+
+@given(SEEDS_TYPED, st.lists(st.integers(-3, 30), min_size=1, max_size=6, unique=True))
+def test_seeds_is_a_subset_of_the_grids_or_one_named_error(text: str, seeds: list[int]) -> None:
+    """Whatever is typed after --seeds: those of the grid's seeds, or a ConfigError naming the
+    flag (one line for the user), never another exception."""
+    chosen: set[int] | None = None
+    error = ""
+    try:
+        chosen = chosen_seeds(text, seeds, Path("g.toml"))
+    except ConfigError as err:
+        error = str(err)
+    if chosen is None:
+        assert error.startswith("--seeds: ")
+    else:
+        assert chosen
+        assert chosen <= set(seeds)
+        assert chosen == {int(s) for s in text.split(",")}
 
 
 @pytest.mark.parametrize("inside", ["", "old table\n", "_No run._"])
