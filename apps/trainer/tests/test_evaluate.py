@@ -131,3 +131,31 @@ def test_lenient_accuracy_reads_an_answer_outside_the_tag() -> None:
     assert _lenient_correct("gsm8k", "3 + 4 = 7, so 7", 7)
     assert not _lenient_correct("gsm8k", "3 + 4 = 8", 7)
     assert _lenient_correct("strategyqa", "<think>it is</think> Yes.", True)
+
+
+def test_before_and_after_by_skill_show_a_domain_that_learned_its_easy_half() -> None:
+    """A sum that rose on the items without a carry and fell on the rest (docs/results.md, the
+    fp32 grid's seed 4): its accuracy hides it, the skill table shows it; MMLU's 57 subjects
+    (more than 8) are left to the per-subject tables."""
+    from strata_rewards.evaluation import subjects_comparison_markdown
+
+    before, after = _result("sum", 72, 200), _result("sum", 55, 200)
+    before.per_subject = {
+        "carry": {"n": 89, "accuracy": 0.326},
+        "no carry": {"n": 111, "accuracy": 0.387},
+    }
+    after.per_subject = {
+        "carry": {"n": 89, "accuracy": 0.056},
+        "no carry": {"n": 111, "accuracy": 0.450},
+    }
+    many = {f"s{i}": {"n": 3, "accuracy": 0.5} for i in range(57)}
+    mmlu_b, mmlu_a = _result("mmlu", 50, 200), _result("mmlu", 50, 200)
+    mmlu_b.per_subject = mmlu_a.per_subject = many
+    table = subjects_comparison_markdown(
+        {"sum": before, "mmlu": mmlu_b}, {"sum": after, "mmlu": mmlu_a}
+    )
+    assert "| sum | carry | 89 | 0.326 | 0.056 | -0.270 |" in table
+    assert "| sum | no carry | 111 | 0.387 | 0.450 | +0.063 |" in table
+    assert "mmlu" not in table
+    assert subjects_comparison_markdown({"sum": _result("sum", 1, 2)}, {"sum": after}) == ""
+    assert "sum per subject (MMLU) or skill" in results_markdown({"sum": after})

@@ -29,6 +29,7 @@ RESULT_FIELDS = (
     "parsed_accuracy",
     "baseline",
     "answers",  # absent from evaluations written before 2026-11-27
+    "per_subject",  # a synthetic domain's skills (a sum's carry) since 2026-12-06; MMLU's subjects
 )
 
 

@@ -33,6 +33,7 @@ from strata_rewards.evaluation import (
     comparison_markdown,
     from_json,
     results_markdown,
+    subjects_comparison_markdown,
     to_json,
 )
 from strata_trainer.config import (
@@ -233,6 +234,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     )
     if before is not None:
         text += "\n" + comparison_markdown(compare(before, results))
+        text += "\n" + subjects_comparison_markdown(before, results)
     print(text)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from strata_rewards.evaluation import (
     compare,
     comparison_markdown,
     results_markdown,
+    subjects_comparison_markdown,
 )
 
 
@@ -272,6 +273,8 @@ def write_report(
             "",
             comparison_markdown(rows_cmp),
         ]
+        if by_skill := subjects_comparison_markdown(before, after):
+            lines += ["By skill (synthetic domains) or subject:", "", by_skill]
         flagged = [c.domain for c in rows_cmp if c.flagged]
         lines.append(
             f"**Flagged:** {', '.join(flagged)} fell below the lower end of its "

@@ -38,7 +38,8 @@ class Item:
     id: str
     """``file:row`` (or ``synthetic:kind:i``), for errors and reports."""
     subject: str | None = None
-    """MMLU subject (per-subject accuracy)."""
+    """MMLU's subject, or a synthetic item's skill (``Row.skill``: "carry", "no carry"...): the
+    evaluation's accuracy per subject."""
     key: str | None = None
     """A synthetic item's content (operation and numbers), the unit of its split."""
 
@@ -217,7 +218,7 @@ def load_synthetic(
     except ValueError as err:
         raise DataError(str(err)) from None
     return [
-        Item(r.question, r.answer, f"synthetic:{kind}:{split}:{i}", key=r.key)
+        Item(r.question, r.answer, f"synthetic:{kind}:{split}:{i}", subject=r.skill, key=r.key)
         for i, r in enumerate(rows)
     ]
 

@@ -197,9 +197,9 @@ def results_markdown(results: Mapping[str, DomainResult], title: str = "Evaluati
         if r.per_subject:
             lines += [
                 "",
-                f"{r.domain} per subject:",
+                f"{r.domain} per subject (MMLU) or skill (synthetic domains):",
                 "",
-                "| subject | n | accuracy |",
+                "| subject or skill | n | accuracy |",
                 "|---|---|---|",
             ]
             lines += [
@@ -218,6 +218,33 @@ def most_common_answer(answers: Mapping[str, int], n: int) -> str:
     shown = " ".join(answer.split()).replace("|", "∣") or '""'
     shown = shown if len(shown) <= 24 else shown[:23] + "…"
     return f"{shown} ({count / n:.3f})"
+
+
+def subjects_comparison_markdown(
+    before: Mapping[str, DomainResult], after: Mapping[str, DomainResult], most: int = 8
+) -> str:
+    """Before and after per subject or skill, for each domain split into 2 to ``most`` of them
+    (a synthetic domain's skills: a sum's carry; not MMLU's 57 subjects), or "": a domain that
+    rose on its easy items and fell on the rest shows here, where its accuracy hides it."""
+    lines = []
+    for domain, a in after.items():
+        b = before.get(domain)
+        if (
+            b is None
+            or not 2 <= len(a.per_subject) <= most
+            or b.per_subject.keys() != a.per_subject.keys()
+        ):
+            continue
+        for s, v in a.per_subject.items():
+            was = b.per_subject[s]["accuracy"]
+            lines.append(
+                f"| {domain} | {s} | {v['n']:.0f} | {was:.3f} | {v['accuracy']:.3f} | "
+                f"{v['accuracy'] - was:+.3f} |"
+            )
+    if not lines:
+        return ""
+    head = "| domain | subject or skill | n | before | after | change |\n|---|---|---|---|---|---|"
+    return head + "\n" + "\n".join(lines) + "\n"
 
 
 def comparison_markdown(rows: Sequence[Comparison]) -> str:

@@ -54,6 +54,12 @@ class Row:
     """A number (arithmetic, sum, double), a letter A–D (choice) or a bool (compare)."""
     key: str
     """The content: operation and numbers, without names and objects (the split's unit)."""
+    skill: str | None = None
+    """What this item asks that others of its domain may not (``"carry"`` where the units of a
+    sum carry; the operation of a word problem): the evaluation's accuracy per skill shows a
+    model that learned a domain's easy half only (docs/results.md: a run that learned to drop
+    ``sum``'s carry). Computed from the drawn numbers: no draw of its own, so the items are
+    the same with or without it."""
 
 
 def _top(difficulty: int) -> int:
@@ -100,10 +106,23 @@ def story(rng: random.Random, difficulty: int) -> Story:
     return Story(text, name, item, total, steps)
 
 
+OPERATIONS = {"+": "add", "-": "subtract", "*": "double"}
+
+
+def story_skill(steps: str) -> str:
+    """``"12+5*2"`` -> ``"add, double"``: a word problem's operations, in order."""
+    return ", ".join(OPERATIONS[c] for c in steps if c in OPERATIONS)
+
+
+def carry_skill(a: int, b: int) -> str:
+    """``"carry"`` where the units of ``a + b`` carry into the tens, else ``"no carry"``."""
+    return "carry" if a % 10 + b % 10 >= 10 else "no carry"
+
+
 def arithmetic(rng: random.Random, difficulty: int) -> Row:
     told = story(rng, difficulty)
     question = f"{told.text} How many {told.item} does {told.name} have now?"
-    return Row(question, told.total, f"story:{told.steps}")
+    return Row(question, told.total, f"story:{told.steps}", story_skill(told.steps))
 
 
 def sum_of_two(rng: random.Random, difficulty: int) -> Row:
@@ -112,7 +131,7 @@ def sum_of_two(rng: random.Random, difficulty: int) -> Row:
     harder than two of 10–60 (docs/default-run.md §14)."""
     top = 60 if difficulty == 1 else 3 * 10**difficulty
     a, b = rng.randint(10, top), rng.randint(10, top)
-    return Row(f"What is {a} + {b}?", a + b, f"sum:{min(a, b)}+{max(a, b)}")
+    return Row(f"What is {a} + {b}?", a + b, f"sum:{min(a, b)}+{max(a, b)}", carry_skill(a, b))
 
 
 def add_digit(rng: random.Random, difficulty: int) -> Row:
@@ -121,7 +140,7 @@ def add_digit(rng: random.Random, difficulty: int) -> Row:
     small = rng.randint(1, 9)
     large = rng.randint(10, 10 ** (difficulty + 1) - 1)
     a, b = (small, large) if rng.random() < 0.5 else (large, small)
-    return Row(f"What is {a} + {b}?", a + b, f"add_digit:{small}+{large}")
+    return Row(f"What is {a} + {b}?", a + b, f"add_digit:{small}+{large}", carry_skill(a, b))
 
 
 def multiply(rng: random.Random, difficulty: int) -> Row:
@@ -136,13 +155,15 @@ def subtract(rng: random.Random, difficulty: int) -> Row:
     """A two-digit number (10–99 at difficulty 1) minus a one-digit one: two two-digit numbers
     were at the floor for SmolLM2-135M (docs/default-run.md §14), this is not (§17)."""
     a, b = rng.randint(10, 10 ** (difficulty + 1) - 1), rng.randint(1, 9)
-    return Row(f"What is {a} - {b}?", a - b, f"subtract:{a}-{b}")
+    borrow = "borrow" if a % 10 < b else "no borrow"
+    return Row(f"What is {a} - {b}?", a - b, f"subtract:{a}-{b}", borrow)
 
 
 def double(rng: random.Random, difficulty: int) -> Row:
     """Twice a number of two or three digits (10–999 at difficulty 1; more with difficulty)."""
     n = rng.randint(10, 10 ** (difficulty + 2) - 1)
-    return Row(f"What is double {n}?", 2 * n, f"double:{n}")
+    carries = any(int(d) >= 5 for d in str(n))
+    return Row(f"What is double {n}?", 2 * n, f"double:{n}", "carry" if carries else "no carry")
 
 
 def choice(rng: random.Random, difficulty: int) -> Row:
@@ -151,7 +172,7 @@ def choice(rng: random.Random, difficulty: int) -> Row:
     ask = rng.choice(("largest", "smallest"))
     target = max(values) if ask == "largest" else min(values)
     question = with_options(f"Which number is the {ask}?", [str(v) for v in values])
-    return Row(question, LETTERS[values.index(target)], f"choice:{ask}:{values}")
+    return Row(question, LETTERS[values.index(target)], f"choice:{ask}:{values}", ask)
 
 
 def compare(rng: random.Random, difficulty: int) -> Row:
