@@ -39,6 +39,8 @@ from datetime import date
 from pathlib import Path
 from types import ModuleType
 
+from strata_experiment.grid import load_grid
+
 from strata_rollout.hardware import cpu_bf16_kind, describe_cpu, onednn_isa_cap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,11 +100,11 @@ def next_grid(seconds: float, runs: Path = Path("../runs/grids")) -> str:
     )
 
 
-def seed0_wall(summaries: Path, timed_seconds: float) -> float:
-    """The default run's own wall-clock (both evaluations, the grid's summary of it: not the
-    grid's start-up and aggregate), else the timed command's."""
+def seed0_wall(summary: Path, timed_seconds: float) -> float:
+    """The default run's own wall-clock (both evaluations, from the grid's ``summary`` of it: not
+    the grid's start-up and aggregate), else the timed command's."""
     try:
-        return float(json.loads((summaries / "v6-seed0.json").read_text("utf-8"))["wall_s"])
+        return float(json.loads(summary.read_text("utf-8"))["wall_s"])
     except (OSError, ValueError, KeyError, TypeError):
         return timed_seconds
 
@@ -191,10 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     md = [f"# Measurements on {cpu}", ""]
 
     if not args.skip_train:
-        run = args.runs / V6_GRID / "v6-seed0"
+        grid = load_grid(ROOT / "experiments" / f"{V6_GRID}.toml", args.runs)
+        run = grid.run_dir("v6", 0)
         cmd = grid_argv(V6_GRID, args.runs, "0")
         status, timed_seconds = timed(cmd, args.out / f"{stem}-train.log")
-        seconds = seed0_wall(ROOT / "docs" / "results" / V6_GRID, timed_seconds)
+        seconds = seed0_wall(grid.summary_path("v6", 0), timed_seconds)
         verdict = "within" if seconds <= FIFTEEN_MINUTES else "over"
         md += [
             f"## `{shlex.join(cmd)}` (the default, `uv run strata-train`, as that grid's seed 0)",

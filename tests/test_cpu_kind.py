@@ -138,8 +138,18 @@ def test_the_default_runs_as_the_no_amx_grids_seed_0() -> None:
 
 
 def test_the_wall_is_the_runs_own_where_its_summary_says_it(tmp_path: Path) -> None:
-    assert cpu_kind.seed0_wall(tmp_path, 901.0) == 901.0  # no summary: the timed command's
-    (tmp_path / "v6-seed0.json").write_text('{"wall_s": 812.5}', encoding="utf-8")
-    assert cpu_kind.seed0_wall(tmp_path, 901.0) == 812.5
-    (tmp_path / "v6-seed0.json").write_text('{"wall_s": null', encoding="utf-8")
-    assert cpu_kind.seed0_wall(tmp_path, 901.0) == 901.0
+    summary = tmp_path / "v6-seed0.json"
+    assert cpu_kind.seed0_wall(summary, 901.0) == 901.0  # no summary: the timed command's
+    summary.write_text('{"wall_s": 812.5}', encoding="utf-8")
+    assert cpu_kind.seed0_wall(summary, 901.0) == 812.5
+    summary.write_text('{"wall_s": null', encoding="utf-8")
+    assert cpu_kind.seed0_wall(summary, 901.0) == 901.0
+
+
+def test_the_timed_run_is_the_grids_own_seed_0() -> None:
+    """The run folder whose report is read and the summary whose wall is taken are the ones the
+    grid writes for seed 0 under --runs."""
+    grid = load_grid(ROOT / "experiments" / f"{cpu_kind.V6_GRID}.toml", Path("../runs/grids"))
+    assert grid.run_dir("v6", 0) == Path("../runs/grids/default-v6-no-amx-seeds/v6-seed0")
+    summary = ROOT / "docs" / "results" / "default-v6-no-amx-seeds" / "v6-seed0.json"
+    assert grid.summary_path("v6", 0).resolve() == summary
