@@ -52,6 +52,8 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
         (["curriculum.floor=0.5"], r"\[curriculum\]: floor must lie in \[0, 1/K\] = \[0, 0.3333\]"),
         (["rollout.vllm_kv_cache_gb=-1"], r"rollout.vllm_kv_cache_gb: must be >= 0 \(0: size"),
         (["rollout.vllm_kv_cache_gb=nan"], r"rollout.vllm_kv_cache_gb: must be >= 0"),
+        (["train.balanced=sum,chess"], r"train.balanced: chess is not one of data.domains"),
+        (["prompt.second_example=arithmetic"], r"prompt.second_example: arithmetic needs"),
     ],
 )
 def test_bad_values_name_the_field_and_the_allowed_values(
@@ -174,3 +176,30 @@ def test_a_saved_config_resumes_with_the_values_its_run_started_with(tmp_path: P
     overridden = saved_config(old, ["reward.repetition_words=wordpunct"])
     assert overridden.reward.repetition_words == "wordpunct", "--set still wins"
     assert overridden.prompting().weights.words == "wordpunct", "and reaches the reward"
+
+
+def test_balancing_a_domain_without_skills_is_refused_before_the_model_loads() -> None:
+    """``multiply`` names no skill: balancing it has nothing to balance, said at the data stage
+    (no model loaded), with the item."""
+    from strata_rewards.data import DataError
+    from strata_trainer.items import load_items
+
+    cfg = build_config(None, ["data.domains=sum,multiply", "train.balanced=sum,multiply"])
+    with pytest.raises(DataError, match=r"multiply's items name no skill .*synthetic:multiply"):
+        load_items(cfg)
+    balanced = build_config(None, ["train.balanced=sum,add_digit"])
+    train, _ = load_items(balanced)
+    assert {it.subject for it in train["sum"]} == {"carry", "no carry"}
+
+
+def test_a_second_example_comes_after_the_first_and_before_the_question() -> None:
+    prompting = build_config(None, ["prompt.second_example=sum"]).prompting()
+    messages = prompting.messages("sum", "What is 11 + 12?")
+    asked = [m["content"] for m in messages if m["role"] == "user"]
+    assert asked == [
+        "Question: What is 23 + 15?",
+        "Question: What is 35 + 47?",
+        "Question: What is 11 + 12?",
+    ]
+    assert messages[4]["content"] == "<think>35 + 47 = 82.</think><answer>82</answer>"
+    assert len(prompting.messages("add_digit", "What is 3 + 14?")) == 4  # one example only

@@ -179,15 +179,23 @@ KEY_PREFIX = {"arithmetic": "story"}
 """A synthetic domain's content-key prefix where it is not the domain's name."""
 
 
-@pytest.mark.parametrize("kind", sorted(GENERATORS))
-def test_every_worked_example_is_kept_out_of_the_held_out_splits(kind: str) -> None:
-    """The prompt shows a domain's worked example; an item with its content in dev or eval
+WORKED = [(kind, q) for kind, (q, _, _) in synthetic.EXAMPLES.items()] + [
+    (kind, q) for kind, (q, _, _) in synthetic.SECOND_EXAMPLES.items()
+]
+
+
+@pytest.mark.parametrize(("kind", "question"), WORKED)
+def test_every_worked_example_is_kept_out_of_the_held_out_splits(kind: str, question: str) -> None:
+    """The prompt shows a domain's worked examples; an item with one's content in dev or eval
     would be answered from the prompt (the default's add_digit example, 7 + 46, was one of its
     200 eval items until 2026-12-06). SHOWN names each example's content, with its numbers."""
-    question = synthetic.EXAMPLES[kind][0]
     prefix = KEY_PREFIX.get(kind, kind) + ":"
-    (key,) = [k for k in synthetic.SHOWN if k.startswith(prefix)]
-    assert sorted(re.findall(r"\d+", key)) == sorted(re.findall(r"\d+", question))
+    numbers = sorted(re.findall(r"\d+", question))
+    (_key,) = [
+        k
+        for k in synthetic.SHOWN
+        if k.startswith(prefix) and sorted(re.findall(r"\d+", k)) == numbers
+    ]
     shown = " ".join(question.lower().split())
     for split in ("dev", "eval"):
         contents = {r.key for r in synthetic.generate(kind, 20_000, seed=0)}
@@ -195,6 +203,10 @@ def test_every_worked_example_is_kept_out_of_the_held_out_splits(kind: str) -> N
         rows = synthetic.split_rows(kind, split, len(held), seed=0, distinct=True)
         assert {r.key for r in rows} == held  # every other content of the split, not this one
         assert shown not in {" ".join(r.question.lower().split()) for r in rows}
+
+
+def test_every_shown_content_is_a_worked_example() -> None:
+    assert len(synthetic.SHOWN) == len(WORKED)
 
 
 @given(seed=st.integers(0, 2**16), kind=st.sampled_from(sorted(GENERATORS)))

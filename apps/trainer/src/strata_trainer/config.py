@@ -28,7 +28,7 @@ from strata_grpo import GRPOConfig
 from strata_grpo.trackers import TRACKERS
 from strata_rewards import Prompting, Weights, WordSplit
 from strata_rewards.data import EXEMPLARS, FILES
-from strata_rewards.synthetic import GENERATORS
+from strata_rewards.synthetic import GENERATORS, SECOND_EXAMPLES
 
 
 class ConfigError(ValueError):
@@ -93,6 +93,11 @@ class PromptConfig:
     without one and learnable with it; arithmetic is learnable either way, and without one its
     bare single-turn prompt, the shape StrategyQA and MMLU are asked in, taught the adapter to
     answer in a bare sentence, which cost StrategyQA its yes/no."""
+    second_example: tuple[str, ...] = ()
+    """Domains of exemplars whose prompt shows a second worked example after the first, of the
+    other kind (strata_rewards.synthetic.SECOND_EXAMPLES: sum and add_digit, one with a carry
+    and one without). docs/default-run.md §22: with both, sum's sampled answers were right
+    more often, on the items with a carry and without."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +270,12 @@ class RunConfig:
             self.curriculum.make(self.data.domains, seed=0)
         except ValueError as err:  # the scheduler's own message names the value
             raise ConfigError(f"[curriculum]: {err}") from None
+        for domain in self.train.balanced:
+            if domain not in self.data.domains:
+                raise ConfigError(
+                    f"train.balanced: {domain} is not one of data.domains "
+                    f"({', '.join(self.data.domains)})"
+                )
         for tracker in self.log.to:
             if tracker not in TRACKERS:
                 raise ConfigError(
@@ -274,6 +285,13 @@ class RunConfig:
             if domain not in EXEMPLARS:
                 raise ConfigError(
                     f"prompt.exemplars: no example for {domain!r}; have: {', '.join(EXEMPLARS)}"
+                )
+        for domain in self.prompt.second_example:
+            if domain not in self.prompt.exemplars or domain not in SECOND_EXAMPLES:
+                raise ConfigError(
+                    f"prompt.second_example: {domain} needs to be one of prompt.exemplars "
+                    f"({', '.join(self.prompt.exemplars)}) with a second example (have: "
+                    f"{', '.join(SECOND_EXAMPLES)})"
                 )
         if self.prompt.exemplars and self.prompt.templates != "light":
             raise ConfigError(
@@ -313,6 +331,7 @@ class RunConfig:
             template_set=self.prompt.templates,
             exemplars=self.prompt.exemplars,
             examples=EXEMPLARS,
+            more_examples={d: (SECOND_EXAMPLES[d],) for d in self.prompt.second_example},
             weights=Weights(
                 outcome=r.outcome,
                 structure=r.structure,

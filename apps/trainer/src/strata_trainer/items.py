@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strata_rewards.data import Item, Split, load_benchmark, load_synthetic, subsample
+from strata_rewards.data import DataError, Item, Split, load_benchmark, load_synthetic, subsample
 from strata_rewards.synthetic import GENERATORS
 from strata_trainer.config import RunConfig
 from strata_trainer.console import say
@@ -44,6 +44,14 @@ def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[It
                     f"e.g. {stats.reasons[0]}"
                 )
             out[domain] = subsample(items, size or None, seed)
+    for domain in cfg.train.balanced:
+        if unlabelled := [it.id for it in train[domain] if it.subject is None]:
+            raise DataError(
+                f"train.balanced: {domain}'s items name no skill or subject to balance "
+                f"({len(unlabelled)} of {len(train[domain])}, e.g. {unlabelled[0]}); balance "
+                "a synthetic domain with skills (sum, add_digit, subtract, double, arithmetic, "
+                "choice) or mmlu"
+            )
     return train, held
 
 

@@ -102,7 +102,10 @@ def make_trainer(
     engine = vllm or hf_engine(policy, loaded.tokenizer, cfg)
     prompting = cfg.prompting()
     tasks = {
-        d: [Example(prompting.messages(d, it.question), it.gold, it.id) for it in items]
+        d: [
+            Example(prompting.messages(d, it.question), it.gold, it.id, stratum=it.subject)
+            for it in items
+        ]
         for d, items in train_items.items()
     }
     trainer = GRPOTrainer(

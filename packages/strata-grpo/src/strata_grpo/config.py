@@ -99,6 +99,10 @@ class GRPOConfig:
     """Training steps (used by the temperature schedule and the run loop)."""
     seed: int = 0
     """Seeds data order, rollout sampling and the scheduler."""
+    balanced: tuple[str, ...] = ()
+    """Domains whose examples are taken one stratum (:attr:`Example.stratum`, e.g. a sum with a
+    carry or without) at a time in turn, so every step sees each part of the domain
+    (:class:`TaskSampler`)."""
     checkpoint_every: int = 10
     """Steps between checkpoints (0: only at the end)."""
     keep_checkpoints: int = 2

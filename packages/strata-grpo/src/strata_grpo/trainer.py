@@ -367,7 +367,7 @@ class GRPOTrainer:
         self.policy = policy
         self.tokenizer = tokenizer
         self.config = config
-        self.sampler = TaskSampler(tasks, seed=config.seed)
+        self.sampler = TaskSampler(tasks, seed=config.seed, balanced=config.balanced)
         self.domains = tuple(tasks)
         _, world = rank_and_world()
         if world > config.prompts_per_step:

@@ -60,11 +60,19 @@ class Prompting:
     turn (light templates only)."""
     examples: Mapping[str, Example] = field(default_factory=lambda: dict(EXAMPLES))
     """Domain -> its worked example (question, reasoning, answer)."""
+    more_examples: Mapping[str, Sequence[Example]] = field(default_factory=dict)
+    """Domain -> further worked examples shown after its own, each a previous exchange, the
+    last nearest the question (a domain of :attr:`exemplars` only). Two examples of different
+    kinds (a sum without a carry, then one with) show the model both (docs/default-run.md §22)."""
     weights: Weights = field(default_factory=Weights)
     scale: Mapping[str, float] = field(default_factory=dict)
     """Domain -> factor on its total reward (1 where absent)."""
 
     def __post_init__(self) -> None:
+        if stray := sorted(set(self.more_examples) - set(self.exemplars)):
+            raise ValueError(
+                f"more_examples: {', '.join(stray)} shows no worked example (not in exemplars)"
+            )
         missing = [d for d in self.exemplars if d not in self.examples]
         if missing:
             raise ValueError(
@@ -80,23 +88,26 @@ class Prompting:
         instruction = get_domain(domain).instruction(self.template(domain))
         if domain not in self.exemplars:
             return [{"role": "user", "content": f"{instruction}\n\nQuestion: {question}"}]
-        example, reasoning, answer = self.examples[domain]
         shown = self.template(domain)
         if shown.sections != ("think",) or shown.wrapper is not None:
             raise ValueError(
                 f"exemplars are written in the light template; template set "
                 f"{self.template_set!r} asks for {shown.sections}"
             )
-        return [
-            {"role": "system", "content": instruction},
-            {"role": "user", "content": f"Question: {example}"},
-            {
-                "role": "assistant",
-                "content": f"<think>{reasoning}</think><{shown.answer_tag}>{answer}"
-                f"</{shown.answer_tag}>",
-            },
-            {"role": "user", "content": f"Question: {question}"},
-        ]
+        tag = shown.answer_tag
+        messages = [{"role": "system", "content": instruction}]
+        for example, reasoning, answer in (
+            self.examples[domain],
+            *self.more_examples.get(domain, ()),
+        ):
+            messages += [
+                {"role": "user", "content": f"Question: {example}"},
+                {
+                    "role": "assistant",
+                    "content": f"<think>{reasoning}</think><{tag}>{answer}</{tag}>",
+                },
+            ]
+        return [*messages, {"role": "user", "content": f"Question: {question}"}]
 
     def score(self, domain: str, text: str, gold: Gold) -> RewardBreakdown:
         """The completion's reward parts and total (total and its terms times ``scale[domain]``)."""

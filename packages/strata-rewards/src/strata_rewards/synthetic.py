@@ -235,8 +235,19 @@ EXAMPLES: dict[str, tuple[str, str, str]] = {
 ``prompt.exemplars``."""
 
 
+SECOND_EXAMPLES: dict[str, tuple[str, str, str]] = {
+    "sum": ("What is 35 + 47?", "35 + 47 = 82.", "82"),
+    "add_digit": ("What is 32 + 5?", "32 + 5 = 37.", "37"),
+}
+"""A second worked example for the two sums, of the other kind than the first (``sum``'s first
+does not carry, ``add_digit``'s does), shown after it where the trainer's
+``prompt.second_example`` names the domain: with both, SmolLM2-135M's sampled answers on ``sum``
+rose on the items with a carry and without (docs/default-run.md §22)."""
+
 SHOWN: frozenset[str] = frozenset(
     {
+        "sum:35+47",
+        "add_digit:5+32",
         "story:3+4",
         "sum:15+23",
         "add_digit:7+46",
@@ -247,10 +258,10 @@ SHOWN: frozenset[str] = frozenset(
         "compare:5>9",
     }
 )
-"""The content keys of :data:`EXAMPLES`' questions: shown in every prompt of their domain, so
-never held out (:func:`split_rows` skips them in dev and eval; until 2026-12-06
-``add_digit:7+46`` was one of the default's 200 eval items). Their split is left as it was, so
-no training item moved."""
+"""The content keys of :data:`EXAMPLES`' and :data:`SECOND_EXAMPLES`' questions: shown in the
+prompts of their domain, so never held out (:func:`split_rows` skips them in dev and eval; until
+2026-12-06 ``add_digit:7+46`` was one of the default's 200 eval items). Their split is left as
+it was, so no training item moved."""
 
 
 def split_of(key: str) -> Split:
