@@ -52,7 +52,7 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
         (["curriculum.floor=0.5"], r"\[curriculum\]: floor must lie in \[0, 1/K\] = \[0, 0.3333\]"),
         (["rollout.vllm_kv_cache_gb=-1"], r"rollout.vllm_kv_cache_gb: must be >= 0 \(0: size"),
         (["rollout.vllm_kv_cache_gb=nan"], r"rollout.vllm_kv_cache_gb: must be >= 0"),
-        (["train.balanced=sum,chess"], r"train.balanced: chess is not one of data.domains"),
+        (["train.balanced=sum,chess"], r"train.balanced: unknown domain 'chess'; allowed:"),
         (["prompt.second_example=arithmetic"], r"prompt.second_example: arithmetic needs"),
     ],
 )
@@ -190,6 +190,9 @@ def test_balancing_a_domain_without_skills_is_refused_before_the_model_loads() -
     balanced = build_config(None, ["train.balanced=sum,add_digit"])
     train, _ = load_items(balanced)
     assert {it.subject for it in train["sum"]} == {"carry", "no carry"}
+    # A balanced domain the run does not train is left alone, as an exemplar's is.
+    other = build_config(None, ["data.domains=arithmetic", "train.balanced=sum,multiply"])
+    assert list(load_items(other)[0]) == ["arithmetic"]
 
 
 def test_a_second_example_comes_after_the_first_and_before_the_question() -> None:

@@ -271,10 +271,10 @@ class RunConfig:
         except ValueError as err:  # the scheduler's own message names the value
             raise ConfigError(f"[curriculum]: {err}") from None
         for domain in self.train.balanced:
-            if domain not in self.data.domains:
+            if domain not in known:  # one that is not trained is left alone, as exemplars are
                 raise ConfigError(
-                    f"train.balanced: {domain} is not one of data.domains "
-                    f"({', '.join(self.data.domains)})"
+                    f"train.balanced: unknown domain {domain!r}; allowed: "
+                    f"{', '.join(sorted(known))}"
                 )
         for tracker in self.log.to:
             if tracker not in TRACKERS:

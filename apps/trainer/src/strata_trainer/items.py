@@ -44,7 +44,7 @@ def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[It
                     f"e.g. {stats.reasons[0]}"
                 )
             out[domain] = subsample(items, size or None, seed)
-    for domain in cfg.train.balanced:
+    for domain in set(cfg.train.balanced) & set(train):
         if unlabelled := [it.id for it in train[domain] if it.subject is None]:
             raise DataError(
                 f"train.balanced: {domain}'s items name no skill or subject to balance "

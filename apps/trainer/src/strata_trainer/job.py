@@ -112,7 +112,11 @@ def make_trainer(
         policy,
         loaded.tokenizer,
         tasks,
-        dataclasses.replace(cfg.train, stop=stop_strings(cfg)),
+        dataclasses.replace(
+            cfg.train,
+            stop=stop_strings(cfg),
+            balanced=tuple(d for d in cfg.train.balanced if d in tasks),  # trained ones only
+        ),
         engine=engine,
         reward_fn=prompting.score,
         scheduler=cfg.curriculum.make(list(tasks), seed=cfg.train.seed),
