@@ -24,14 +24,15 @@ import time
 
 from strata_rewards.data import load_synthetic
 from strata_rewards.probe import Thresholds, summarise, table
+from strata_rewards.synthetic import EXAMPLES, SECOND_EXAMPLES
 from strata_trainer.config import build_config
 from strata_trainer.engines import hf_engine, load_base_model
 from strata_trainer.probe import sample_items
 
 SHAPES: dict[str, dict[str, tuple[str, str, str]]] = {
     "sum": {
-        "current": ("What is 23 + 15?", "23 + 15 = 38.", "38"),
-        "carry": ("What is 35 + 47?", "35 + 47 = 82.", "82"),
+        "current": EXAMPLES["sum"],
+        "carry": SECOND_EXAMPLES["sum"],
         "tens": ("What is 35 + 47?", "30 + 40 = 70 and 5 + 7 = 12, so 70 + 12 = 82.", "82"),
         "columns": (
             "What is 35 + 47?",
@@ -40,14 +41,15 @@ SHAPES: dict[str, dict[str, tuple[str, str, str]]] = {
         ),
     },
     "add_digit": {
-        "current": ("What is 7 + 46?", "7 + 46 = 53.", "53"),
+        "current": EXAMPLES["add_digit"],
         "carry": ("What is 6 + 38?", "6 + 38 = 44.", "44"),
         "tens": ("What is 6 + 38?", "6 + 8 = 14, so 30 + 14 = 44.", "44"),
         "columns": ("What is 6 + 38?", "6 + 8 = 14: write 4, carry 1. 3 + 1 = 4. So 44.", "44"),
-        "no carry": ("What is 32 + 5?", "32 + 5 = 37.", "37"),
+        "no carry": SECOND_EXAMPLES["add_digit"],
     },
 }
-"""Domain -> shape -> worked example (question, reasoning, answer)."""
+"""Domain -> shape -> worked example (question, reasoning, answer); the trainer's own where it
+shows them (``current``: the domain's example; ``carry`` and ``no carry``: its second)."""
 
 BOTH = {"sum": ("current", "carry"), "add_digit": ("current", "no carry")}
 """Shape ``both``: the domain's current example, then one of the other kind (a carry for sum,
