@@ -115,6 +115,7 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
         "train.lora_target_modules=q_proj,v_proj",
         "train.extra={'clip': 3.0}",
         "model.dtype=bfloat16",
+        "train.balanced=sum",
     ]
     assert (
         train_main(["--run-dir", str(run), *[a for s in SMALL + extra for a in ("--set", s)]]) == 0
@@ -134,9 +135,12 @@ def test_a_short_real_run_writes_its_run_folder(tmp_path: Path) -> None:
     assert [m["step"] for m in metrics] == [0, 1]
     for domain in ("arithmetic", "sum", "add_digit"):
         assert f"{domain}/reward" in metrics[0] or metrics[0][f"{domain}/completions"] == 0
+    skills = {k for m in metrics for k in m if k.startswith("sum/accuracy/")}
+    assert skills == {"sum/accuracy/carry", "sum/accuracy/no carry"}  # balanced: one of each
     plots = sorted(p.name for p in (run / "plots").glob("*.png"))
     assert plots == [
         "accuracy.png",
+        "accuracy_by_skill.png",  # the synthetic items name their skill (a sum's carry)
         "before_after.png",
         "curriculum.png",
         "curriculum_scores.png",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_trainer.report import time_profile_markdown
+from strata_trainer.report import plot, time_profile_markdown
 
 seconds = st.floats(0.0, 1e4, allow_nan=False)
 
@@ -38,3 +39,26 @@ def test_each_stage_is_its_median_over_steps_with_its_share_of_the_median_step(
 def test_a_log_without_step_times_has_no_profile() -> None:
     assert time_profile_markdown([]) == ""
     assert time_profile_markdown([{"step": 0, "train/loss": 0.1}]) == ""
+
+
+def test_training_accuracy_is_plotted_by_skill_for_domains_split_two_to_eight_ways(
+    tmp_path: Path,
+) -> None:
+    """sum's carry and no-carry items get a line each; a domain split 57 ways (MMLU's subjects)
+    none; metrics without a skill column, no plot."""
+    rows = [
+        {
+            "step": i,
+            "sum/accuracy": 0.5,
+            "sum/accuracy/carry": 0.2 + i / 10,
+            "sum/accuracy/no carry": 0.6,
+            **{f"mmlu/accuracy/subject {j}": 0.25 for j in range(57)},
+        }
+        for i in range(3)
+    ]
+    written = {p.name for p in plot(rows, ["sum", "mmlu"], tmp_path / "a")}
+    assert "accuracy_by_skill.png" in written
+    bare = [{k: v for k, v in r.items() if k.count("/") < 2} for r in rows]
+    assert "accuracy_by_skill.png" not in {p.name for p in plot(bare, ["sum"], tmp_path / "b")}
+    mmlu_only = {p.name for p in plot(rows, ["mmlu"], tmp_path / "c")}
+    assert "accuracy_by_skill.png" not in mmlu_only

@@ -546,3 +546,43 @@ def test_an_engine_in_the_learners_precision_samples_closer_to_the_learner(
         gaps[name] = [t.step().update.sampler_logp_gap for _ in range(2)]
     assert gaps["learner"][1] < gaps["fp32"][1], gaps
     assert sum(gaps["learner"]) < sum(gaps["fp32"]), gaps
+
+
+def test_a_domain_whose_examples_name_a_stratum_logs_its_accuracy_by_stratum(
+    tokenizer: Any,
+) -> None:
+    """gsm8k's examples name a skill, balanced: a step of two gsm8k prompts takes one of each,
+    and the row splits gsm8k's accuracy by skill; strategyqa, whose examples name none, gets no
+    such column."""
+    from strata_curriculum import UniformScheduler
+    from strata_grpo import Example, GRPOTrainer
+
+    from .tiny_setup import tasks
+
+    named = tasks()
+    named["gsm8k"] = [
+        Example(ex.prompt, ex.gold, ex.id, stratum="easy" if i % 2 else "hard")
+        for i, ex in enumerate(named["gsm8k"])
+    ]
+    cfg = config(prompts_per_step=4, balanced=("gsm8k",))
+    policy = make_policy(tiny_causal_lm(tokenizer), cfg)
+    t = GRPOTrainer(
+        policy,
+        tokenizer,
+        named,
+        cfg,
+        engine=HFEngine(policy, tokenizer, seed=rank_seed(cfg.seed)),
+        scheduler=UniformScheduler(list(named), seed=cfg.seed),
+        reward_fn=vowel_reward,
+    )
+    metrics = t.step()
+    row = metrics.row()
+    by_stratum = metrics.domains["gsm8k"].accuracy_by_stratum
+    assert by_stratum is not None
+    assert set(by_stratum) == {"easy", "hard"}  # two prompts, balanced: one of each
+    assert row["gsm8k/accuracy/easy"] == by_stratum["easy"]
+    # Equal groups of each: the domain's accuracy is the mean of its strata's.
+    assert math.isclose(row["gsm8k/accuracy"], sum(by_stratum.values()) / 2, abs_tol=1e-9)
+    assert not any(k.startswith("strategyqa/accuracy/") for k in row)
+    assert "gsm8k/accuracy_by_stratum" not in row
+    assert json.loads(json.dumps(row)) == row

@@ -96,6 +96,18 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         [(f"curriculum/{d}", d) for d in domains],
         "score",
     )
+    skills = {
+        d: sorted({k for r in rows for k in r if k.startswith(f"{d}/accuracy/")}) for d in domains
+    }
+    # Domains split 2 to 8 ways, as report.md's by-skill table (a sum's carry; not MMLU's 57).
+    shown = [k for keys in skills.values() if 2 <= len(keys) <= 8 for k in keys]
+    if shown:
+        panel(
+            "accuracy_by_skill",
+            "Training accuracy per skill (a domain that learns only its easy half shows here)",
+            [(k, k.replace("/accuracy/", ": ")) for k in shown],
+            "share correct",
+        )
     panel(
         "parse_truncation",
         "Parse rate and share cut at the budget",

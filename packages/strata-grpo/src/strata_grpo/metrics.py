@@ -68,6 +68,14 @@ class DomainMetrics:
     """SAN's scaling regime for the domain (z_norm, damped, centred), where the estimator says."""
     adv_spread: float | None = None
     zero_var_groups: float | None = None
+    accuracy_by_stratum: Mapping[str, float] | None = None
+    """Sampled accuracy of the domain's completions a stratum (:attr:`Example.stratum`, a skill:
+    ``carry`` / ``no carry``), where its examples name one: a domain learning its easy half
+    while losing the other shows it here, step by step (``<domain>/accuracy/<stratum>``)."""
+
+
+BY_STRATUM = "accuracy_by_stratum"
+"""The one :class:`DomainMetrics` field that is a mapping: flattened to one column a stratum."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,12 @@ class StepMetrics:
         for domain, n in self.completions.items():
             row[f"{domain}/completions"] = n
             if domain in self.domains:
-                parts = dataclasses.asdict(self.domains[domain]).items()
-                row.update({f"{domain}/{k}": v for k, v in parts if v is not None})
+                metrics = self.domains[domain]
+                parts = dataclasses.asdict(metrics).items()
+                row.update(
+                    {f"{domain}/{k}": v for k, v in parts if v is not None and k != BY_STRATUM}
+                )
+                for stratum, acc in (metrics.accuracy_by_stratum or {}).items():
+                    row[f"{domain}/accuracy/{stratum}"] = acc
         row.update({f"curriculum/{d}": s for d, s in self.curriculum.items()})
         return row

@@ -157,6 +157,9 @@ class RolloutBatch:
     """The completions' text, for logs and samples. Shape: [N]."""
     golds: list[Gold] = field(default_factory=list)
     """Each completion's prompt's gold answer, for logs and samples. Shape: [N]."""
+    strata: list[str | None] = field(default_factory=list)
+    """Each completion's prompt's stratum (:attr:`Example.stratum`, a skill), for the metrics'
+    accuracy by stratum. Shape: [N]."""
     local: list[int] = field(default_factory=list)
     """Indices of the completions this rank sampled (all of them on one process)."""
     temperature: float = 1.0
@@ -184,6 +187,7 @@ class RolloutBatch:
             breakdowns=[self.breakdowns[i] for i in idx],
             texts=[self.texts[i] for i in idx],
             golds=[self.golds[i] for i in idx],
+            strata=[self.strata[i] for i in idx] if self.strata else [],
             local=list(range(len(idx))),
             temperature=self.temperature,
             diagnostics=self.diagnostics,
@@ -486,6 +490,7 @@ class GRPOTrainer:
             breakdowns=breakdowns,
             texts=[c.text for c in completions],
             golds=[s.prompt.example.gold for s, _ in rows],
+            strata=[s.prompt.example.stratum for s, _ in rows],
             local=[i for i, (s, _) in enumerate(rows) if s.rank == rank],
             temperature=temperature,
             diagnostics=result.diagnostics,
@@ -770,6 +775,10 @@ class GRPOTrainer:
             by_group.setdefault(batch.groups[i], []).append(batch.breakdowns[i])
         logps = [lp for i in idx for lp in batch.sampler_logprobs[i]]
         diag = batch.diagnostics.get(domain)
+        by_stratum: dict[str, list[float]] = {}
+        for i in idx:
+            if batch.strata and batch.strata[i] is not None:
+                by_stratum.setdefault(str(batch.strata[i]), []).append(batch.breakdowns[i].outcome)
         return DomainMetrics(
             reward=float(np.mean([b.total for b in bds])),
             accuracy=float(np.mean([b.outcome for b in bds])),
@@ -798,6 +807,8 @@ class GRPOTrainer:
             adv_regime=None if diag is None else diag.regime,
             adv_spread=None if diag is None else float(diag.spread),
             zero_var_groups=None if diag is None else float(diag.zero_variance_group_share),
+            accuracy_by_stratum={k: float(np.mean(v)) for k, v in sorted(by_stratum.items())}
+            or None,
         )
 
     # ------------------------------------------------------------------ checkpoints
