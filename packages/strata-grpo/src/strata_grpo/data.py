@@ -37,7 +37,8 @@ class TaskSampler:
     shuffled, the strata in a shuffled order, then one of each in turn until the smallest runs
     out, then the rest): any run of as many consecutive takes as it has strata holds each once,
     so a step with two ``sum`` prompts gets one with a carry and one without, where a plain
-    shuffle gives it two of one kind a third of the time (docs/results.md, the carry)."""
+    shuffle gives it two of one kind about half the time (docs/results.md, "A candidate default
+    v9")."""
 
     def __init__(
         self,
