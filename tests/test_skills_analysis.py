@@ -1,0 +1,60 @@
+"""The pre-registered carry analysis (experiments/analysis/skills.py): accuracy on one skill's items
+from a summary's per-skill split or from a run folder's per-item outcomes, and the add_digit list
+of runs before the worked example left the eval items."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "experiments" / "analysis" / "skills.py"
+_spec = importlib.util.spec_from_file_location("skills", SCRIPT)
+assert _spec is not None
+assert _spec.loader is not None
+skills = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(skills)
+
+
+def test_runs_before_the_fix_held_the_worked_example_at_index_90() -> None:
+    now, before = skills.subjects("add_digit", False), skills.subjects("add_digit", True)
+    assert len(now) == len(before) == 200
+    assert before[90] == "carry"  # 7 + 46
+    assert before[:90] == now[:90]
+    assert before[91:] == now[90:199]
+    assert skills.subjects("sum", True) == skills.subjects("sum", False)
+
+
+@given(st.lists(st.booleans(), min_size=200, max_size=200))
+def test_outcomes_and_the_per_skill_split_give_one_accuracy(outcomes: list[bool]) -> None:
+    split = skills.subjects("sum", False)
+    from_outcomes = skills.skill_accuracy({"outcomes": [int(o) for o in outcomes]}, "carry", split)
+    carry = [o for o, s in zip(outcomes, split, strict=True) if s == "carry"]
+    assert from_outcomes == sum(carry) / len(carry)
+    summary = {"per_subject": {"carry": {"n": len(carry), "accuracy": from_outcomes}}}
+    assert skills.skill_accuracy(summary, "carry", []) == from_outcomes
+
+
+def test_two_arms_are_paired_by_seed_from_run_folders(tmp_path: Path) -> None:
+    split = skills.subjects("sum", False)
+    for arm, right in (("a", "carry"), ("b", "no carry")):
+        for seed in (1, 2):
+            run = tmp_path / arm / f"{arm}-seed{seed}"
+            run.mkdir(parents=True)
+            for when, hit in (("before", "none"), ("after", right)):
+                outcomes = [int(s == hit) for s in split]
+                (run / f"eval_{when}.json").write_text(json.dumps({"sum": {"outcomes": outcomes}}))
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path / "a"), "a", str(tmp_path / "b"), "b"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "| 1 | 0.000 -> 1.000 | 0.000 -> 0.000 | +1.000 |" in out
+    assert "a - b, after: +1.000" in out
