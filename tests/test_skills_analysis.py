@@ -58,3 +58,27 @@ def test_two_arms_are_paired_by_seed_from_run_folders(tmp_path: Path) -> None:
     ).stdout
     assert "| 1 | 0.000 -> 1.000 | 0.000 -> 0.000 | +1.000 |" in out
     assert "a - b, after: +1.000" in out
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.floats(0, 1, allow_nan=False)), min_size=1, max_size=30),
+    st.integers(1, 8),
+)
+def test_training_windows_average_the_steps_that_logged_the_skill(
+    values: list[float | None], window: int
+) -> None:
+    rows = [{"step": i} | ({} if v is None else {"k": v}) for i, v in enumerate(values)]
+    means = skills.training_windows(rows, "k", window)
+    assert len(means) == -(-len(values) // window)
+    for i, mean in enumerate(means):
+        chunk = [v for v in values[i * window : (i + 1) * window] if v is not None]
+        assert (mean is None) == (not chunk)
+        if chunk:
+            assert abs(mean - sum(chunk) / len(chunk)) < 1e-9
+
+
+def test_training_windows_refuse_an_empty_window() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="at least 1"):
+        skills.training_windows([{"step": 0}], "k", 0)

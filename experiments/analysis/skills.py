@@ -13,6 +13,10 @@ without ``per_subject`` (runs before the skill split) is split here: its per-ite
 against the default's eval items of that domain (``data.seed`` 0, difficulty 1), which every
 default grid shares. ``--pre-fix`` for runs before 2026-12-06's 8e38fe2, whose add_digit list
 still held the worked example's own question (7 + 46, a carry) at index 90.
+
+``--training N`` adds the skill's accuracy during training, from each run folder's
+``metrics.jsonl`` (``<domain>/accuracy/<skill>``, logged from 90dd5dd on): its mean over steps
+0..N-1, N..2N-1, ... per seed. One arm alone: give it twice (``RUNS x24 RUNS x24``).
 """
 
 from __future__ import annotations
@@ -64,6 +68,35 @@ def read_arm(runs: Path, arm: str, domain: str) -> dict[int, dict[str, dict[str,
     return out
 
 
+def training_windows(rows: list[dict[str, Any]], key: str, window: int) -> list[float | None]:
+    """Mean of ``key`` over consecutive windows of ``window`` steps (``None``: no step logged it).
+
+    ``rows`` are metrics.jsonl lines; a step that trained no item of the skill has no ``key``."""
+    if window < 1:
+        raise ValueError(f"window must be at least 1, got {window}")
+    last = max((int(r["step"]) for r in rows), default=-1)
+    means: list[float | None] = []
+    for start in range(0, last + 1, window):
+        values = [
+            float(r[key]) for r in rows if start <= int(r["step"]) < start + window and key in r
+        ]
+        means.append(statistics.mean(values) if values else None)
+    return means
+
+
+def print_training(arms: dict[str, Path], key: str, window: int) -> None:
+    """Each arm's run folders: the skill's training accuracy per window of steps, per seed."""
+    print(f"\n{key} during training, mean per {window} steps")
+    for arm, runs in arms.items():
+        for run in sorted(p for p in runs.glob(f"{arm}-seed*") if (p / "metrics.jsonl").is_file()):
+            lines = (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+            means = training_windows(
+                [json.loads(line) for line in lines if line.strip()], key, window
+            )
+            shown = ", ".join("—" if m is None else f"{m:.2f}" for m in means)
+            print(f"| {run.name} | {shown} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("a_runs", type=Path)
@@ -74,6 +107,9 @@ def main() -> None:
     parser.add_argument("--skill", default="carry")
     parser.add_argument("--a-pre-fix", action="store_true", help="arm A ran before 8e38fe2")
     parser.add_argument("--b-pre-fix", action="store_true", help="arm B ran before 8e38fe2")
+    parser.add_argument(
+        "--training", type=int, metavar="N", help="also the training accuracy, per N steps"
+    )
     args = parser.parse_args()
     arms = {
         args.a_arm: (read_arm(args.a_runs, args.a_arm, args.domain), args.a_pre_fix),
@@ -112,6 +148,9 @@ def main() -> None:
         f"{args.a_arm} - {args.b_arm}, after: {statistics.mean(diffs):+.3f} {interval(diffs)} "
         f"over {len(diffs)} paired seeds"
     )
+    if args.training:
+        key = f"{args.domain}/accuracy/{args.skill}"
+        print_training({args.a_arm: args.a_runs, args.b_arm: args.b_runs}, key, args.training)
 
 
 def interval(values: list[float]) -> str:
