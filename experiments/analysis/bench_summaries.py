@@ -1,8 +1,8 @@
 """Commit-sized summaries of a grid's real-benchmark check (issue 35, point 5): for each run
 folder holding ``bench.json`` (strata-eval of the run's adapter on StrategyQA and MMLU) and
 ``bench_base.json`` (the same evaluation of the base), one ``<run>.json`` under OUT with both,
-the command that made the adapter's and the machine it ran on. ``paired_seeds.py OUT --before
-bench_base --after bench`` reads them back.
+the command that made the adapter's and the machine it ran on. The paired tests are
+``paired_seeds.py RUNS --before bench_base --after bench`` over the run folders themselves.
 
     uv run python experiments/analysis/bench_summaries.py /work/runs/grids/extended-seeds \\
         docs/results/extended-bench --machine "$(lscpu | sed -n 's/Model name: *//p'), 2 cores, AMX"
