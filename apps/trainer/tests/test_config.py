@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from strata_rewards.synthetic import GENERATORS
 from strata_trainer import ConfigError, RunConfig, build_config
 from strata_trainer.config import describe
 
@@ -106,9 +108,22 @@ def test_the_curriculum_section_builds_the_scheduler() -> None:
 )
 def test_every_recipe_in_configs_is_valid(recipe: Path) -> None:
     cfg = build_config(recipe)
-    assert set(cfg.data.domains) <= {"gsm8k", "mmlu", "strategyqa"}
+    assert set(cfg.data.domains) <= {"gsm8k", "mmlu", "strategyqa", *GENERATORS}
     if cfg.rollout.backend == "vllm":  # the sampler's numbers differ from the trainer's
         assert cfg.train.use_sampler_logprobs
+
+
+def test_the_extended_recipe_is_the_configuration_its_grids_measured() -> None:
+    """configs/smollm2-cpu-extended.toml ships on the strength of two grids (docs/results.md,
+    "An extended configuration"): it must stay the configuration they ran."""
+    root = Path(__file__).resolve().parents[3]
+    for grid in ("extended-seeds", "extended-avx2-kernels-seeds"):
+        with (root / "experiments" / f"{grid}.toml").open("rb") as f:
+            measured = tomllib.load(f)["configs"]["x24"]["set"]
+        assert build_config(root / "configs" / "smollm2-cpu-extended.toml") == build_config(
+            None, measured
+        )
+    assert build_config(root / "configs" / "smollm2-cpu-extended.toml") != build_config()
 
 
 def test_a_comma_list_reaches_a_tuple_field_as_a_tuple() -> None:
