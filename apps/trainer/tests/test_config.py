@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from strata_rewards.data import DataError
 from strata_rewards.synthetic import GENERATORS
 from strata_trainer import ConfigError, RunConfig, build_config
 from strata_trainer.config import describe
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"  # ../shared beside the clone
 
 
 def test_the_embedded_default_is_valid_and_synthetic() -> None:
@@ -56,6 +59,15 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
         (["rollout.vllm_kv_cache_gb=nan"], r"rollout.vllm_kv_cache_gb: must be >= 0"),
         (["train.balanced=sum,chess"], r"train.balanced: unknown domain 'chess'; allowed:"),
         (["prompt.second_example=arithmetic"], r"prompt.second_example: arithmetic needs"),
+        (["data.balance_by={'sum': 'answer'}"], r"data.balance_by: sum is not in train.balanced"),
+        (
+            ["train.balanced=sum", "data.balance_by={'sum': 'gold'}"],
+            r"data.balance_by.sum: 'gold' is not allowed; allowed: 'skill', 'answer'",
+        ),
+        (
+            ["data.balance_by=answer"],
+            r"data.balance_by: expected a table such as \{'name': 'skill'\}",
+        ),
     ],
 )
 def test_bad_values_name_the_field_and_the_allowed_values(
@@ -195,7 +207,6 @@ def test_a_saved_config_resumes_with_the_values_its_run_started_with(tmp_path: P
 def test_balancing_a_domain_without_skills_is_refused_before_the_model_loads() -> None:
     """``multiply`` names no skill: balancing it has nothing to balance, said at the data stage
     (no model loaded), with the item."""
-    from strata_rewards.data import DataError
     from strata_trainer.items import load_items
 
     cfg = build_config(None, ["data.domains=sum,multiply", "train.balanced=sum,multiply"])
@@ -207,6 +218,34 @@ def test_balancing_a_domain_without_skills_is_refused_before_the_model_loads() -
     # A balanced domain the run does not train is left alone, as an exemplar's is.
     other = build_config(None, ["data.domains=arithmetic", "train.balanced=sum,multiply"])
     assert list(load_items(other)[0]) == ["arithmetic"]
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark files not at {DATA}")
+def test_a_domain_balanced_by_answer_takes_each_answer_in_turn() -> None:
+    """MMLU's letters and StrategyQA's yes/no, from the benchmarks' own files: every run of four
+    (two) consecutive prompts holds each answer once, so no step's pair of prompts rewards one
+    answer as a skill. Balanced by skill instead, MMLU walks its subjects."""
+    from strata_grpo import TaskSampler
+    from strata_trainer.items import load_items
+    from strata_trainer.job import training_examples
+
+    sets = ["data.domains=mmlu,strategyqa", f"data.data_dir={DATA}", "data.train_size=120"]
+    sets += ["data.eval_size=4", "train.balanced=mmlu,strategyqa"]
+    cfg = build_config(None, [*sets, "data.balance_by={'mmlu': 'answer', 'strategyqa': 'answer'}"])
+    train, _ = load_items(cfg)
+    sampler = TaskSampler(training_examples(cfg, train), seed=3, balanced=cfg.train.balanced)
+    for domain, answers in (("mmlu", 4), ("strategyqa", 2)):
+        golds = [str(ex.gold) for ex in sampler.take(domain, 10 * answers)]
+        runs = [golds[i : i + answers] for i in range(0, len(golds), answers)]
+        assert all(len(set(run)) == answers for run in runs), (domain, runs)
+    by_subject = build_config(None, sets)  # mmlu by subject; strategyqa names none
+    with pytest.raises(DataError, match=r"strategyqa's items name no skill .*balance_by"):
+        load_items(by_subject)
+    by_subject = build_config(None, [*sets, "data.balance_by={'strategyqa': 'answer'}"])
+    train, _ = load_items(by_subject)
+    strata = {ex.stratum for ex in training_examples(by_subject, train)["mmlu"]}
+    assert len(strata) > 4
+    assert strata == {it.subject for it in train["mmlu"]}
 
 
 def test_a_second_example_comes_after_the_first_and_before_the_question() -> None:

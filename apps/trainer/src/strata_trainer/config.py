@@ -73,6 +73,13 @@ class DataConfig:
     """Per-domain held-out sizes overriding eval_size, e.g. {gsm8k = 500, mmlu = 1000,
     strategyqa = 0} (experiment B). Items with a subject (MMLU) are sampled evenly across
     subjects."""
+    balance_by: dict[str, Literal["skill", "answer"]] = field(default_factory=dict)
+    """What each domain of ``train.balanced`` is balanced by: ``"skill"`` (unnamed domains: the
+    items' skill, or MMLU's subject) or ``"answer"`` (the gold answer: each letter, or yes and
+    no, in turn), e.g. {mmlu = "answer", strategyqa = "answer"}. With a domain's two prompts a
+    step both golds *C* about a quarter of the time, "always C" is rewarded as a skill; in turn,
+    no run of as many prompts as it has answers favours one (docs/results.md, "Experiment
+    B″")."""
     difficulty: int = 1
     """Synthetic domains' difficulty, 1 (small numbers, one step) to 5."""
     skip_malformed: bool = False
@@ -276,6 +283,12 @@ class RunConfig:
                     f"train.balanced: unknown domain {domain!r}; allowed: "
                     f"{', '.join(sorted(known))}"
                 )
+        for domain in self.data.balance_by:
+            if domain not in self.train.balanced:
+                raise ConfigError(
+                    f"data.balance_by: {domain} is not in train.balanced "
+                    f"({', '.join(self.train.balanced) or 'empty'}), so nothing balances it"
+                )
         for tracker in self.log.to:
             if tracker not in TRACKERS:
                 raise ConfigError(
@@ -409,9 +422,10 @@ def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
             if not isinstance(table, Mapping):
                 raise ValueError
         except (ValueError, TypeError, SyntaxError):
+            named = typing.get_args(number)
+            example = named[0] if typing.get_origin(number) is Literal else number(1)
             raise ConfigError(
-                f"{where}: expected a table of numbers such as {{'name': {number(1)!r}}}, "
-                f"got {value!r}"
+                f"{where}: expected a table such as {{'name': {example!r}}}, got {value!r}"
             ) from None
         return {str(k): _coerce(section, f"{name}.{k}", number, v) for k, v in table.items()}
     if hint is bool:

@@ -44,13 +44,15 @@ def load_items(cfg: RunConfig) -> tuple[dict[str, list[Item]], dict[str, list[It
                     f"e.g. {stats.reasons[0]}"
                 )
             out[domain] = subsample(items, size or None, seed)
-    for domain in set(cfg.train.balanced) & set(train):
+    by_skill = {x for x in cfg.train.balanced if cfg.data.balance_by.get(x, "skill") == "skill"}
+    for domain in by_skill & set(train):
         if unlabelled := [it.id for it in train[domain] if it.subject is None]:
             raise DataError(
                 f"train.balanced: {domain}'s items name no skill or subject to balance "
                 f"({len(unlabelled)} of {len(train[domain])}, e.g. {unlabelled[0]}); balance "
                 "a synthetic domain with skills (sum, add_digit, subtract, double, arithmetic, "
-                "choice) or mmlu"
+                f"choice) or mmlu, or balance it by answer: data.balance_by = {{{domain} = "
+                '"answer"}'
             )
     return train, held
 

@@ -37,7 +37,7 @@ from strata_trainer.memory import peak_rss_gb
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
-    from strata_grpo import GRPOTrainer, RolloutBatch
+    from strata_grpo import Example, GRPOTrainer, RolloutBatch
     from strata_rewards.probe import DomainProbe
     from strata_rollout import LoadedModel, RolloutEngine
 
@@ -88,6 +88,30 @@ def evaluate_before(
     return before
 
 
+def training_examples(
+    cfg: RunConfig, train_items: dict[str, list[Item]]
+) -> dict[str, list[Example]]:
+    """Each domain's items as the trainer's examples: the prompt as the model sees it, and the
+    stratum a balanced domain is walked by (``data.balance_by``: the item's skill, or its gold
+    answer)."""
+    from strata_grpo import Example
+
+    prompting = cfg.prompting()
+    by_answer = {d for d, by in cfg.data.balance_by.items() if by == "answer"}
+    return {
+        d: [
+            Example(
+                prompting.messages(d, it.question),
+                it.gold,
+                it.id,
+                stratum=str(it.gold) if d in by_answer else it.subject,
+            )
+            for it in items
+        ]
+        for d, items in train_items.items()
+    }
+
+
 def make_trainer(
     cfg: RunConfig,
     loaded: LoadedModel,
@@ -96,18 +120,12 @@ def make_trainer(
 ) -> GRPOTrainer:
     """The LoRA (or QLoRA) policy, its rollout engine (``vllm``, else an HFEngine sharing the
     policy), prompts and rewards, the curriculum."""
-    from strata_grpo import Example, GRPOTrainer, make_policy
+    from strata_grpo import GRPOTrainer, make_policy
 
     policy = make_policy(loaded.model, cfg.train)
     engine = vllm or hf_engine(policy, loaded.tokenizer, cfg)
     prompting = cfg.prompting()
-    tasks = {
-        d: [
-            Example(prompting.messages(d, it.question), it.gold, it.id, stratum=it.subject)
-            for it in items
-        ]
-        for d, items in train_items.items()
-    }
+    tasks = training_examples(cfg, train_items)
     trainer = GRPOTrainer(
         policy,
         loaded.tokenizer,
