@@ -209,10 +209,12 @@ def test_a_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> 
     cmd = [sys.executable, "-m", "strata_trainer"]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     # The uninterrupted run and the resume run in this process (a process start is ~10 s of
-    # imports here); only the run that is killed needs one of its own.
+    # imports here); only the run that is killed needs one of its own. The killed run also
+    # checks its greedy answers every step: it must train as the unwatched run does.
     assert train_main(["--run-dir", str(straight), *args]) == 0
+    watched = ["--set", "log.greedy_every=1", "--set", "log.greedy_items=4"]
     proc = subprocess.Popen(
-        [*cmd, "--run-dir", str(killed), *args],
+        [*cmd, "--run-dir", str(killed), *args, *watched],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -233,6 +235,11 @@ def test_a_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> 
     assert steps == [0, 1, 2]
     # Samples the killed process wrote after its last checkpoint are redone, not duplicated.
     assert (killed / "samples.jsonl").read_text() == (straight / "samples.jsonl").read_text()
+    checks = [json.loads(x) for x in (killed / "greedy.jsonl").read_text().splitlines()]
+    assert [c["step"] for c in checks] == [0, 1, 2, 3]  # before training, then after each step
+    assert {"arithmetic/greedy/accuracy", "sum/greedy/modal_answer_share"} <= set(checks[0])
+    assert not (straight / "greedy.jsonl").exists()
+    assert "## Greedy watch" in (killed / "report.md").read_text()
 
 
 @pytest.mark.model
@@ -395,6 +402,8 @@ def test_a_forced_collapse_raises_the_alarm_in_the_log_and_the_report(
         "data.train_size=10",
         "eval.before=false",
         "eval.after=false",
+        "log.greedy_every=1",
+        "log.greedy_items=16",
     ]
     assert train_main(["--run-dir", str(run), *[a for s in settings for a in ("--set", s)]]) == 0
     # The answer alarm, not only the entropy one: the default's short formulaic answers already
@@ -405,3 +414,7 @@ def test_a_forced_collapse_raises_the_alarm_in_the_log_and_the_report(
     report = (run / "report.md").read_text()
     section = report.split("## Collapse alarm", 1)[1].split("\n## ", 1)[0]
     assert "(answer collapse)" in section
+    # Its greedy answers to held-aside questions go to one answer too.
+    assert "(greedy collapse)" in err
+    assert "(greedy collapse)" in section
+    assert (run / "plots" / "greedy_modal_answer_share.png").is_file()

@@ -64,6 +64,7 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
             ["train.balanced=sum", "data.balance_by={'sum': 'gold'}"],
             r"data.balance_by.sum: 'gold' is not allowed; allowed: 'skill', 'answer'",
         ),
+        (["log.greedy_every=-1"], r"\[log\]: greedy_every must be >= 0 \(0: never\)"),
         (
             ["data.balance_by=answer"],
             r"data.balance_by: expected a table such as \{'name': 'skill'\}",

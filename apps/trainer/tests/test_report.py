@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_trainer.report import plot, time_profile_markdown
+from strata_trainer.job import modal_answer
+from strata_trainer.report import greedy_markdown, plot, time_profile_markdown
 
 seconds = st.floats(0.0, 1e4, allow_nan=False)
 
@@ -62,3 +63,35 @@ def test_training_accuracy_is_plotted_by_skill_for_domains_split_two_to_eight_wa
     assert "accuracy_by_skill.png" not in {p.name for p in plot(bare, ["sum"], tmp_path / "b")}
     mmlu_only = {p.name for p in plot(rows, ["mmlu"], tmp_path / "c")}
     assert "accuracy_by_skill.png" not in mmlu_only
+
+
+def test_the_greedy_checks_get_a_table_and_two_plots_only_when_a_run_made_them(
+    tmp_path: Path,
+) -> None:
+    rows = [{"step": i, "mmlu/reward": 0.2} for i in range(3)]
+    checks = [
+        {
+            "step": s,
+            "mmlu/greedy/accuracy": acc,
+            "mmlu/greedy/parse_rate": 1.0,
+            "mmlu/greedy/modal_answer": answer,
+            "mmlu/greedy/modal_answer_share": share,
+        }
+        for s, acc, answer, share in [(0, 0.25, "D", 0.46), (2, 0.22, "C", 0.94)]
+    ]
+    written = {p.name for p in plot(rows, ["mmlu"], tmp_path / "a", checks)}
+    assert {"greedy_modal_answer_share.png", "greedy_accuracy.png"} <= written
+    assert not any(p.name.startswith("greedy") for p in plot(rows, ["mmlu"], tmp_path / "b"))
+    table = greedy_markdown(checks, ["mmlu", "gsm8k"])
+    assert "| 0 | 0.250; D 0.46 |  |" in table
+    assert "| 2 | 0.220; C 0.94 |  |" in table
+    assert greedy_markdown([], ["mmlu"]) == ""
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=4), st.integers(1, 50), max_size=6))
+def test_the_modal_answer_is_the_most_common_and_no_answer_counts_as_one(
+    answers: dict[str, int],
+) -> None:
+    answer, count = modal_answer(answers)
+    assert count == max(answers.values(), default=0)
+    assert answer == "(none)" if not answers else answers[answer] == count

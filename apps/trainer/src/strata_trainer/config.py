@@ -205,6 +205,22 @@ class LogConfig:
     <run_dir>/samples.jsonl every this many steps (0: never)."""
     project: str = "strata"
     """Project name for trackio and wandb (their run name is the run folder's)."""
+    greedy_every: int = 0
+    """Every this many steps (and before the first), the policy's greedy answers to
+    log.greedy_items held-aside questions a domain (the probe's dev items: never trained on,
+    never reported): accuracy, parse rate and the most common answer's share, in
+    <run_dir>/greedy.jsonl, the trackers and plots/greedy_*.png; the collapse alarm reads the
+    share. Sampled answers can vary while the greedy ones have settled on one answer for every
+    question (experiment B′), which the sampled alarm cannot see. 0: never."""
+    greedy_items: int = 32
+    """Held-aside questions a domain for log.greedy_every's checks."""
+
+    def __post_init__(self) -> None:
+        if self.greedy_every < 0 or self.greedy_items < 1:
+            raise ValueError(
+                f"greedy_every must be >= 0 (0: never) and greedy_items >= 1, got "
+                f"{self.greedy_every} and {self.greedy_items}"
+            )
 
 
 def _default_train() -> GRPOConfig:
@@ -525,7 +541,16 @@ def saved_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
 
 
 RESUMABLE = frozenset(
-    {"log.to", "log.samples_every", "log.project", "eval.after", "train.steps", "probe.first"}
+    {
+        "log.to",
+        "log.samples_every",
+        "log.project",
+        "log.greedy_every",
+        "log.greedy_items",
+        "eval.after",
+        "train.steps",
+        "probe.first",
+    }
 )
 """Fields ``--resume`` may change: what is logged, whether the end is evaluated, and how long the
 run goes on (the learning rate, the data, the model... live in the checkpoint and its optimizer:

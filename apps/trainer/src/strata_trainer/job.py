@@ -149,7 +149,7 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     from tqdm import tqdm
 
     from strata_grpo import StepMetrics, read_trainer_state, truncate_jsonl
-    from strata_grpo.collapse import collapse_alarms
+    from strata_grpo.collapse import collapse_alarms, greedy_alarms
 
     latest = trainer.latest_checkpoint(run)
     initial = 0
@@ -157,7 +157,14 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
         initial = read_trainer_state(latest)["step"]
         say(f"resuming from {latest.name} (step {initial})")
     truncate_jsonl(run / "samples.jsonl", initial)  # samples written after it are redone
+    truncate_jsonl(run / "greedy.jsonl", initial)
     trackers = open_trackers(cfg.log.to, run, cfg.log.project, cfg.to_dict())
+    every_greedy = cfg.log.greedy_every
+    held_aside = load_probe_items(cfg, cfg.log.greedy_items) if every_greedy else {}
+    checks: list[dict[str, Any]] = []
+    if every_greedy and initial % every_greedy == 0:
+        checks.append(greedy_check(cfg, run, trainer.engine, held_aside, initial))
+        trackers.log(checks[-1], initial)
     bar = tqdm(total=cfg.train.steps, initial=initial, desc="train", unit="step", file=sys.stderr)
 
     seen: list[dict[str, Any]] = []
@@ -167,7 +174,12 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     def on_step(metrics: StepMetrics) -> None:
         m = metrics.row()
         seen.append(m)
-        alarms = {(a.domain, a.kind): a for a in collapse_alarms(seen, domains)}
+        updates = metrics.step + 1  # the policy that samples the next step
+        if every_greedy and updates % every_greedy == 0:
+            checks.append(greedy_check(cfg, run, trainer.engine, held_aside, updates))
+            trackers.log(checks[-1], updates)
+        found = collapse_alarms(seen, domains) + greedy_alarms(checks, domains)
+        alarms = {(a.domain, a.kind): a for a in found}
         for key, alarm in alarms.items():
             if key not in raised:  # once, when it starts (its figures change every step)
                 tqdm.write(
@@ -193,6 +205,50 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     finally:
         bar.close()
         trackers.close()
+
+
+def greedy_check(
+    cfg: RunConfig, run: Path, engine: RolloutEngine, items: dict[str, list[Item]], step: int
+) -> dict[str, Any]:
+    """The greedy answers of the policy that samples step ``step`` (``step`` updates in) to the
+    held-aside ``items``, appended to ``run``/greedy.jsonl as one row: per domain its accuracy,
+    parse rate and most common answer with its share of the questions. A greedy call leaves a
+    seeded engine's sampling stream where it was, so the run trains as it would without it."""
+    import torch
+
+    from strata_grpo import release_freed_memory
+    from strata_grpo.checkpoint import append_metrics
+
+    with torch.no_grad():
+        results = evaluate(
+            engine,
+            items,
+            cfg.prompting(),
+            max_new_tokens=cfg.eval.max_new_tokens,
+            stop=stop_strings(cfg),
+        )
+    release_freed_memory()
+    row: dict[str, Any] = {"step": step}
+    for domain, r in results.items():
+        answer, count = modal_answer(r.answers)
+        row |= {
+            f"{domain}/greedy/accuracy": r.accuracy,
+            f"{domain}/greedy/parse_rate": r.parse_rate,
+            f"{domain}/greedy/modal_answer": answer,
+            f"{domain}/greedy/modal_answer_share": count / r.n if r.n else 0.0,
+        }
+    append_metrics(run / "greedy.jsonl", row)
+    return row
+
+
+def modal_answer(answers: Mapping[str, int]) -> tuple[str, int]:
+    """The most common answer and its count; no answer read (``"(none)"``) counts as one
+    answer, as in the evaluations' tables: a policy that stops answering every question is as
+    collapsed as one that answers *C* to all of them."""
+    if not answers:
+        return "(none)", 0
+    answer = max(answers, key=lambda a: answers[a])
+    return answer, answers[answer]
 
 
 def evaluate_after(

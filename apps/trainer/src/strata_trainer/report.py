@@ -1,6 +1,7 @@
-"""The run's report: PNG plots from ``metrics.jsonl`` and ``report.md`` with the before/after
-table. Plots: per-domain reward and accuracy, structure compliance, curriculum shares, KL and
-clip fraction."""
+"""The run's report: PNG plots from ``metrics.jsonl`` (and ``greedy.jsonl``, where the run
+checked its greedy answers) and ``report.md`` with the before/after table. Plots: per-domain
+reward and accuracy, structure compliance, curriculum shares, KL and clip fraction, the greedy
+watch."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from strata_grpo.collapse import collapse_alarms
+from strata_grpo.collapse import collapse_alarms, greedy_alarms
 from strata_rewards.evaluation import (
     DomainResult,
     compare,
@@ -37,8 +38,14 @@ def _series(rows: Sequence[Mapping[str, Any]], key: str) -> tuple[list[int], lis
     return xs, ys
 
 
-def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Path) -> list[Path]:
-    """Write the PNGs; returns their paths (none when there are no metrics)."""
+def plot(
+    rows: Sequence[Mapping[str, Any]],
+    domains: Sequence[str],
+    out_dir: Path,
+    checks: Sequence[Mapping[str, Any]] = (),
+) -> list[Path]:
+    """Write the PNGs; returns their paths (none when there are no metrics). ``checks``: the
+    run's greedy checks (greedy.jsonl), if it made any."""
     if not rows:
         return []
     import matplotlib
@@ -121,6 +128,10 @@ def plot(rows: Sequence[Mapping[str, Any]], domains: Sequence[str], out_dir: Pat
         [("train/kl", "KL (k3)"), ("train/clip_fraction", "clip fraction")],
         "value",
     )
+    if checks:
+        for name, (title, ylabel) in GREEDY_PANELS.items():
+            keys = [(f"{d}/greedy/{name}", d) for d in domains]
+            panel(f"greedy_{name}", title, keys, ylabel, checks)
     panel(
         "sampler",
         "Sampler vs learner: the policy that samples against the one that learns",
@@ -152,6 +163,42 @@ PER_DOMAIN_PANELS: dict[str, tuple[str, str]] = {
     "entropy": ("Sampling entropy per token (−mean log π of the sampled tokens)", "nats per token"),
 }
 """One plot a metric, one line a domain: the plot's file is named after the metric."""
+
+
+GREEDY_PANELS: dict[str, tuple[str, str]] = {
+    "modal_answer_share": (
+        "Greedy watch: the most common greedy answer's share of held-aside questions",
+        "share of questions",
+    ),
+    "accuracy": ("Greedy watch: accuracy on held-aside questions", "share correct"),
+}
+"""The greedy checks' plots (``log.greedy_every``), named greedy_<metric>.png."""
+
+
+def greedy_markdown(checks: Sequence[Mapping[str, Any]], domains: Sequence[str]) -> str:
+    """The greedy checks as a table: a row a check, a column a domain (accuracy; the most
+    common answer and its share of the questions)."""
+    if not checks:
+        return ""
+    lines = [
+        "## Greedy watch (held-aside questions, greedy, every log.greedy_every steps)",
+        "",
+        "| step | " + " | ".join(domains) + " |",
+        "|---|" + "---|" * len(domains),
+    ]
+    for c in checks:
+        cells = []
+        for d in domains:
+            if f"{d}/greedy/accuracy" not in c:
+                cells.append("")
+                continue
+            cells.append(
+                f"{c[f'{d}/greedy/accuracy']:.3f}; {c[f'{d}/greedy/modal_answer']} "
+                f"{c[f'{d}/greedy/modal_answer_share']:.2f}"
+            )
+        lines.append(f"| {c['step']} | " + " | ".join(cells) + " |")
+    lines += ["", "Each cell: accuracy; the most common answer and its share of the questions."]
+    return "\n".join(lines)
 
 
 def moving_average(ys: Sequence[float], window: int = 5) -> list[float]:
@@ -271,7 +318,8 @@ def write_report(
 ) -> Path:
     """``run_dir/report.md`` with the plots, the evaluation tables and the run's facts."""
     rows = read_metrics(run_dir / "metrics.jsonl")
-    images = plot(rows, domains, run_dir / "plots")
+    checks = read_metrics(run_dir / "greedy.jsonl")
+    images = plot(rows, domains, run_dir / "plots", checks)
     lines = [f"# Run report: {run_dir.name}", ""]
     lines += [f"- {k}: {v}" for k, v in facts.items()]
     lines.append("")
@@ -294,7 +342,7 @@ def write_report(
             if flagged
             else "No domain fell below its before-training 95 % interval.\n"
         )
-    alarms = collapse_alarms(rows, domains)
+    alarms = collapse_alarms(rows, domains) + greedy_alarms(checks, domains)
     lines += ["## Collapse alarm", ""]
     lines += [f"- **{a.message}**" for a in alarms] if alarms else ["No domain looks collapsed."]
     lines.append("")
@@ -302,6 +350,8 @@ def write_report(
         lines += [results_markdown(before, "Before training"), ""]
     if after:
         lines += [results_markdown(after, "After training"), ""]
+    if greedy := greedy_markdown(checks, domains):
+        lines += [greedy, ""]
     if images:
         lines += ["## Training curves", ""]
         lines += [f"![{p.stem}](plots/{p.name})" for p in images]

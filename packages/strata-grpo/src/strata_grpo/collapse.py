@@ -1,7 +1,8 @@
 """Does a run look collapsed? Read from its metrics rows (``StepMetrics.row()``, oldest first):
 one answer to nearly every prompt for several steps (answer collapse), or near-zero sampling
-entropy (entropy collapse). A rising reward with one answer is a collapse or a hack, not
-learning (docs/grpo.md, "When training collapses")."""
+entropy (entropy collapse); or, from the greedy checks a run may make every few steps, one greedy
+answer to nearly every held-aside question (greedy collapse). A rising reward with one answer is
+a collapse or a hack, not learning (docs/grpo.md, "When training collapses")."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ class Alarm:
     """A domain that looks collapsed."""
 
     domain: str
-    kind: Literal["answer", "entropy"]
-    """answer: one answer to nearly every prompt; entropy: near-deterministic sampling."""
+    kind: Literal["answer", "entropy", "greedy"]
+    """answer: one answer to nearly every prompt; entropy: near-deterministic sampling; greedy:
+    one greedy answer to nearly every held-aside question."""
     message: str
 
 
@@ -55,4 +57,31 @@ def collapse_alarms(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -
                 f"{ENTROPY_FLOOR} (entropy collapse)"
             )
             alarms.append(Alarm(d, "entropy", message))
+    return alarms
+
+
+def greedy_alarms(checks: Sequence[Mapping[str, Any]], domains: Sequence[str]) -> list[Alarm]:
+    """Each domain whose latest greedy check gives one answer to :data:`COLLAPSE_SHARE` or more
+    of its questions, and to more of them than the first check did (the policy before training,
+    or as a run resumed: a base model that already answers one thing is not an alarm).
+
+    ``checks``: rows oldest first, each with ``{domain}/greedy/modal_answer_share`` (the most
+    common greedy answer's share of the questions; no answer read counts as one answer) and,
+    optionally, ``{domain}/greedy/modal_answer`` (named in the message). Samples at a training
+    temperature can still vary while the argmax has settled on one answer for every question: in
+    experiment B′ the sampled alarm stayed silent while MMLU's and StrategyQA's greedy answers
+    went to one letter and one word on 0.91–0.99 of the test items (docs/results.md)."""
+    alarms = []
+    for d in domains:
+        key = f"{d}/greedy/modal_answer_share"
+        shares = [float(r[key]) for r in checks if key in r]
+        if len(shares) >= 2 and shares[-1] >= COLLAPSE_SHARE and shares[-1] > shares[0]:
+            last = [r for r in checks if key in r][-1]
+            answer = last.get(f"{d}/greedy/modal_answer")
+            said = "one greedy answer" if answer is None else f"the greedy answer {answer}"
+            message = (
+                f"{d}: {said} to {shares[-1]:.2f} of the held-aside questions at step "
+                f"{last['step']}, against {shares[0]:.2f} at the first check (greedy collapse)"
+            )
+            alarms.append(Alarm(d, "greedy", message))
     return alarms
