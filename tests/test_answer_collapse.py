@@ -1,0 +1,58 @@
+"""experiments/analysis/answer_collapse.py reads G1 from committed summaries as the
+pre-registration words it: the most common greedy answer's share of the items, against a
+ceiling, with no answer read counted as one answer."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "experiments" / "analysis" / "answer_collapse.py"
+_spec = importlib.util.spec_from_file_location("answer_collapse", SCRIPT)
+assert _spec is not None
+assert _spec.loader is not None
+answer_collapse = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(answer_collapse)
+
+
+def _result(answers: dict[str, int], n: int = 100) -> dict[str, object]:
+    return {
+        "n": n,
+        "accuracy": 0.25,
+        "parse_rate": 0.9,
+        "parsed_accuracy": 0.27,
+        "answers": answers,
+    }
+
+
+def test_g1_is_the_modal_share_of_the_items_against_the_ceiling(tmp_path: Path) -> None:
+    summaries, runs = tmp_path / "summaries", tmp_path / "runs"
+    summaries.mkdir()
+    base = {"mmlu": _result({"D": 46, "C": 30}), "strategyqa": _result({"False": 83})}
+    after = {
+        # No answer read is the most common "answer": 61 of 100, over MMLU's 0.6.
+        "mmlu": _result({"(none)": 61, "C": 20}),
+        "strategyqa": _result({"True": 80, "False": 20}),
+    }
+    (summaries / "arm-seed0.json").write_text(
+        json.dumps({"seed": 0, "before": base, "after": after})
+    )
+    (runs / "arm-seed0").mkdir(parents=True)
+    rows = [{"step": i, "mmlu/modal_answer_share": 0.5, "mmlu/prompts": 2} for i in range(12)]
+    rows[-1] |= {"mmlu/modal_answer_share": 1.0, "mmlu/prompts": 1}  # one prompt: not counted
+    (runs / "arm-seed0" / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(summaries), "--runs", str(runs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "| arm-seed0 | mmlu | D (0.460) | (none) (0.610) | 0.6 |" in out
+    assert out.splitlines()[2].endswith("| 0.50 | **missed** |")
+    assert "| arm-seed0 | strategyqa | False (0.830) | True (0.800) | 0.8 |" in out
+    assert out.splitlines()[3].endswith("| — | met |")  # at the ceiling is within it
+    assert answer_collapse.modal_share({"n": 5}) is None  # written before answers were counted
