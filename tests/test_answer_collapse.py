@@ -4,19 +4,12 @@ ceiling, with no answer read counted as one answer."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "experiments" / "analysis" / "answer_collapse.py"
-_spec = importlib.util.spec_from_file_location("answer_collapse", SCRIPT)
-assert _spec is not None
-assert _spec.loader is not None
-answer_collapse = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(answer_collapse)
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "analysis" / "answer_collapse.py"
 
 
 def _result(answers: dict[str, int], n: int = 100) -> dict[str, object]:
@@ -41,6 +34,11 @@ def test_g1_is_the_modal_share_of_the_items_against_the_ceiling(tmp_path: Path) 
     (summaries / "arm-seed0.json").write_text(
         json.dumps({"seed": 0, "before": base, "after": after})
     )
+    # B's seed 0 was summarised before the answers were counted: no verdict, not a pass.
+    uncounted = {d: {k: v for k, v in r.items() if k != "answers"} for d, r in after.items()}
+    (summaries / "arm-seed1.json").write_text(
+        json.dumps({"seed": 1, "before": base, "after": uncounted})
+    )
     (runs / "arm-seed0").mkdir(parents=True)
     rows = [{"step": i, "mmlu/modal_answer_share": 0.5, "mmlu/prompts": 2} for i in range(12)]
     rows[-1] |= {"mmlu/modal_answer_share": 1.0, "mmlu/prompts": 1}  # one prompt: not counted
@@ -55,4 +53,5 @@ def test_g1_is_the_modal_share_of_the_items_against_the_ceiling(tmp_path: Path) 
     assert out.splitlines()[2].endswith("| 0.50 | **missed** |")
     assert "| arm-seed0 | strategyqa | False (0.830) | True (0.800) | 0.8 |" in out
     assert out.splitlines()[3].endswith("| — | met |")  # at the ceiling is within it
-    assert answer_collapse.modal_share({"n": 5}) is None  # written before answers were counted
+    assert "| arm-seed1 | mmlu | D (0.460) | not counted | 0.6 |" in out
+    assert out.splitlines()[4].endswith("| — | — |")

@@ -216,18 +216,10 @@ def greedy_check(
     seeded engine's sampling stream where it was, so the run trains as it would without it."""
     import torch
 
-    from strata_grpo import release_freed_memory
     from strata_grpo.checkpoint import append_metrics
 
     with torch.no_grad():
-        results = evaluate(
-            engine,
-            items,
-            cfg.prompting(),
-            max_new_tokens=cfg.eval.max_new_tokens,
-            stop=stop_strings(cfg),
-        )
-    release_freed_memory()
+        results = evaluate_held_out(engine, items, cfg, None)
     row: dict[str, Any] = {"step": step}
     for domain, r in results.items():
         answer, count = modal_answer(r.answers)
@@ -309,15 +301,17 @@ def finish(
 
 
 def evaluate_held_out(
-    engine: RolloutEngine, held: dict[str, list[Item]], cfg: RunConfig, label: str
+    engine: RolloutEngine, held: dict[str, list[Item]], cfg: RunConfig, label: str | None
 ) -> dict[str, DomainResult]:
-    """Greedy answers to the held-out items, scored as training scores them, with progress."""
+    """Greedy answers to the held-out items, scored as training scores them, with progress
+    (none with no ``label``: a greedy check while the training bar runs)."""
     from tqdm import tqdm
 
     from strata_grpo import release_freed_memory
 
     total = sum(len(v) for v in held.values())
-    with tqdm(total=total, desc=f"eval {label}", unit="q", file=sys.stderr) as bar:
+    bar_off = label is None
+    with tqdm(total=total, desc=f"eval {label}", unit="q", file=sys.stderr, disable=bar_off) as bar:
         results = evaluate(
             engine,
             held,
