@@ -33,6 +33,7 @@ from strata_trainer.engines import hf_engine, load_base_model, quantised, stop_s
 from strata_trainer.evaluate import evaluate
 from strata_trainer.items import load_items, load_probe_items, say_counts
 from strata_trainer.memory import peak_rss_gb
+from strata_trainer.report import read_metrics
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -161,7 +162,12 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     trackers = open_trackers(cfg.log.to, run, cfg.log.project, cfg.to_dict())
     every_greedy = cfg.log.greedy_every
     held_aside = load_probe_items(cfg, cfg.log.greedy_items) if every_greedy else {}
-    checks: list[dict[str, Any]] = []
+    checks = read_metrics(run / "greedy.jsonl")  # a resumed run's, up to its checkpoint
+    if every_greedy:
+        say(
+            f"greedy watch: {cfg.log.greedy_items} held-aside questions a domain, answered "
+            f"greedily every {every_greedy} steps (greedy.jsonl)"
+        )
     if every_greedy and initial % every_greedy == 0:
         checks.append(greedy_check(cfg, run, trainer.engine, held_aside, initial))
         trackers.log(checks[-1], initial)

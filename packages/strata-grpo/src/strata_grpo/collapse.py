@@ -63,7 +63,7 @@ def collapse_alarms(rows: Sequence[Mapping[str, Any]], domains: Sequence[str]) -
 def greedy_alarms(checks: Sequence[Mapping[str, Any]], domains: Sequence[str]) -> list[Alarm]:
     """Each domain whose latest greedy check gives one answer to :data:`COLLAPSE_SHARE` or more
     of its questions, and to more of them than the first check did (the policy before training,
-    or as a run resumed: a base model that already answers one thing is not an alarm).
+    or where the checks began: a base model that already answers one thing is not an alarm).
 
     ``checks``: rows oldest first, each with ``{domain}/greedy/modal_answer_share`` (the most
     common greedy answer's share of the questions; no answer read counts as one answer) and,
