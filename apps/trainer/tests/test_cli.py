@@ -418,3 +418,23 @@ def test_a_forced_collapse_raises_the_alarm_in_the_log_and_the_report(
     assert "(greedy collapse)" in err
     assert "(greedy collapse)" in section
     assert (run / "plots" / "greedy_modal_answer_share.png").is_file()
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark files not at {DATA}")
+def test_the_greedy_watch_says_which_domains_it_cannot_watch(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A benchmark trained on its whole training split has no question to set aside: the watch
+    says so and leaves it out, instead of checking it on nothing."""
+    from strata_trainer.config import build_config
+    from strata_trainer.items import load_items
+    from strata_trainer.job import greedy_watch_items
+
+    sets = ["data.domains=mmlu,strategyqa", f"data.data_dir={DATA}", "log.greedy_every=5"]
+    assert greedy_watch_items(build_config(None, [*sets, "data.train_size=0"])) == {}
+    assert "greedy watch: mmlu, strategyqa not watched" in capsys.readouterr().err
+    cfg = build_config(None, [*sets, "data.train_size=100", "data.eval_size=4"])
+    items = greedy_watch_items(cfg)
+    assert [len(v) for v in items.values()] == [32, 32]
+    for domain, trained in load_items(cfg)[0].items():
+        assert not {it.id for it in trained} & {it.id for it in items[domain]}

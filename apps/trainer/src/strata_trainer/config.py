@@ -74,12 +74,11 @@ class DataConfig:
     strategyqa = 0} (experiment B). Items with a subject (MMLU) are sampled evenly across
     subjects."""
     balance_by: dict[str, Literal["skill", "answer"]] = field(default_factory=dict)
-    """What each domain of ``train.balanced`` is balanced by: ``"skill"`` (unnamed domains: the
-    items' skill, or MMLU's subject) or ``"answer"`` (the gold answer: each letter, or yes and
-    no, in turn), e.g. {mmlu = "answer", strategyqa = "answer"}. With a domain's two prompts a
-    step both golds *C* about a quarter of the time, "always C" is rewarded as a skill; in turn,
-    no run of as many prompts as it has answers favours one (docs/results.md, "Experiment
-    B″")."""
+    """What each domain of ``train.balanced`` is balanced by: ``"skill"`` (for a domain not named
+    here: the items' skill, or MMLU's subject) or ``"answer"`` (the gold answer: each letter, or
+    yes and no, in turn), e.g. {mmlu = "answer", strategyqa = "answer"}: no run of as many
+    prompts as the domain has answers favours one. It did not keep MMLU's and StrategyQA's greedy
+    answers from going to one answer on SmolLM2-135M (docs/results.md, "Experiment B″")."""
     difficulty: int = 1
     """Synthetic domains' difficulty, 1 (small numbers, one step) to 5."""
     skip_malformed: bool = False
@@ -211,7 +210,8 @@ class LogConfig:
     never reported): accuracy, parse rate and the most common answer's share, in
     <run_dir>/greedy.jsonl, the trackers and plots/greedy_*.png; the collapse alarm reads the
     share. Sampled answers can vary while the greedy ones have settled on one answer for every
-    question (experiment B′), which the sampled alarm cannot see. 0: never."""
+    question (experiment B′), which the sampled alarm cannot see. A benchmark trained on its
+    whole training split has no questions to set aside and is not watched. 0: never."""
     greedy_items: int = 32
     """Held-aside questions a domain for log.greedy_every's checks."""
 

@@ -161,13 +161,8 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     truncate_jsonl(run / "greedy.jsonl", initial)
     trackers = open_trackers(cfg.log.to, run, cfg.log.project, cfg.to_dict())
     every_greedy = cfg.log.greedy_every
-    held_aside = load_probe_items(cfg, cfg.log.greedy_items) if every_greedy else {}
+    held_aside = greedy_watch_items(cfg) if every_greedy else {}
     checks = read_metrics(run / "greedy.jsonl")  # a resumed run's, up to its checkpoint
-    if every_greedy:
-        say(
-            f"greedy watch: {cfg.log.greedy_items} held-aside questions a domain, answered "
-            f"greedily every {every_greedy} steps (greedy.jsonl)"
-        )
     if every_greedy and initial % every_greedy == 0:
         checks.append(greedy_check(cfg, run, trainer.engine, held_aside, initial))
         trackers.log(checks[-1], initial)
@@ -211,6 +206,24 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     finally:
         bar.close()
         trackers.close()
+
+
+def greedy_watch_items(cfg: RunConfig) -> dict[str, list[Item]]:
+    """log.greedy_items held-aside questions a domain for the greedy watch, said on the console.
+    A benchmark trained on its whole training split (data.train_size = 0) has none left to set
+    aside and is not watched: said, not silently checked on nothing."""
+    items = load_probe_items(cfg, cfg.log.greedy_items)
+    watched = {d: its for d, its in items.items() if its}
+    say(
+        f"greedy watch: {cfg.log.greedy_items} held-aside questions a domain, answered greedily "
+        f"every {cfg.log.greedy_every} steps (greedy.jsonl)"
+    )
+    if unwatched := [d for d in items if d not in watched]:
+        say(
+            f"greedy watch: {', '.join(unwatched)} not watched: every training row is trained on "
+            "(data.train_size = 0 or the whole split), so none is left to set aside"
+        )
+    return watched
 
 
 def greedy_check(
