@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from strata_rewards.evaluation import modal_answer
+
 CEILINGS = {"mmlu": 0.6, "strategyqa": 0.8}
 """G1's ceilings on the most common greedy answer's share (docs/results.md, "Experiment B′")."""
 
@@ -29,11 +31,11 @@ CEILINGS = {"mmlu": 0.6, "strategyqa": 0.8}
 def modal_share(result: Mapping[str, Any]) -> tuple[str, float] | None:
     """The most common answer of one domain's evaluation and its share of the items; None for
     a summary written before the answers were counted (B's seed 0)."""
-    answers: Mapping[str, int] = result.get("answers", {})
-    if not answers or not result["n"]:
+    found = modal_answer(result.get("answers", {}))
+    if found is None or not result["n"]:
         return None
-    answer = max(answers, key=lambda a: answers[a])
-    return answer, answers[answer] / result["n"]
+    answer, count = found
+    return answer, count / result["n"]
 
 
 def sampled_tail(run: Path, domain: str, last: int = 10) -> float | None:

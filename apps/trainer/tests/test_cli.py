@@ -432,9 +432,23 @@ def test_the_greedy_watch_says_which_domains_it_cannot_watch(
 
     sets = ["data.domains=mmlu,strategyqa", f"data.data_dir={DATA}", "log.greedy_every=5"]
     assert greedy_watch_items(build_config(None, [*sets, "data.train_size=0"])) == {}
-    assert "greedy watch: mmlu, strategyqa not watched" in capsys.readouterr().err
+    assert "greedy watch: mmlu, strategyqa left out" in capsys.readouterr().err
     cfg = build_config(None, [*sets, "data.train_size=100", "data.eval_size=4"])
     items = greedy_watch_items(cfg)
     assert [len(v) for v in items.values()] == [32, 32]
     for domain, trained in load_items(cfg)[0].items():
         assert not {it.id for it in trained} & {it.id for it in items[domain]}
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark files not at {DATA}")
+def test_the_probe_names_a_benchmark_with_nothing_set_aside(
+    capsys: pytest.CaptureFixture[str], no_model: list[str]
+) -> None:
+    """--probe on benchmarks trained on their whole split (data.train_size = 0) has no question
+    left: one clear line before the model, not the probe's traceback on an empty domain."""
+    sets = ["--set", f"data.data_dir={DATA}", "--set", "data.train_size=0"]
+    assert eval_main(["--probe", "--domains", "mmlu,strategyqa", *sets]) == 2
+    err = capsys.readouterr().err
+    assert "probe: mmlu, strategyqa left out" in err
+    assert "--probe: no domain has a held-aside question" in err
+    assert no_model == []

@@ -8,7 +8,6 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strata_trainer.job import modal_answer
 from strata_trainer.report import greedy_markdown, plot, time_profile_markdown
 
 seconds = st.floats(0.0, 1e4, allow_nan=False)
@@ -86,12 +85,3 @@ def test_the_greedy_checks_get_a_table_and_two_plots_only_when_a_run_made_them(
     assert "| 0 | 0.250; D 0.46 |  |" in table
     assert "| 2 | 0.220; C 0.94 |  |" in table
     assert greedy_markdown([], ["mmlu"]) == ""
-
-
-@given(st.dictionaries(st.text(min_size=1, max_size=4), st.integers(1, 50), max_size=6))
-def test_the_modal_answer_is_the_most_common_and_no_answer_counts_as_one(
-    answers: dict[str, int],
-) -> None:
-    answer, count = modal_answer(answers)
-    assert count == max(answers.values(), default=0)
-    assert answer == "(none)" if not answers else answers[answer] == count

@@ -21,6 +21,7 @@ from strata_rewards import (
     structure_score,
     verify,
 )
+from strata_rewards.evaluation import answer_cell, modal_answer
 from strata_rewards.testing.strategies import adversarial_text, filler, templated_completions
 
 integers = st.integers(-(10**9), 10**9)
@@ -258,3 +259,20 @@ def test_tags_alone_earn_structure_only_without_the_gate() -> None:
     hollow = "<think>I will reason step by step here now</think>\n<answer>the answer</answer>"
     assert score("gsm8k", hollow, 7).structure > 0.0
     assert score("gsm8k", hollow, 7, weights=Weights(structure_gate="parsed")).total == 0.0
+
+
+@given(st.dictionaries(adversarial_text(), st.integers(1, 50), max_size=6))
+def test_the_modal_answer_is_the_most_common_and_its_cell_is_one_cell(
+    answers: dict[str, int],
+) -> None:
+    found = modal_answer(answers)
+    if not answers:
+        assert found is None
+        return
+    assert found is not None
+    answer, count = found
+    assert answers[answer] == count == max(answers.values())
+    cell = answer_cell(answer)
+    assert "|" not in cell
+    assert len(cell.splitlines()) == 1
+    assert 0 < len(cell) <= 24

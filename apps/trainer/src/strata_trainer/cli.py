@@ -47,7 +47,7 @@ from strata_trainer.config import (
 )
 from strata_trainer.console import say
 from strata_trainer.engines import check_backend, eval_engine, load_base_model
-from strata_trainer.items import load_items, load_probe_items, say_counts
+from strata_trainer.items import load_items, load_probe_items, say_counts, with_questions
 from strata_trainer.job import evaluate_held_out, probe_domains, run_training, save_probe
 
 # bitsandbytes (imported by peft when present) warns on every start that an optional CPU kernel
@@ -200,7 +200,12 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         before = _read_results(args.compare) if args.compare else None
         cfg = _eval_config(args)
         if args.probe:
-            held = load_probe_items(cfg, args.limit or cfg.probe.items)
+            held = with_questions(load_probe_items(cfg, args.limit or cfg.probe.items), "probe")
+            if not held:
+                raise DataError(
+                    "--probe: no domain has a held-aside question to probe; train on fewer "
+                    "rows (data.train_size) or probe a synthetic domain"
+                )
         else:
             _, held = load_items(cfg)
         check_backend(cfg)

@@ -80,3 +80,17 @@ def load_probe_items(cfg: RunConfig, n: int) -> dict[str, list[Item]]:
 
 def say_counts(train: dict[str, list[Item]], held: dict[str, list[Item]]) -> None:
     say("data: " + ", ".join(f"{d} {len(train[d])} train / {len(held[d])} held out" for d in train))
+
+
+def with_questions(items: dict[str, list[Item]], purpose: str) -> dict[str, list[Item]]:
+    """The domains of ``items`` (from :func:`load_probe_items`) that have held-aside questions.
+    A benchmark trained on its whole training split (data.train_size = 0) has none left to set
+    aside: said on the console, with ``purpose`` ("greedy watch", "probe"), and left out,
+    instead of being checked on nothing."""
+    kept = {d: its for d, its in items.items() if its}
+    if left := [d for d in items if d not in kept]:
+        say(
+            f"{purpose}: {', '.join(left)} left out: every training row is trained on "
+            "(data.train_size = 0 or the whole split), so none is left to set aside"
+        )
+    return kept

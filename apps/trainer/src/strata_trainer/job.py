@@ -26,12 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 from strata_grpo.trackers import open_trackers
 from strata_rewards.data import Item
-from strata_rewards.evaluation import DomainResult, from_json, results_markdown, to_json
+from strata_rewards.evaluation import (
+    DomainResult,
+    from_json,
+    modal_answer,
+    results_markdown,
+    to_json,
+)
 from strata_trainer.config import RunConfig
 from strata_trainer.console import say
 from strata_trainer.engines import hf_engine, load_base_model, quantised, stop_strings, vllm_engine
 from strata_trainer.evaluate import evaluate
-from strata_trainer.items import load_items, load_probe_items, say_counts
+from strata_trainer.items import load_items, load_probe_items, say_counts, with_questions
 from strata_trainer.memory import peak_rss_gb
 from strata_trainer.report import read_metrics
 
@@ -56,18 +62,26 @@ def run_training(cfg: RunConfig, run: Path) -> Path:
     vllm = vllm_engine(cfg, loaded.path) if cfg.rollout.backend == "vllm" else None
     before = evaluate_before(cfg, run, loaded, held, vllm)
     if cfg.probe.first and not (run / "probe.json").is_file():
-        engine = vllm or hf_engine(loaded.model, loaded.tokenizer, cfg)
-        probes = probe_domains(cfg, engine, load_probe_items(cfg, cfg.probe.items))
-        print(save_probe(run, probes), file=sys.stderr)
-        for p in probes:
-            if p.verdict != "learnable":
-                say(f"warning: {p.domain} is '{p.verdict}' by the probe ({p.reason})")
+        probe_first(cfg, run, vllm or hf_engine(loaded.model, loaded.tokenizer, cfg))
     if cfg.train.quantization == "nf4":
         loaded = quantised(loaded)  # the full-precision copy goes once nothing holds it
     trainer = make_trainer(cfg, loaded, train_items, vllm)
     train_steps(cfg, run, trainer)
     after = evaluate_after(cfg, run, trainer, held)
     return finish(cfg, run, before, after, time.perf_counter() - started, where)
+
+
+def probe_first(cfg: RunConfig, run: Path, engine: RolloutEngine) -> None:
+    """The learnability probe before training (probe.first): its table, and a warning for each
+    domain it does not find learnable; the run trains either way."""
+    items = with_questions(load_probe_items(cfg, cfg.probe.items), "probe")
+    if not items:
+        return
+    probes = probe_domains(cfg, engine, items)
+    print(save_probe(run, probes), file=sys.stderr)
+    for p in probes:
+        if p.verdict != "learnable":
+            say(f"warning: {p.domain} is '{p.verdict}' by the probe ({p.reason})")
 
 
 def evaluate_before(
@@ -163,9 +177,14 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     every_greedy = cfg.log.greedy_every
     held_aside = greedy_watch_items(cfg) if every_greedy else {}
     checks = read_metrics(run / "greedy.jsonl")  # a resumed run's, up to its checkpoint
-    if every_greedy and initial % every_greedy == 0:
-        checks.append(greedy_check(cfg, run, trainer.engine, held_aside, initial))
-        trackers.log(checks[-1], initial)
+
+    def watch(updates: int) -> None:
+        """The greedy check of the policy ``updates`` updates in, where one is due."""
+        if every_greedy and updates % every_greedy == 0:
+            checks.append(greedy_check(cfg, run, trainer.engine, held_aside, updates))
+            trackers.log(checks[-1], updates)
+
+    watch(initial)
     bar = tqdm(total=cfg.train.steps, initial=initial, desc="train", unit="step", file=sys.stderr)
 
     seen: list[dict[str, Any]] = []
@@ -175,10 +194,7 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     def on_step(metrics: StepMetrics) -> None:
         m = metrics.row()
         seen.append(m)
-        updates = metrics.step + 1  # the policy that samples the next step
-        if every_greedy and updates % every_greedy == 0:
-            checks.append(greedy_check(cfg, run, trainer.engine, held_aside, updates))
-            trackers.log(checks[-1], updates)
+        watch(metrics.step + 1)  # the policy that samples the next step
         found = collapse_alarms(seen, domains) + greedy_alarms(checks, domains)
         alarms = {(a.domain, a.kind): a for a in found}
         for key, alarm in alarms.items():
@@ -209,21 +225,13 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
 
 
 def greedy_watch_items(cfg: RunConfig) -> dict[str, list[Item]]:
-    """log.greedy_items held-aside questions a domain for the greedy watch, said on the console.
-    A benchmark trained on its whole training split (data.train_size = 0) has none left to set
-    aside and is not watched: said, not silently checked on nothing."""
-    items = load_probe_items(cfg, cfg.log.greedy_items)
-    watched = {d: its for d, its in items.items() if its}
+    """log.greedy_items held-aside questions a domain for the greedy watch, said on the console
+    (a benchmark with none left to set aside is named and not watched)."""
     say(
         f"greedy watch: {cfg.log.greedy_items} held-aside questions a domain, answered greedily "
         f"every {cfg.log.greedy_every} steps (greedy.jsonl)"
     )
-    if unwatched := [d for d in items if d not in watched]:
-        say(
-            f"greedy watch: {', '.join(unwatched)} not watched: every training row is trained on "
-            "(data.train_size = 0 or the whole split), so none is left to set aside"
-        )
-    return watched
+    return with_questions(load_probe_items(cfg, cfg.log.greedy_items), "greedy watch")
 
 
 def greedy_check(
@@ -241,7 +249,7 @@ def greedy_check(
         results = evaluate_held_out(engine, items, cfg, None)
     row: dict[str, Any] = {"step": step}
     for domain, r in results.items():
-        answer, count = modal_answer(r.answers)
+        answer, count = modal_answer(r.answers) or ("(none)", 0)
         row |= {
             f"{domain}/greedy/accuracy": r.accuracy,
             f"{domain}/greedy/parse_rate": r.parse_rate,
@@ -250,16 +258,6 @@ def greedy_check(
         }
     append_metrics(run / "greedy.jsonl", row)
     return row
-
-
-def modal_answer(answers: Mapping[str, int]) -> tuple[str, int]:
-    """The most common answer and its count; no answer read (``"(none)"``) counts as one
-    answer, as in the evaluations' tables: a policy that stops answering every question is as
-    collapsed as one that answers *C* to all of them."""
-    if not answers:
-        return "(none)", 0
-    answer = max(answers, key=lambda a: answers[a])
-    return answer, answers[answer]
 
 
 def evaluate_after(

@@ -14,6 +14,7 @@ from typing import Any
 from strata_grpo.collapse import collapse_alarms, greedy_alarms
 from strata_rewards.evaluation import (
     DomainResult,
+    answer_cell,
     compare,
     comparison_markdown,
     results_markdown,
@@ -193,7 +194,7 @@ def greedy_markdown(checks: Sequence[Mapping[str, Any]], domains: Sequence[str])
                 cells.append("")
                 continue
             cells.append(
-                f"{c[f'{d}/greedy/accuracy']:.3f}; {c[f'{d}/greedy/modal_answer']} "
+                f"{c[f'{d}/greedy/accuracy']:.3f}; {answer_cell(c[f'{d}/greedy/modal_answer'])} "
                 f"{c[f'{d}/greedy/modal_answer_share']:.2f}"
             )
         lines.append(f"| {c['step']} | " + " | ".join(cells) + " |")

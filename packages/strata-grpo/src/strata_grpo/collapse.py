@@ -74,14 +74,17 @@ def greedy_alarms(checks: Sequence[Mapping[str, Any]], domains: Sequence[str]) -
     alarms = []
     for d in domains:
         key = f"{d}/greedy/modal_answer_share"
-        shares = [float(r[key]) for r in checks if key in r]
-        if len(shares) >= 2 and shares[-1] >= COLLAPSE_SHARE and shares[-1] > shares[0]:
-            last = [r for r in checks if key in r][-1]
+        rows = [r for r in checks if key in r]
+        if len(rows) < 2:
+            continue
+        first, last = rows[0], rows[-1]
+        share, start = float(last[key]), float(first[key])
+        if share >= COLLAPSE_SHARE and share > start:
             answer = last.get(f"{d}/greedy/modal_answer")
             said = "one greedy answer" if answer is None else f"the greedy answer {answer}"
             message = (
-                f"{d}: {said} to {shares[-1]:.2f} of the held-aside questions at step "
-                f"{last['step']}, against {shares[0]:.2f} at the first check (greedy collapse)"
+                f"{d}: {said} to {share:.2f} of the held-aside questions at step "
+                f"{last['step']}, against {start:.2f} at the first check (greedy collapse)"
             )
             alarms.append(Alarm(d, "greedy", message))
     return alarms

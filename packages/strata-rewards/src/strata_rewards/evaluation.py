@@ -208,16 +208,32 @@ def results_markdown(results: Mapping[str, DomainResult], title: str = "Evaluati
     return "\n".join(lines) + "\n"
 
 
+def modal_answer(answers: Mapping[str, int]) -> tuple[str, int] | None:
+    """The answer given most often in :attr:`DomainResult.answers` and its count (the first
+    counted wins a tie), or None where no answer was counted (a result written before answers
+    were). No answer read, ``"(none)"``, is one answer among the others: a policy that stops
+    answering every question is as collapsed as one that answers *C* to all of them."""
+    if not answers:
+        return None
+    answer = max(answers, key=lambda a: answers[a])
+    return answer, answers[answer]
+
+
+def answer_cell(answer: str) -> str:
+    """An answer as one markdown table cell: no line breaks, no ``|`` (it would end the
+    cell), at most 24 characters."""
+    shown = " ".join(answer.split()).replace("|", "∣") or '""'
+    return shown if len(shown) <= 24 else shown[:23] + "…"
+
+
 def most_common_answer(answers: Mapping[str, int], n: int) -> str:
     """``"yes (1.000)"``: the answer given most often (:attr:`DomainResult.answers`) and its
     share of the ``n`` items; ``"—"`` for a result written before answers were counted."""
-    if not answers or not n:
+    found = modal_answer(answers)
+    if found is None or not n:
         return "—"
-    answer, count = max(answers.items(), key=lambda kv: kv[1])
-    # One table cell: no line breaks, and no | (it would end the cell).
-    shown = " ".join(answer.split()).replace("|", "∣") or '""'
-    shown = shown if len(shown) <= 24 else shown[:23] + "…"
-    return f"{shown} ({count / n:.3f})"
+    answer, count = found
+    return f"{answer_cell(answer)} ({count / n:.3f})"
 
 
 def subjects_comparison_markdown(
