@@ -19,8 +19,28 @@ from pathlib import Path
 
 from strata_experiment.aggregate import t_interval
 
-from strata_rewards.evaluation import from_json
-from strata_rewards.stats import mcnemar_p
+from strata_rewards.evaluation import DomainResult, compare, from_json
+
+
+def seed_rows(before: dict[str, DomainResult], after: dict[str, DomainResult]) -> list[str]:
+    """One run's table cells after its name, a domain a row: before, after, parse rates, items
+    gained / lost, McNemar's p and where the after-accuracy lies against the intervals, by the
+    report's own rules (``strata_rewards.evaluation.compare``): *up* where the two 95 % Wilson
+    intervals are apart, *down* where the after-accuracy is under the before-interval's low end
+    (the report's forgetting flag, a looser bar than intervals apart), and *down, intervals apart*
+    where they are apart too (a grid table's ↓)."""
+    rows = []
+    for c in compare(before, after):
+        b, a = before[c.domain], after[c.domain]
+        where = "up" if c.improved else ""
+        if c.flagged:
+            where = "down, intervals apart" if a.ci_high < b.ci_low else "down"
+        p = "—" if c.p_value is None else f"{c.p_value:.3g}"
+        rows.append(
+            f"{c.domain} | {b.accuracy:.3f} | {a.accuracy:.3f} | "
+            f"{b.parse_rate:.3f} → {a.parse_rate:.3f} | {c.gained} / {c.lost} | {p} | {where}"
+        )
+    return rows
 
 
 def main() -> None:
@@ -31,26 +51,20 @@ def main() -> None:
     args = parser.parse_args()
     before_file, after_file = f"{args.before}.json", f"{args.after}.json"
     gains: dict[str, list[float]] = {}
-    print(
-        "| run | domain | before | after | parse rate | gained / lost | McNemar p "
-        "| beyond both intervals |"
-    )
+    print("| run | domain | before | after | parse rate | gained / lost | McNemar p | where |")
     print("|---|---|---|---|---|---|---|---|")
     for run in sorted(p for p in args.runs.iterdir() if (p / after_file).is_file()):
         before = from_json(json.loads((run / before_file).read_text()))
         after = from_json(json.loads((run / after_file).read_text()))
+        for row in seed_rows(before, after):
+            print(f"| {run.name} | {row} |")
         for domain, a in after.items():
-            b = before[domain]
-            pairs = list(zip(b.outcomes, a.outcomes, strict=True))
-            gained = sum(1 for x, y in pairs if y and not x)
-            lost = sum(1 for x, y in pairs if x and not y)
-            beyond = "up" if a.ci_low > b.ci_high else "down" if a.accuracy < b.ci_low else ""
-            print(
-                f"| {run.name} | {domain} | {b.accuracy:.3f} | {a.accuracy:.3f} | "
-                f"{b.parse_rate:.3f} → {a.parse_rate:.3f} | {gained} / {lost} | "
-                f"{mcnemar_p(b.outcomes, a.outcomes):.3g} | {beyond} |"
-            )
-            gains.setdefault(domain, []).append(a.accuracy - b.accuracy)
+            gains.setdefault(domain, []).append(a.accuracy - before[domain].accuracy)
+    print()
+    print(
+        "where: up, the 95 % Wilson intervals apart; down, after under the before-interval's "
+        "low end (the report's forgetting flag); down, intervals apart: both"
+    )
     print()
     print("| domain | seeds | mean gain [95 % t-interval over seeds] |")
     print("|---|---|---|")

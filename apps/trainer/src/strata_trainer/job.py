@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from strata_grpo.trackers import open_trackers
 from strata_rewards.data import Item
 from strata_rewards.evaluation import (
+    NO_ANSWER,
     DomainResult,
     from_json,
     modal_answer,
@@ -249,7 +250,7 @@ def greedy_check(
         results = evaluate_held_out(engine, items, cfg, None)
     row: dict[str, Any] = {"step": step}
     for domain, r in results.items():
-        answer, count = modal_answer(r.answers) or ("(none)", 0)
+        answer, count = modal_answer(r.answers) or (NO_ANSWER, 0)
         row |= {
             f"{domain}/greedy/accuracy": r.accuracy,
             f"{domain}/greedy/parse_rate": r.parse_rate,
