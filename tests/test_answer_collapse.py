@@ -55,3 +55,19 @@ def test_g1_is_the_modal_share_of_the_items_against_the_ceiling(tmp_path: Path) 
     assert out.splitlines()[3].endswith("| — | met |")  # at the ceiling is within it
     assert "| arm-seed1 | mmlu | D (0.460) | not counted | 0.6 |" in out
     assert out.splitlines()[4].endswith("| — | — |")
+    # Experiment C reads StrategyQA against the base's share plus 0.05 (G1′).
+    c = subprocess.run(
+        [sys.executable, str(SCRIPT), str(summaries), "--ceiling", "strategyqa=0.88"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "| arm-seed0 | strategyqa | False (0.830) | True (0.800) | 0.88 |" in c
+    bad = subprocess.run(
+        [sys.executable, str(SCRIPT), str(summaries), "--ceiling", "strategyqa"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "--ceiling strategyqa: expected DOMAIN=SHARE" in bad.stderr

@@ -61,7 +61,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("summaries", type=Path, help="a grid's committed summaries folder")
     parser.add_argument("--runs", type=Path, help="the grid's run folders, for the sampled share")
+    parser.add_argument(
+        "--ceiling",
+        action="append",
+        default=[],
+        metavar="DOMAIN=SHARE",
+        help="another ceiling for a domain, e.g. strategyqa=0.88 (experiment C's G1′)",
+    )
     args = parser.parse_args()
+    ceilings = dict(CEILINGS)
+    for given in args.ceiling:
+        domain, _, share = given.partition("=")
+        try:
+            ceilings[domain] = float(share)
+        except ValueError:
+            parser.error(f"--ceiling {given}: expected DOMAIN=SHARE, e.g. strategyqa=0.88")
     files = sorted(
         args.summaries.glob("*-seed*.json"), key=lambda p: json.loads(p.read_text())["seed"]
     )
@@ -72,7 +86,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for path in files:
         summary = json.loads(path.read_text())
-        for domain, ceiling in CEILINGS.items():
+        for domain, ceiling in ceilings.items():
             if domain not in summary["after"]:
                 continue
             before, after = summary["before"][domain], summary["after"][domain]
