@@ -63,11 +63,13 @@ def test_g1_is_the_modal_share_of_the_items_against_the_ceiling(tmp_path: Path) 
         check=True,
     ).stdout
     assert "| arm-seed0 | strategyqa | False (0.830) | True (0.800) | 0.88 |" in c
-    bad = subprocess.run(
-        [sys.executable, str(SCRIPT), str(summaries), "--ceiling", "strategyqa"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert bad.returncode == 2
-    assert "--ceiling strategyqa: expected DOMAIN=SHARE" in bad.stderr
+    # No domain, no share, or a share that is no share: one line naming what was given.
+    for given in ("strategyqa", "=0.5", "strategyqa=1.5", "strategyqa=nan"):
+        bad = subprocess.run(
+            [sys.executable, str(SCRIPT), str(summaries), "--ceiling", given],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert bad.returncode == 2, given
+        assert f"--ceiling {given}: expected DOMAIN=SHARE" in bad.stderr

@@ -6,12 +6,16 @@ seed 4, whose MMLU intervals overlap."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from strata_rewards.evaluation import DomainResult
+from strata_rewards.evaluation import DomainResult, to_json
 from strata_rewards.stats import wilson
 
 SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "analysis" / "paired_seeds.py"
@@ -53,3 +57,21 @@ def test_where_a_run_lies_uses_the_reports_rules(after: int, where: str) -> None
     assert row.startswith("mmlu | 0.213 | ")
     gained, lost = max(after - 213, 0), max(213 - after, 0)
     assert f"| {gained} / {lost} |" in row
+
+
+def test_the_mean_gain_reads_only_domains_evaluated_before_and_after(tmp_path: Path) -> None:
+    """A run whose after-evaluation holds a domain its before-evaluation lacks (a benchmark added
+    to the after-run) once stopped the script with a KeyError; the table leaves it out, as
+    ``compare`` does for the per-seed rows."""
+    run = tmp_path / "arm-seed0"
+    run.mkdir()
+    extra = dataclasses.replace(_result(500), domain="gsm8k")
+    (run / "eval_before.json").write_text(json.dumps(to_json({"mmlu": _result(213)})))
+    (run / "eval_after.json").write_text(
+        json.dumps(to_json({"mmlu": _result(250), "gsm8k": extra}))
+    )
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "| mmlu | 1 | +0.037 (one seed) |" in out
+    assert "gsm8k" not in out

@@ -73,9 +73,13 @@ def main() -> None:
     for given in args.ceiling:
         domain, _, share = given.partition("=")
         try:
-            ceilings[domain] = float(share)
+            bound = float(share)
         except ValueError:
+            bound = math.nan
+        # A bare "=0.5" once set a ceiling for a domain named "" that no summary holds.
+        if not domain or not 0.0 <= bound <= 1.0:
             parser.error(f"--ceiling {given}: expected DOMAIN=SHARE, e.g. strategyqa=0.88")
+        ceilings[domain] = bound
     files = sorted(
         args.summaries.glob("*-seed*.json"), key=lambda p: json.loads(p.read_text())["seed"]
     )

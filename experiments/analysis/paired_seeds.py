@@ -58,8 +58,8 @@ def main() -> None:
         after = from_json(json.loads((run / after_file).read_text()))
         for row in seed_rows(before, after):
             print(f"| {run.name} | {row} |")
-        for domain, a in after.items():
-            gains.setdefault(domain, []).append(a.accuracy - before[domain].accuracy)
+        for c in compare(before, after):  # domains evaluated before and after alike
+            gains.setdefault(c.domain, []).append(c.delta)
     print()
     print(
         "where: up, the 95 % Wilson intervals apart; down, after under the before-interval's "
