@@ -68,6 +68,12 @@ def test_malformed_rows_name_file_row_and_field(tmp_path: Path) -> None:
     gsm.write_text('{"question": "q", "answer": "#### 1"}\n{"question": "q", "answer": "one"}\n')
     with pytest.raises(DataError, match=r"g.jsonl:2: field 'answer' has no '#### <number>' line"):
         load_gsm8k(gsm)
+    gsm.write_text('{"question": "q", "answr": "#### 1"}\n')
+    with pytest.raises(
+        DataError,
+        match=r"g.jsonl:1: field 'answer' missing or not text \(fields: question, answr\)",
+    ):
+        load_gsm8k(gsm)
     mmlu = tmp_path / "mmlu"
     mmlu.mkdir()
     (mmlu / "x_test.csv").write_text('"q",1,2,3,4,B\n"q",1,2,3,4,E\n"q",1,2\n')

@@ -76,10 +76,14 @@ def load_gsm8k(path: Path, stats: LoadStats | None = None) -> list[Item]:
                 _bad(stats, f"{where}: expected a JSON object")
                 continue
             q, a = row.get("question"), row.get("answer")
+            fields = ", ".join(map(str, row))  # a misspelt key is the usual cause: name them
             if not isinstance(q, str) or not q.strip():
-                _bad(stats, f"{where}: field 'question' missing or not text")
+                _bad(stats, f"{where}: field 'question' missing or not text (fields: {fields})")
                 continue
-            if not isinstance(a, str) or "####" not in a:
+            if not isinstance(a, str):
+                _bad(stats, f"{where}: field 'answer' missing or not text (fields: {fields})")
+                continue
+            if "####" not in a:
                 _bad(stats, f"{where}: field 'answer' has no '#### <number>' line")
                 continue
             items.append(Item(q, a, where))
