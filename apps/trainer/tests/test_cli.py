@@ -418,6 +418,12 @@ def test_a_forced_collapse_raises_the_alarm_in_the_log_and_the_report(
     assert "(greedy collapse)" in err
     assert "(greedy collapse)" in section
     assert (run / "plots" / "greedy_modal_answer_share.png").is_file()
+    # Resumed for one more step, the console says the collapse again at once: the alarm reads
+    # the steps before the checkpoint too (it needs three; a resume once started it from none).
+    assert train_main(["--resume", str(run), "--set", "train.steps=6"]) == 0
+    resumed = capsys.readouterr().err
+    assert "collapse alarm at step 5:" in resumed, resumed[-2000:]
+    assert "(answer collapse)" in resumed.split("collapse alarm at step 5:", 1)[1]
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark files not at {DATA}")

@@ -188,7 +188,9 @@ def train_steps(cfg: RunConfig, run: Path, trainer: GRPOTrainer) -> None:
     watch(initial)
     bar = tqdm(total=cfg.train.steps, initial=initial, desc="train", unit="step", file=sys.stderr)
 
-    seen: list[dict[str, Any]] = []
+    # A resumed run's steps up to its checkpoint, so an alarm that needs several steps sees them;
+    # one already going is said again on the first resumed step (a new console).
+    seen = [r for r in read_metrics(run / "metrics.jsonl") if r["step"] < initial]
     raised: set[tuple[str, str]] = set()
     domains = list(cfg.data.domains)
 
