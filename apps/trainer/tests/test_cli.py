@@ -86,8 +86,9 @@ def test_dry_run_counts_the_rows(capsys: pytest.CaptureFixture[str]) -> None:
 def test_inputs_are_checked_before_any_model_loads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_model: list[str]
 ) -> None:
-    """A --compare file that is not JSON, or a --config that is not UTF-8, is one clear line at
-    once (it used to be a traceback, after the whole evaluation for --compare)."""
+    """A --compare file that is not JSON or not results, a --config that is not UTF-8, a model or
+    an adapter that is not there: one clear line at once, before any model loads (they used to be
+    tracebacks, or lines after the model had loaded)."""
     notjson = tmp_path / "before.json"
     notjson.write_text("accuracy: 0.3\n")
     assert eval_main(["--domains", "arithmetic", "--limit", "2", "--compare", str(notjson)]) == 2
@@ -96,6 +97,27 @@ def test_inputs_are_checked_before_any_model_loads(
     latin1.write_bytes(b"[model]\nsource = 'caf\xe9'\n")
     assert train_main(["--config", str(latin1), "--dry-run"]) == 2
     assert "run.toml: not UTF-8" in capsys.readouterr().err
+    # JSON of another shape; a model that is not there; an adapter that is not a checkpoint:
+    # each once a traceback (the model's from both commands) or a line after the model loaded.
+    other = tmp_path / "other.json"
+    other.write_text('{"arithmetic": 0.3}')
+    assert eval_main(["--domains", "arithmetic", "--limit", "2", "--compare", str(other)]) == 2
+    assert f"--compare {other}: not a strata-eval results file (one object a domain" in (
+        capsys.readouterr().err
+    )
+    nowhere = tmp_path / "no-model"
+    assert eval_main(["--domains", "arithmetic", "--limit", "2", "--model", str(nowhere)]) == 2
+    assert f"strata-eval: model.source: model '{nowhere}' is not a packaged model" in (
+        capsys.readouterr().err
+    )
+    run = tmp_path / "run"
+    assert train_main(["--run-dir", str(run), "--set", f"model.source={nowhere}"]) == 2
+    assert "strata-train: model.source: model" in capsys.readouterr().err
+    assert not run.exists()  # refused before the run folder is made
+    assert eval_main(["--domains", "arithmetic", "--limit", "2", "--adapter", str(tmp_path)]) == 2
+    assert f"--adapter: {tmp_path} is not a checkpoint (no trainer_state.json)" in (
+        capsys.readouterr().err
+    )
     assert no_model == []
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from strata_rollout import load_model, resolve_model_source
+from strata_rollout import check_model_source, load_model, resolve_model_source
 from strata_rollout.models import _gguf_cache_folder, packaged_gguf, resolve_dtype
 from strata_rollout.testing import tiny_causal_lm
 
@@ -70,6 +70,17 @@ def test_a_local_folder_loads(tokenizer: Any, tmp_path: Path) -> None:
 def test_bad_sources_say_what_was_expected(source: str, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         resolve_model_source(source)
+    with pytest.raises(error, match=message):  # the check a command makes before it loads
+        check_model_source(source)
+
+
+def test_the_check_names_what_a_source_is_without_converting(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    assert check_model_source(tmp_path) == "folder"
+    assert check_model_source("Qwen/Qwen2.5-0.5B-Instruct") == "hub"
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"not a model")  # a conversion would fail on it: the check must not try
+    assert check_model_source(gguf) == "gguf"
 
 
 def test_a_folder_without_config_is_refused(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ from strata_trainer.config import (
     to_toml,
 )
 from strata_trainer.console import say
-from strata_trainer.engines import check_backend, eval_engine, load_base_model
+from strata_trainer.engines import check_backend, check_model, eval_engine, load_base_model
 from strata_trainer.items import load_items, load_probe_items, say_counts, with_questions
 from strata_trainer.job import evaluate_held_out, probe_domains, run_training, save_probe
 
@@ -117,6 +117,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError(f"{run} holds a run already: use --resume {run}")
         check_available(cfg.log.to)  # a missing tracker package fails before any model loads
         check_backend(cfg)
+        check_model(cfg)
         if args.dry_run:
             say_counts(*load_items(cfg))
             print(to_toml(cfg))
@@ -209,6 +210,9 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         else:
             _, held = load_items(cfg)
         check_backend(cfg)
+        check_model(cfg)
+        if args.adapter:
+            _check_adapter(args.adapter)
     except (ConfigError, DataError) as err:
         print(f"strata-eval: {err}", file=sys.stderr)
         return 2
@@ -248,6 +252,16 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _check_adapter(path: Path) -> None:
+    """--adapter names a run folder or a checkpoint: said before the model loads."""
+    from strata_grpo import read_trainer_state, resolve_checkpoint
+
+    try:
+        read_trainer_state(resolve_checkpoint(path))
+    except FileNotFoundError as err:
+        raise ConfigError(f"--adapter: {err}; give a run folder or its checkpoint-NNNNNN") from None
+
+
 def _read_results(path: Path) -> dict[str, DomainResult]:
     """An earlier results.json, checked before any model loads."""
     try:
@@ -261,8 +275,12 @@ def _read_results(path: Path) -> dict[str, DomainResult]:
             f"--compare {path}: not JSON ({err.msg} at line {err.lineno}); give the "
             "results.json of an earlier strata-eval --out, or a run's eval_before.json"
         ) from None
-    except (TypeError, AttributeError) as err:
-        raise ConfigError(f"--compare {path}: not a strata-eval results file ({err})") from None
+    except (TypeError, AttributeError):
+        raise ConfigError(
+            f"--compare {path}: not a strata-eval results file (one object a domain, each with "
+            "n, accuracy and its interval: the results.json of strata-eval --out, or a run's "
+            "eval_before.json)"
+        ) from None
 
 
 def _eval_config(args: argparse.Namespace) -> RunConfig:

@@ -151,6 +151,16 @@ def check_backend(cfg: RunConfig) -> None:
         )
 
 
+def check_model(cfg: RunConfig) -> None:
+    """model.source names no model: one line before anything loads (no conversion, no network)."""
+    from strata_rollout import check_model_source
+
+    try:
+        check_model_source(cfg.model.source)
+    except (FileNotFoundError, ValueError) as err:
+        raise ConfigError(f"model.source: {err}") from None
+
+
 def stop_strings(cfg: RunConfig) -> tuple[str, ...]:
     """The answers' closing tags, where completions stop (rollout.stop_at_answer)."""
     return cfg.prompting().stop(cfg.data.domains) if cfg.rollout.stop_at_answer else ()

@@ -130,20 +130,26 @@ def convert_gguf(gguf: Path) -> Path:
     return target
 
 
-def resolve_model_source(source: str | os.PathLike[str]) -> str:
-    """A Hugging Face folder or hub id for ``source`` (converting a GGUF once, see module doc)."""
+ModelSourceKind = Literal["packaged", "gguf", "folder", "hub"]
+
+
+def check_model_source(source: str | os.PathLike[str]) -> ModelSourceKind:
+    """What ``source`` names, checked without loading or converting anything (so a command can
+    refuse a bad one before it spends time): raises FileNotFoundError or ValueError, naming it.
+    A packaged model's wheel is looked for; a hub id is only checked for its form."""
     text = os.fspath(source)
     if text in PACKAGED:
-        return str(convert_gguf(packaged_gguf(text)))
+        packaged_gguf(text)
+        return "packaged"
     path = Path(text).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
             raise FileNotFoundError(f"no GGUF file at {path}")
-        return str(convert_gguf(path))
+        return "gguf"
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} is a folder without config.json: not a model folder")
-        return str(path)
+        return "folder"
     if path.exists():
         raise ValueError(f"{path} is neither a .gguf file nor a model folder")
     if text.count("/") != 1 or text.startswith((".", "/", "~")):
@@ -151,7 +157,18 @@ def resolve_model_source(source: str | os.PathLike[str]) -> str:
             f"model {text!r} is not a packaged model ({', '.join(PACKAGED)}), a .gguf file, a "
             "local folder, nor a hub id of the form 'org/name'"
         )
-    return text  # a hub id: transformers resolves it (needs a network or a filled HF cache)
+    return "hub"  # transformers resolves it (needs a network or a filled HF cache)
+
+
+def resolve_model_source(source: str | os.PathLike[str]) -> str:
+    """A Hugging Face folder or hub id for ``source`` (converting a GGUF once, see module doc)."""
+    kind = check_model_source(source)
+    text = os.fspath(source)
+    if kind == "packaged":
+        return str(convert_gguf(packaged_gguf(text)))
+    if kind == "gguf":
+        return str(convert_gguf(Path(text).expanduser()))
+    return str(Path(text).expanduser()) if kind == "folder" else text
 
 
 def default_device() -> torch.device:
