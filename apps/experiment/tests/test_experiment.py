@@ -178,6 +178,24 @@ def test_a_bad_grid_file_is_one_line_naming_the_file(
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_a_grid_path_that_is_no_toml_text_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder given for the grid file was a traceback; invalid TOML was called "not UTF-8"."""
+    broken = _grid(tmp_path, "garbage = [\n")
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b"name = 'caf\xe9'\n")
+    for path, message in (
+        (tmp_path, "is a folder, not a grid file"),
+        (broken, "not valid TOML"),
+        (latin1, "not UTF-8 text"),
+    ):
+        assert main([str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"strata-experiment: {path}: {message}" in err
+        assert err.count("\n") == 1
+
+
 def test_the_grids_env_is_set_for_its_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -71,8 +71,14 @@ def load_grid(path: Path, runs: Path | None = None) -> Grid:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such grid file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: not a UTF-8 TOML file ({err})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a grid file (experiments/*.toml)") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); TOML files are UTF-8"
+        ) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
     known = {"name", "summaries", "runs", "config", "set", "seeds", "configs", "doc", "env"}
     if unknown := sorted(set(raw) - known):
         raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(known)}")
