@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from strata_rewards.cli import main
+from strata_rewards.cli import SKIPS_SHOWN, main
 
 
 def _write(path: Path, rows: list[object]) -> Path:
@@ -74,11 +74,31 @@ def test_a_bad_row_is_named_by_file_line_and_field(
         == 0
     )
     assert json.loads((tmp_path / "s.json").read_text())["skipped"] == 1
+    skipped = capsys.readouterr().err  # counted, and named with why
+    assert f"strata-rewards: skipped {tmp_path}" in skipped
+    assert message in skipped
 
 
-def test_a_missing_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_skipped_rows_are_named_up_to_a_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("not json\n" * (SKIPS_SHOWN + 3), encoding="utf-8")
+    assert main(["score", str(src), "--skip-bad", "--out", str(tmp_path / "o.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("strata-rewards: skipped ") == SKIPS_SHOWN
+    assert f"in.jsonl:{SKIPS_SHOWN}: not valid JSON" in err
+    assert f"in.jsonl:{SKIPS_SHOWN + 1}:" not in err
+    assert "3 more rows skipped" in err
+
+
+def test_a_missing_file_or_a_folder_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["score", str(tmp_path / "nope.jsonl")]) == 2
-    assert "nope.jsonl" in capsys.readouterr().err
+    assert "nope.jsonl: no such file" in capsys.readouterr().err
+    assert main(["score", str(tmp_path)]) == 2
+    assert f"{tmp_path}: is a folder, not a JSONL file" in capsys.readouterr().err
 
 
 def test_a_line_that_is_not_utf8_is_named_not_a_traceback(

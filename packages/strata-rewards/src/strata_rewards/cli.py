@@ -21,6 +21,9 @@ from strata_rewards.domains import GoldError, available_domains
 from strata_rewards.repetition import WordSplit
 from strata_rewards.scoring import Weights, score
 
+SKIPS_SHOWN = 10
+"""With --skip-bad, how many skipped rows are named on stderr before the rest are counted."""
+
 
 class InputError(ValueError):
     """A row of the input file that cannot be scored; the message names file, line and field."""
@@ -84,10 +87,12 @@ def _score_file(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
                 raise InputError(
                     f"{args.path}:{line_no}: field {args.gold_field!r}: {err}"
                 ) from None
-        except InputError:
+        except InputError as err:
             if not args.skip_bad:
                 raise
             skipped += 1
+            if skipped <= SKIPS_SHOWN:  # why, for the first few: a count alone hides a typo
+                print(f"strata-rewards: skipped {err}", file=sys.stderr)
             continue
         n += 1
         correct += b.outcome == 1.0
@@ -96,6 +101,8 @@ def _score_file(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
             sums[key] += getattr(b, key)
         record = {"line": line_no, "domain": domain, **asdict(b)}
         out.write(json.dumps(record, default=str) + "\n")
+    if skipped > SKIPS_SHOWN:
+        print(f"strata-rewards: {skipped - SKIPS_SHOWN} more rows skipped", file=sys.stderr)
     return {
         "rows": n,
         "skipped": skipped,
@@ -131,8 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--skip-bad",
         action="store_true",
-        help="skip rows that cannot be scored (counted in the summary) instead of "
-        "stopping at the first",
+        help="skip rows that cannot be scored instead of stopping at the first: the first "
+        f"{SKIPS_SHOWN} are named on stderr, all are counted in the summary",
     )
     p.add_argument("--w-outcome", type=float, default=1.0)
     p.add_argument("--w-structure", type=float, default=0.2)
@@ -148,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if str(args.path) != "-" and not args.path.is_file():
-        print(f"strata-rewards: no such file: {args.path}", file=sys.stderr)
+        what = "is a folder, not a JSONL file" if args.path.is_dir() else "no such file"
+        print(f"strata-rewards: {args.path}: {what}", file=sys.stderr)
         return 2
     try:
         if args.out:
