@@ -65,9 +65,10 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
             r"data.balance_by.sum: 'gold' is not allowed; allowed: 'skill', 'answer'",
         ),
         (["log.greedy_every=-1"], r"\[log\]: greedy_every must be >= 0 \(0: never\)"),
+        (["train.temperature_start=0"], r"\[train\]: temperature_start must be > 0: at temp"),
         (
             ["data.balance_by=answer"],
-            r"data.balance_by: expected a table such as \{'name': 'skill'\}",
+            r'data.balance_by: expected a table such as \{name = "skill"\}',
         ),
     ],
 )
@@ -171,6 +172,9 @@ def test_per_domain_eval_sizes_are_whole_numbers_for_named_domains() -> None:
     )
     assert cfg.data.eval_sizes == {"mmlu": 1000, "gsm8k": 500}
     assert all(type(n) is int for n in cfg.data.eval_sizes.values())
+    # The docs' and config files' TOML form works on the command line too.
+    toml_form = ["data.domains=gsm8k,mmlu,strategyqa", "data.eval_sizes={mmlu = 1000, gsm8k = 500}"]
+    assert build_config(None, toml_form).data.eval_sizes == {"mmlu": 1000, "gsm8k": 500}
     with pytest.raises(ConfigError, match=r"data\.eval_sizes\.mmlu: expected a whole number"):
         build_config(None, ["data.domains=mmlu", "data.eval_sizes={'mmlu': 2.5}"])
     with pytest.raises(ConfigError, match=r"data\.eval_sizes: gsm8k = 5: needs one of"):

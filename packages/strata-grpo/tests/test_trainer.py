@@ -586,3 +586,14 @@ def test_a_domain_whose_examples_name_a_stratum_logs_its_accuracy_by_stratum(
     assert not any(k.startswith("strategyqa/accuracy/") for k in row)
     assert "gsm8k/accuracy_by_stratum" not in row
     assert json.loads(json.dumps(row)) == row
+
+
+@pytest.mark.parametrize("name", ["temperature_start", "temperature_end"])
+def test_a_greedy_rollout_is_refused_for_training(name: str) -> None:
+    """At temperature 0 a group is one completion G times: every group all-equal, no gradient.
+    It was accepted and trained on nothing."""
+    from strata_grpo import GRPOConfig
+
+    with pytest.raises(ValueError, match=rf"{name} must be > 0: at temperature 0 every sample"):
+        GRPOConfig(**{name: 0.0})
+    assert getattr(GRPOConfig(**{name: 0.01}), name) == 0.01

@@ -73,7 +73,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="SECTION.FIELD=VALUE",
-        help="override one field, e.g. --set train.steps=50 (repeatable)",
+        help="override one field, e.g. --set train.steps=50 (repeatable); a list is "
+        "comma-separated (data.domains=sum,double), a table a TOML inline table "
+        "('data.eval_sizes={mmlu = 1000}')",
     )
     parser.add_argument(
         "--run-dir",

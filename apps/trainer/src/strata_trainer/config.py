@@ -434,14 +434,15 @@ def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
     if origin is dict or hint is dict:
         number = args[1] if len(args) == 2 else float
         try:
-            table = ast.literal_eval(value) if isinstance(value, str) else value
+            table = _table(value) if isinstance(value, str) else value
             if not isinstance(table, Mapping):
                 raise ValueError
         except (ValueError, TypeError, SyntaxError):
             named = typing.get_args(number)
             example = named[0] if typing.get_origin(number) is Literal else number(1)
+            shown = json.dumps(example) if isinstance(example, str) else example
             raise ConfigError(
-                f"{where}: expected a table such as {{'name': {example!r}}}, got {value!r}"
+                f"{where}: expected a table such as {{name = {shown}}}, got {value!r}"
             ) from None
         return {str(k): _coerce(section, f"{name}.{k}", number, v) for k, v in table.items()}
     if hint is bool:
@@ -483,6 +484,15 @@ def _section(name: str, cls: type, values: Mapping[str, Any], base: Any) -> Any:
         raise
     except (ValueError, TypeError) as err:
         raise ConfigError(f"[{name}]: {err}") from None
+
+
+def _table(text: str) -> Any:
+    """A --set table as a TOML inline table, the form the config files and docs use
+    (``{mmlu = 1000}``), or as a Python literal (``{'mmlu': 1000}``, the grids' records)."""
+    try:
+        return tomllib.loads(f"table = {text}")["table"]
+    except tomllib.TOMLDecodeError:
+        return ast.literal_eval(text)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -141,6 +141,12 @@ class GRPOConfig:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("temperature_start", "temperature_end"):
+            if getattr(self, name) == 0:
+                raise ValueError(
+                    f"{name} must be > 0: at temperature 0 every sample of a group is the greedy "
+                    "completion, so its rewards are all equal and GRPO learns nothing from it"
+                )
         if self.eps_low >= 1:
             raise ValueError(
                 f"eps_low must be < 1 (the ratio's lower clip 1 − eps_low), got {self.eps_low}"
