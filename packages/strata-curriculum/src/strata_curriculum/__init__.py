@@ -11,6 +11,9 @@
 See ``docs/curriculum.md``.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from strata_curriculum.config import CurriculumConfig
 from strata_curriculum.schedulers import (
     DomainScheduler,
@@ -31,7 +34,7 @@ __all__ = [
 ]
 
 
-def scheduler_from_state(state: dict) -> DomainScheduler:  # type: ignore[type-arg]
+def scheduler_from_state(state: Mapping[str, Any]) -> DomainScheduler:
     """Rebuild a scheduler of the right kind from :meth:`state_dict` output (e.g. a checkpoint)."""
     config = dict(state["config"])
     domains = state["domains"]
