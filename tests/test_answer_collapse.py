@@ -73,3 +73,11 @@ def test_g1_is_the_modal_share_of_the_items_against_the_ceiling(tmp_path: Path) 
         )
         assert bad.returncode == 2, given
         assert f"--ceiling {given}: expected DOMAIN=SHARE" in bad.stderr
+
+
+def test_a_folder_without_summaries_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 2
+    assert f"{tmp_path}: no <config>-seed<N>.json summaries there" in out.stderr

@@ -75,3 +75,16 @@ def test_the_mean_gain_reads_only_domains_evaluated_before_and_after(tmp_path: P
     ).stdout
     assert "| mmlu | 1 | +0.037 (one seed) |" in out
     assert "gsm8k" not in out
+
+
+def test_a_folder_without_finished_runs_is_one_line(tmp_path: Path) -> None:
+    for folder, message in (
+        (tmp_path / "nowhere", "no such folder"),
+        (tmp_path, "no run folder holds eval_after.json yet"),
+    ):
+        out = subprocess.run(
+            [sys.executable, str(SCRIPT), str(folder)], capture_output=True, text=True, check=False
+        )
+        assert out.returncode == 2
+        assert f"{folder}: {message}" in out.stderr
+        assert "Traceback" not in out.stderr

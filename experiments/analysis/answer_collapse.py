@@ -83,6 +83,8 @@ def main() -> None:
     files = sorted(
         args.summaries.glob("*-seed*.json"), key=lambda p: json.loads(p.read_text())["seed"]
     )
+    if not files:  # an empty table read as "nothing collapsed"
+        parser.error(f"{args.summaries}: no <config>-seed<N>.json summaries there")
     print(
         "| run | domain | base: answer (share) | after: answer (share) | ceiling | parse rate | "
         "accuracy / on parsed | sampled share, last 10 steps | G1 |"

@@ -50,10 +50,15 @@ def main() -> None:
     parser.add_argument("--after", default="eval_after", help="results file name, no .json")
     args = parser.parse_args()
     before_file, after_file = f"{args.before}.json", f"{args.after}.json"
+    if not args.runs.is_dir():
+        parser.error(f"{args.runs}: no such folder (a grid's run folders)")
+    runs = sorted(p for p in args.runs.iterdir() if (p / after_file).is_file())
+    if not runs:
+        parser.error(f"{args.runs}: no run folder holds {after_file} yet")
     gains: dict[str, list[float]] = {}
     print("| run | domain | before | after | parse rate | gained / lost | McNemar p | where |")
     print("|---|---|---|---|---|---|---|---|")
-    for run in sorted(p for p in args.runs.iterdir() if (p / after_file).is_file()):
+    for run in runs:
         before = from_json(json.loads((run / before_file).read_text()))
         after = from_json(json.loads((run / after_file).read_text()))
         for row in seed_rows(before, after):
