@@ -114,6 +114,8 @@ def test_inputs_are_checked_before_any_model_loads(
     assert train_main(["--run-dir", str(run), "--set", f"model.source={nowhere}"]) == 2
     assert "strata-train: model.source: model" in capsys.readouterr().err
     assert not run.exists()  # refused before the run folder is made
+    assert eval_main(["--domains", "arithmetic", "--limit", "-3"]) == 2
+    assert "strata-eval: --limit -3: must be >= 0" in capsys.readouterr().err
     assert eval_main(["--domains", "arithmetic", "--limit", "2", "--adapter", str(tmp_path)]) == 2
     assert f"--adapter: {tmp_path} is not a checkpoint (no trainer_state.json)" in (
         capsys.readouterr().err

@@ -66,6 +66,9 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
         ),
         (["log.greedy_every=-1"], r"\[log\]: greedy_every must be >= 0 \(0: never\)"),
         (["train.temperature_start=0"], r"\[train\]: temperature_start must be > 0: at temp"),
+        (["eval.max_new_tokens=0"], r"\[eval\]: max_new_tokens must be >= 1, got 0"),
+        (["probe.items=0"], r"\[probe\]: items must be >= 1, .* got items=0"),
+        (["probe.min_mixed=1.5"], r"\[probe\]: .* min_mixed=1.5"),
         (
             ["data.balance_by=answer"],
             r'data.balance_by: expected a table such as \{name = "skill"\}',

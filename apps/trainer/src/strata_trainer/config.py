@@ -175,6 +175,10 @@ class EvalConfig:
     max_new_tokens: int = 48
     """Greedy completion length at evaluation (with rollout.stop_at_answer, most stop sooner)."""
 
+    def __post_init__(self) -> None:  # else a run trains in full, then fails at its evaluation
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
 
 @dataclass(frozen=True)
 class ProbeConfig:
@@ -189,6 +193,13 @@ class ProbeConfig:
     interval lies above 0)."""
     min_mixed: float = 0.3
     """Learnable: at least this share of groups mix right and wrong answers."""
+
+    def __post_init__(self) -> None:
+        if self.items < 1 or not 0 <= self.margin <= 1 or not 0 <= self.min_mixed <= 1:
+            raise ValueError(
+                "items must be >= 1, and margin and min_mixed shares in [0, 1]; got "
+                f"items={self.items}, margin={self.margin}, min_mixed={self.min_mixed}"
+            )
 
 
 @dataclass(frozen=True)
