@@ -597,3 +597,23 @@ def test_a_greedy_rollout_is_refused_for_training(name: str) -> None:
     with pytest.raises(ValueError, match=rf"{name} must be > 0: at temperature 0 every sample"):
         GRPOConfig(**{name: 0.0})
     assert getattr(GRPOConfig(**{name: 0.01}), name) == 0.01
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("learning_rate", math.nan, "learning_rate must be a finite number"),
+        ("top_p", 0.0, r"top_p must be in \(0, 1\]"),
+        ("lora_dropout", 1.0, r"lora_dropout must be in \[0, 1\)"),
+        ("lora_alpha", 0, "lora_alpha must be > 0"),
+        ("importance_cap", 0.0, "importance_cap must be > 0"),
+        ("keep_checkpoints", 0, "keep_checkpoints >= 1"),  # [:-0] kept every checkpoint
+    ],
+)
+def test_values_outside_their_range_are_refused_when_the_config_is_made(
+    field: str, value: float, message: str
+) -> None:
+    from strata_grpo import GRPOConfig
+
+    with pytest.raises(ValueError, match=message):
+        GRPOConfig(**{field: value})

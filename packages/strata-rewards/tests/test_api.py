@@ -197,6 +197,14 @@ def test_weights_name_an_unknown_word_cut() -> None:
         Weights(words="spaces")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_weights_are_finite_and_not_negative(bad: float) -> None:
+    with pytest.raises(
+        ValueError, match=r"reward weights must be finite and >= 0, got \{'structure'"
+    ):
+        Weights(structure=bad)
+
+
 def test_word_cuts_are_the_ones_wordsplit_names() -> None:
     # WordSplit (the type users and the trainer's config see) and the table of patterns behind it
     # are written separately: a cut added to one and not the other would type-check and then fail.

@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import itertools
 import json
+import math
 import tomllib
 import types
 import typing
@@ -175,10 +176,6 @@ class EvalConfig:
     max_new_tokens: int = 48
     """Greedy completion length at evaluation (with rollout.stop_at_answer, most stop sooner)."""
 
-    def __post_init__(self) -> None:  # else a run trains in full, then fails at its evaluation
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-
 
 @dataclass(frozen=True)
 class ProbeConfig:
@@ -193,13 +190,6 @@ class ProbeConfig:
     interval lies above 0)."""
     min_mixed: float = 0.3
     """Learnable: at least this share of groups mix right and wrong answers."""
-
-    def __post_init__(self) -> None:
-        if self.items < 1 or not 0 <= self.margin <= 1 or not 0 <= self.min_mixed <= 1:
-            raise ValueError(
-                "items must be >= 1, and margin and min_mixed shares in [0, 1]; got "
-                f"items={self.items}, margin={self.margin}, min_mixed={self.min_mixed}"
-            )
 
 
 @dataclass(frozen=True)
@@ -338,18 +328,35 @@ class RunConfig:
                 "prompt.exemplars: the examples are written in the light template; set "
                 "prompt.templates = light or prompt.exemplars = []"
             )
-        if min(self.reward.outcome, self.reward.structure, self.reward.repetition) < 0:
-            raise ConfigError(f"[reward]: weights must be >= 0, got {self.reward}")
+        r = self.reward
+        for name, weight in (
+            ("outcome", r.outcome),
+            ("structure", r.structure),
+            ("repetition", r.repetition),
+        ):
+            if not (weight >= 0 and math.isfinite(weight)):  # nan passed a "< 0" test
+                raise ConfigError(f"reward.{name}: must be a finite weight >= 0, got {weight}")
         for domain, factor in self.reward.scale.items():
             if domain not in self.data.domains or not factor > 0:
                 raise ConfigError(
                     f"reward.scale: {domain} = {factor}: needs one of data.domains "
                     f"({', '.join(self.data.domains)}) and a factor > 0"
                 )
-        if self.probe.items < 1 or not 0 <= self.probe.min_mixed <= 1:
+        p = self.probe
+        if p.items < 1 or not 0 <= p.min_mixed <= 1 or not 0 <= p.margin <= 1:
             raise ConfigError(
-                f"[probe]: items must be >= 1 and min_mixed in [0, 1], got {self.probe}"
+                f"[probe]: items must be >= 1, and margin and min_mixed shares in [0, 1], got "
+                f"items={p.items}, margin={p.margin}, min_mixed={p.min_mixed}"
             )
+        # Each of these once passed, to fail at its first use: a whole run in for eval's.
+        for key, value, least in (
+            ("eval.max_new_tokens", self.eval.max_new_tokens, 1),
+            ("rollout.max_batch_size", self.rollout.max_batch_size, 1),
+            ("rollout.max_batch_tokens", self.rollout.max_batch_tokens, 1),
+            ("log.samples_every", self.log.samples_every, 0),
+        ):
+            if value < least:
+                raise ConfigError(f"{key}: must be >= {least}, got {value}")
         if self.rollout.vllm_max_model_len < 1:
             raise ConfigError(
                 f"rollout.vllm_max_model_len: must be >= 1, got {self.rollout.vllm_max_model_len}"

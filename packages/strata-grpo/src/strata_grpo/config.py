@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -147,6 +148,21 @@ class GRPOConfig:
                     f"{name} must be > 0: at temperature 0 every sample of a group is the greedy "
                     "completion, so its rewards are all equal and GRPO learns nothing from it"
                 )
+        for name, value in vars(self).items():
+            if isinstance(value, float) and not math.isfinite(value):  # nan passes "< 0"
+                raise ValueError(f"{name} must be a finite number, got {value}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        if not 0 <= self.lora_dropout < 1:
+            raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+        for name in ("lora_alpha", "importance_cap", "log_ratio_clip"):
+            if not getattr(self, name) > 0:  # 0 would zero the update, every weight, every ratio
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.checkpoint_every < 0 or self.keep_checkpoints < 1:
+            raise ValueError(
+                "checkpoint_every must be >= 0 (0: only at the end) and keep_checkpoints >= 1, "
+                f"got {self.checkpoint_every} and {self.keep_checkpoints}"
+            )
         if self.eps_low >= 1:
             raise ValueError(
                 f"eps_low must be < 1 (the ratio's lower clip 1 − eps_low), got {self.eps_low}"

@@ -8,6 +8,7 @@ bad *gold* answer or an unknown domain does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,8 +40,14 @@ class Weights:
     tags alone (a guard against format hacking, docs/grpo.md)."""
 
     def __post_init__(self) -> None:
-        if min(self.outcome, self.structure, self.repetition) < 0:
-            raise ValueError(f"reward weights must be >= 0, got {self}")
+        weights = {
+            "outcome": self.outcome,
+            "structure": self.structure,
+            "repetition": self.repetition,
+        }
+        bad = {k: w for k, w in weights.items() if not (w >= 0 and math.isfinite(w))}
+        if bad:  # nan once passed a "< 0" test
+            raise ValueError(f"reward weights must be finite and >= 0, got {bad}")
         if self.ngram < 1:
             raise ValueError(f"ngram must be >= 1, got {self.ngram}")
         word_splitter(self.words)  # ValueError naming the allowed cuts
