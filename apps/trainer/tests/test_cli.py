@@ -114,6 +114,12 @@ def test_inputs_are_checked_before_any_model_loads(
     assert train_main(["--run-dir", str(run), "--set", f"model.source={nowhere}"]) == 2
     assert "strata-train: model.source: model" in capsys.readouterr().err
     assert not run.exists()  # refused before the run folder is made
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    assert train_main(["--run-dir", str(a_file)]) == 2
+    assert f"the run folder {a_file}: a file is there, not a folder" in capsys.readouterr().err
+    assert eval_main(["--domains", "arithmetic", "--limit", "2", "--out", str(a_file / "x")]) == 2
+    assert f"--out {a_file / 'x'}: cannot be made" in capsys.readouterr().err
     assert eval_main(["--domains", "arithmetic", "--limit", "-3"]) == 2
     assert "strata-eval: --limit -3: must be >= 0" in capsys.readouterr().err
     assert eval_main(["--domains", "arithmetic", "--limit", "2", "--adapter", str(tmp_path)]) == 2

@@ -124,10 +124,10 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             say_counts(*load_items(cfg))
             print(to_toml(cfg))
             return 0
+        make_folder(run, "the run folder")
     except (ConfigError, DataError, TrackerError) as err:
         print(f"strata-train: {err}", file=sys.stderr)
         return 2
-    run.mkdir(parents=True, exist_ok=True)
     (run / "config.toml").write_text(to_toml(cfg), encoding="utf-8")
     (run / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1), encoding="utf-8")
     say(f"run folder: {run}")
@@ -215,6 +215,8 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         check_model(cfg)
         if args.adapter:
             _check_adapter(args.adapter)
+        if args.out:  # made now: a path it cannot be would fail after the whole evaluation
+            make_folder(args.out, "--out")
     except (ConfigError, DataError) as err:
         print(f"strata-eval: {err}", file=sys.stderr)
         return 2
@@ -248,10 +250,19 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         text += "\n" + subjects_comparison_markdown(before, results)
     print(text)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(to_json(results), indent=1))
         (args.out / "results.md").write_text(text)
     return 0
+
+
+def make_folder(path: Path, what: str) -> None:
+    """Make ``path`` (and its parents), or a ConfigError naming it and why not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{what} {path}: a file is there, not a folder") from None
+    except OSError as err:
+        raise ConfigError(f"{what} {path}: cannot be made ({err.strerror})") from None
 
 
 def _check_adapter(path: Path) -> None:
