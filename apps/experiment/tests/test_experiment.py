@@ -196,6 +196,18 @@ def test_a_grid_path_that_is_no_toml_text_is_one_line(
         assert err.count("\n") == 1
 
 
+def test_a_runs_folder_that_cannot_be_made_is_one_line_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    path = _grid(tmp_path, 'name = "g"\n[configs.a]\n')
+    assert main([str(path), "--runs", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert f"strata-experiment: --runs {a_file}: a file is there, not a folder" in err
+    assert err.count("\n") == 1
+
+
 def test_the_grids_env_is_set_for_its_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from strata_experiment.aggregate import write_aggregate
 from strata_experiment.grid import exit_on_sigterm, load_grid, run_one
-from strata_trainer.config import ConfigError
+from strata_trainer.config import ConfigError, make_folder
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing := only - set(grid.configs):
             raise ConfigError(f"--only: no configuration(s) {sorted(missing)} in {args.grid}")
         seeds = chosen_seeds(args.seeds, grid.seeds, args.grid)
+        if not (args.dry_run or args.aggregate_only):  # before the first run, not inside it
+            make_folder(grid.runs, "--runs" if args.runs else "the grid's runs folder")
     except ConfigError as err:
         print(f"strata-experiment: {err}", file=sys.stderr)
         return 2

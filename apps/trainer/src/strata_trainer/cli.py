@@ -41,6 +41,7 @@ from strata_trainer.config import (
     RunConfig,
     build_config,
     describe,
+    make_folder,
     resume_config,
     saved_config,
     to_toml,
@@ -253,16 +254,6 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         (args.out / "results.json").write_text(json.dumps(to_json(results), indent=1))
         (args.out / "results.md").write_text(text)
     return 0
-
-
-def make_folder(path: Path, what: str) -> None:
-    """Make ``path`` (and its parents), or a ConfigError naming it and why not."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ConfigError(f"{what} {path}: a file is there, not a folder") from None
-    except OSError as err:
-        raise ConfigError(f"{what} {path}: cannot be made ({err.strerror})") from None
 
 
 def _check_adapter(path: Path) -> None:

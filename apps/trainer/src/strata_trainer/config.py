@@ -504,6 +504,17 @@ def _section(name: str, cls: type, values: Mapping[str, Any], base: Any) -> Any:
         raise ConfigError(f"[{name}]: {err}") from None
 
 
+def make_folder(path: Path, what: str) -> None:
+    """Make ``path`` (and its parents) before any model loads, or a ConfigError naming it
+    (``what``: the option or folder it is) and why not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{what} {path}: a file is there, not a folder") from None
+    except OSError as err:
+        raise ConfigError(f"{what} {path}: cannot be made ({err.strerror})") from None
+
+
 def _table(text: str) -> Any:
     """A --set table as a TOML inline table, the form the config files and docs use
     (``{mmlu = 1000}``), or as a Python literal (``{'mmlu': 1000}``, the grids' records)."""
