@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from strata_rewards.data import DataError
 from strata_rewards.synthetic import GENERATORS
 from strata_trainer import ConfigError, RunConfig, build_config
-from strata_trainer.config import describe
+from strata_trainer.config import describe, parse_table
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"  # ../shared beside the clone
 
@@ -275,3 +278,18 @@ def test_a_second_example_comes_after_the_first_and_before_the_question() -> Non
     ]
     assert messages[4]["content"] == "<think>35 + 47 = 82.</think><answer>82</answer>"
     assert len(prompting.messages("add_digit", "What is 3 + 14?")) == 4  # one example only
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z_][a-z0-9_]{0,11}", fullmatch=True),
+        st.integers(0, 10**6) | st.sampled_from(["skill", "answer"]),
+        max_size=5,
+    )
+)
+def test_a_set_table_reads_alike_in_toml_and_python_form(table: dict[str, int | str]) -> None:
+    """--set takes a table as a TOML inline table (the docs' and config files' form) or as a
+    Python literal (the grids' records): the two spellings of one table give the same table."""
+    toml_form = "{" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in table.items()) + "}"
+    assert parse_table(toml_form) == table
+    assert parse_table(repr(table)) == table

@@ -452,7 +452,7 @@ def _coerce(section: str, name: str, hint: Any, value: Any) -> Any:
     if origin is dict or hint is dict:
         number = args[1] if len(args) == 2 else float
         try:
-            table = _table(value) if isinstance(value, str) else value
+            table = parse_table(value) if isinstance(value, str) else value
             if not isinstance(table, Mapping):
                 raise ValueError
         except (ValueError, TypeError, SyntaxError):
@@ -515,7 +515,7 @@ def make_folder(path: Path, what: str) -> None:
         raise ConfigError(f"{what} {path}: cannot be made ({err.strerror})") from None
 
 
-def _table(text: str) -> Any:
+def parse_table(text: str) -> Any:
     """A --set table as a TOML inline table, the form the config files and docs use
     (``{mmlu = 1000}``), or as a Python literal (``{'mmlu': 1000}``, the grids' records)."""
     try:
