@@ -120,6 +120,8 @@ def test_inputs_are_checked_before_any_model_loads(
     assert f"the run folder {a_file}: a file is there, not a folder" in capsys.readouterr().err
     assert eval_main(["--domains", "arithmetic", "--limit", "2", "--out", str(a_file / "x")]) == 2
     assert f"--out {a_file / 'x'}: cannot be made" in capsys.readouterr().err
+    assert train_main(["--resume", str(tmp_path), "--config", str(latin1)]) == 2
+    assert "--resume continues a run with its own config.toml" in capsys.readouterr().err
     assert eval_main(["--domains", "arithmetic", "--limit", "-3"]) == 2
     assert "strata-eval: --limit -3: must be >= 0" in capsys.readouterr().err
     assert eval_main(["--domains", "arithmetic", "--limit", "2", "--adapter", str(tmp_path)]) == 2

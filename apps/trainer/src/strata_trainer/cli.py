@@ -104,6 +104,11 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         print(describe())
         return 0
     try:
+        if args.resume and (args.config or args.run_dir):  # they were ignored without a word
+            raise ConfigError(
+                "--resume continues a run with its own config.toml in its own folder: drop "
+                "--config and --run-dir (--set may change what --resume allows)"
+            )
         if args.resume:
             saved = args.resume / "config.toml"
             if not saved.is_file():
