@@ -124,6 +124,8 @@ def test_inputs_are_checked_before_any_model_loads(
     assert "--resume continues a run with its own config.toml" in capsys.readouterr().err
     assert eval_main(["--domains", "arithmetic", "--limit", "-3"]) == 2
     assert "strata-eval: --limit -3: must be >= 0" in capsys.readouterr().err
+    assert eval_main(["--probe", "--domains", "sum", "--limit", "0"]) == 2
+    assert "--probe --limit 0: give a number of dev items" in capsys.readouterr().err
     assert eval_main(["--domains", "arithmetic", "--limit", "2", "--adapter", str(tmp_path)]) == 2
     assert f"--adapter: {tmp_path} is not a checkpoint (no trainer_state.json)" in (
         capsys.readouterr().err

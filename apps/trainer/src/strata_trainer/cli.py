@@ -296,6 +296,10 @@ def _eval_config(args: argparse.Namespace) -> RunConfig:
     """The run's configuration (with --adapter) or the default, then this command's options."""
     if args.limit is not None and args.limit < 0:  # else named as data.eval_size, not typed
         raise ConfigError(f"--limit {args.limit}: must be >= 0 (0: a benchmark's whole split)")
+    if args.probe and args.limit == 0:  # the probe's dev items have no "whole split"
+        raise ConfigError(
+            "--probe --limit 0: give a number of dev items a domain (default: probe.items, 64)"
+        )
     base: Path | None = None
     if args.adapter:
         run = args.adapter if (args.adapter / "config.toml").is_file() else args.adapter.parent
