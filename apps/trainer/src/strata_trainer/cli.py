@@ -207,6 +207,10 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         before = _read_results(args.compare) if args.compare else None
+        if args.probe and args.limit == 0:  # the probe's dev items have no "whole split"
+            raise ConfigError(
+                "--probe --limit 0: give a number of dev items a domain (default: probe.items, 64)"
+            )
         cfg = _eval_config(args)
         if args.probe:
             held = with_questions(load_probe_items(cfg, args.limit or cfg.probe.items), "probe")
@@ -296,10 +300,6 @@ def _eval_config(args: argparse.Namespace) -> RunConfig:
     """The run's configuration (with --adapter) or the default, then this command's options."""
     if args.limit is not None and args.limit < 0:  # else named as data.eval_size, not typed
         raise ConfigError(f"--limit {args.limit}: must be >= 0 (0: a benchmark's whole split)")
-    if args.probe and args.limit == 0:  # the probe's dev items have no "whole split"
-        raise ConfigError(
-            "--probe --limit 0: give a number of dev items a domain (default: probe.items, 64)"
-        )
     base: Path | None = None
     if args.adapter:
         run = args.adapter if (args.adapter / "config.toml").is_file() else args.adapter.parent
