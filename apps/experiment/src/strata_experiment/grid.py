@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from strata_experiment.aggregate import doc_block, summarise_run
-from strata_trainer.config import ConfigError, build_config
+from strata_trainer.config import ConfigError, build_config, read_toml
 from strata_trainer.evaluate import evaluation_key
 from strata_trainer.memory import kib_to_gb, peak_rss_gb
 
@@ -67,18 +66,7 @@ class Grid:
 def load_grid(path: Path, runs: Path | None = None) -> Grid:
     """Read and check a grid file; every configuration is built once here, so a typo fails
     before the first run rather than hours into the grid."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such grid file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a grid file (experiments/*.toml)") from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); TOML files are UTF-8"
-        ) from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    raw = read_toml(path, "grid file")
     known = {"name", "summaries", "runs", "config", "set", "seeds", "configs", "doc", "env"}
     if unknown := sorted(set(raw) - known):
         raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(known)}")

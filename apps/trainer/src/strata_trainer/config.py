@@ -524,12 +524,14 @@ def parse_table(text: str) -> Any:
         return ast.literal_eval(text)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A TOML file's tables, or a ConfigError naming ``path`` (a ``what``: strata-train's config
+    file, strata-experiment's grid file) and what is wrong with it."""
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(f"{path}: no such {what}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
     except UnicodeDecodeError as err:
@@ -537,7 +539,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
             f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); TOML files are UTF-8"
         ) from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a TOML file") from None
+        raise ConfigError(f"{path}: is a folder, not a {what}") from None
 
 
 def to_toml(cfg: RunConfig) -> str:
@@ -569,7 +571,7 @@ ADDED_SINCE: dict[str, str] = {"reward.repetition_words": "whitespace"}
 
 def saved_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
     """A run folder's config.toml as the run started (``ADDED_SINCE``), then ``overrides``."""
-    loaded = _read_toml(path)
+    loaded = read_toml(path)
     missing = []
     for key, value in ADDED_SINCE.items():
         section, _, name = key.partition(".")
@@ -634,7 +636,7 @@ def build_config(toml_path: str | Path | None = None, overrides: Sequence[str] =
     tables: dict[str, dict[str, Any]] = {}
     if toml_path is not None:
         path = Path(toml_path)
-        for section, values in _read_toml(path).items():
+        for section, values in read_toml(path).items():
             if section not in SECTIONS or not isinstance(values, dict):
                 raise ConfigError(
                     f"{path}: unknown section [{section}]; sections: {', '.join(SECTIONS)}"
