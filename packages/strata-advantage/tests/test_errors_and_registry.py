@@ -72,6 +72,35 @@ def test_san_rejects_inconsistent_thresholds(options: dict[str, float], message:
         compute_advantages([1.0, 0.0], [0, 0], **options)
 
 
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"clip": "3"}, TypeError, "clip must be a number, got '3'"),
+        ({"clip": True}, TypeError, "clip must be a number, got True"),
+        ({"low_var": float("nan")}, ValueError, "low_var is nan"),
+    ],
+)
+def test_option_values_that_are_not_numbers_are_refused(
+    options: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        compute_advantages([1.0, 0.0], [0, 0], **options)  # type: ignore[arg-type]
+
+
+def test_an_infinite_clip_means_no_clip() -> None:
+    adv = compute_advantages([1.0, 0.0, 0.0, 0.0], [0, 0, 0, 0], clip=float("inf"))
+    assert adv.max() > 1.0
+
+
+@pytest.mark.parametrize("ids", [[0, "0", 1], ("a", 1, "b")])
+def test_ids_mixing_strings_and_numbers_are_refused_not_merged(ids: list[object]) -> None:
+    # np.asarray([0, "0", 1]) is ['0', '0', '1']: two distinct groups would become one.
+    with pytest.raises(TypeError, match=r"groups mixes strings with int ids \(groups\[\d\] ="):
+        compute_advantages([1.0, 0.0, 1.0], ids)
+    with pytest.raises(TypeError, match="domains mixes strings with int ids"):
+        compute_advantages([1.0, 0.0, 1.0], [0, 1, 2], domains=ids)
+
+
 def test_bad_nan_policy() -> None:
     with pytest.raises(ValueError, match="nan_policy must be 'raise' or 'mask'"):
         compute_advantages([1.0], [0], nan_policy="ignore")  # type: ignore[call-overload]

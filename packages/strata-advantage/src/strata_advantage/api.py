@@ -101,7 +101,8 @@ def compute_advantages(
     Raises:
         ValueError: bad shapes or lengths, an empty batch, a group spanning two domains, a
             non-finite reward under ``"raise"``, an unknown estimator or option, bad option values.
-        TypeError: rewards or ids of an unusable type.
+        TypeError: rewards or ids of an unusable type (ids mixing strings and numbers
+            included), an option that is not a number.
     """
     fn = get_estimator(estimator)
     check_estimator_options(estimator, options)

@@ -192,6 +192,8 @@ def _dense_ids(
             return _dense_int_ids_torch(ids.reshape(-1).to(like.device), name, n, labels)
         ids = ids.detach().cpu().numpy()
     arr = np.asarray(ids)
+    if arr.dtype.kind == "U" and not isinstance(ids, np.ndarray):
+        _check_one_id_type(ids, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if arr.shape[0] != n:
@@ -212,6 +214,17 @@ def _dense_ids(
 
         return torch.as_tensor(dense, device=like.device), k, names
     return dense, k, names
+
+
+def _check_one_id_type(ids: Any, name: str) -> None:
+    """NumPy turns ``[0, "0"]`` into two equal strings: refuse ids of mixed types instead of
+    merging distinct groups in silence."""
+    odd = next((i for i, v in enumerate(ids) if not isinstance(v, str)), None)
+    if odd is not None:
+        raise TypeError(
+            f"{name} mixes strings with {type(ids[odd]).__name__} ids ({name}[{odd}] = "
+            f"{ids[odd]!r}); NumPy would compare them as strings, so 0 and '0' would be one id"
+        )
 
 
 def _dense_int_ids_numpy(

@@ -12,6 +12,8 @@ reward, ``c_i = r_i - m_g(i)`` the group-centred reward.
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
@@ -83,6 +85,13 @@ def check_estimator_options(name: str, options: Mapping[str, object]) -> None:
     if unknown:
         takes = ", ".join(accepted) if accepted else "no options"
         raise ValueError(f"estimator {name!r} takes {takes}; got unknown option(s) {unknown}")
+    for key, value in options.items():
+        # Options are thresholds and scales: a string or bool is a caller's slip, and NaN fails
+        # every comparison, so ``low_var = nan`` would pass ``low_var <= 0`` unnoticed.
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"estimator {name!r}: {key} must be a number, got {value!r}")
+        if math.isnan(value):
+            raise ValueError(f"estimator {name!r}: {key} is nan")
 
 
 @register_estimator("san")
