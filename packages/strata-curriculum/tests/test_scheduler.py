@@ -110,6 +110,10 @@ def test_proportional_follows_its_weights() -> None:
         (lambda s: s.update("a", [0.5, 1.5]), ValueError, "1.5 at index 1"),
         (lambda s: s.allocate(-1), ValueError, "n_prompts must be >= 0"),
         (lambda s: s.allocate(2.5), TypeError, "n_prompts must be an int"),
+        # A string is iterable: "101" was read as the rewards 1, 0, 1.
+        (lambda s: s.update("a", "101"), TypeError, "must be an iterable of numbers, got '101'"),
+        (lambda s: s.update("a", 1.0), TypeError, "must be an iterable of numbers, got 1.0"),
+        (lambda s: s.update("a", ["x"]), TypeError, "rewards for 'a' must be numbers"),
     ],
 )
 def test_bad_calls_raise_clear_errors(call, error, message) -> None:  # type: ignore[no-untyped-def]
@@ -166,12 +170,41 @@ def test_large_c_or_sharpness_never_overflows(
         (lambda: UCBScheduler(["a"], sharpness=0.0), "sharpness must lie in \\(0, 64\\]"),
         (lambda: UCBScheduler(["a"], sharpness=math.nan), "sharpness must lie"),
         (lambda: ProportionalScheduler({"a": 0.0}), "all zero"),
-        (lambda: ProportionalScheduler({"a": -1.0}), "finite and >= 0"),
+        (lambda: ProportionalScheduler({"a": -1.0}), "finite numbers >= 0"),
+        (lambda: ProportionalScheduler({"a": "1"}), "finite numbers >= 0; got {'a': '1'}"),
     ],
 )
 def test_bad_configuration_raises(make, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        # A string is a sequence: "gsm8k" was five domains, g, s, m, 8 and k.
+        (lambda: UCBScheduler("gsm8k"), "got the string 'gsm8k' \\(a single domain is"),
+        (lambda: UniformScheduler("ab"), "got the string 'ab'"),
+        (lambda: ProportionalScheduler(["a", "b"]), "weights must map each domain to its share"),
+    ],
+)
+def test_domains_given_in_the_wrong_shape_raise(make, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("weights", "n", "message"),
+    [
+        ([], 3, "weights is empty"),
+        ([1.0, 1.0], -1, "n must be an int >= 0, got -1"),
+        ([1.0, -1.0], 3, "weights\\[1\\] = -1.0"),
+        ([math.nan, 1.0], 3, "weights\\[0\\] = nan"),
+    ],
+)
+def test_apportion_refuses_what_it_cannot_split(weights: list[float], n: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        apportion(weights, n, 0.0, random.Random(0))
 
 
 def test_state_of_another_kind_or_domains_is_refused() -> None:
@@ -182,3 +215,14 @@ def test_state_of_another_kind_or_domains_is_refused() -> None:
         UCBScheduler(["a", "c"]).load_state_dict(state)
     with pytest.raises(ValueError, match="unknown scheduler kind"):
         scheduler_from_state({**state, "kind": "magic"})
+
+
+def test_a_state_that_is_not_a_schedulers_names_what_it_lacks() -> None:
+    state = UCBScheduler(["a", "b"]).state_dict()
+    del state["rng"], state["seen"]
+    with pytest.raises(ValueError, match="it lacks seen, rng \\(has version, kind"):
+        scheduler_from_state(state)
+    with pytest.raises(ValueError, match="it lacks seen, rng"):
+        UCBScheduler(["a", "b"]).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"it lacks version, .* \(has nothing\)"):
+        scheduler_from_state({})

@@ -21,6 +21,7 @@ from strata_curriculum.schedulers import (
     UCBScheduler,
     UniformScheduler,
     apportion,
+    check_state_keys,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
 
 def scheduler_from_state(state: Mapping[str, Any]) -> DomainScheduler:
     """Rebuild a scheduler of the right kind from :meth:`state_dict` output (e.g. a checkpoint)."""
+    check_state_keys(state)
     config = dict(state["config"])
     domains = state["domains"]
     kinds = {

@@ -20,6 +20,7 @@ instead of an argmax.
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -67,6 +68,15 @@ def apportion(weights: Sequence[float], n: int, floor: float, rng: random.Random
         floor: share guaranteed to each index, in [0, 1/K].
     """
     k = len(weights)
+    if k == 0:
+        raise ValueError("weights is empty: there is nothing to apportion among")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    bad = [i for i, w in enumerate(weights) if not w >= 0.0]  # also NaN
+    if bad:
+        raise ValueError(
+            f"weights must be >= 0 (inf allowed); weights[{bad[0]}] = {weights[bad[0]]}"
+        )
     base = min(math.ceil(floor * n - 1e-9), n // k) if n else 0
     counts = [base] * k
     rest = n - base * k
@@ -88,6 +98,22 @@ def apportion(weights: Sequence[float], n: int, floor: float, rng: random.Random
     return counts
 
 
+STATE_KEYS = ("version", "kind", "domains", "config", "accuracy", "seen", "rng")
+
+
+def check_state_keys(state: Mapping[str, Any]) -> None:
+    """Raise ValueError naming what a :meth:`state_dict` output lacks (a checkpoint of another
+    program, or a truncated one), instead of a KeyError on the first missing key."""
+    if not isinstance(state, Mapping):
+        raise TypeError(f"a scheduler state is a mapping, got {type(state).__name__}")
+    missing = [key for key in STATE_KEYS if key not in state]
+    if missing:
+        raise ValueError(
+            f"not a scheduler's state_dict: it lacks {', '.join(missing)} "
+            f"(has {', '.join(map(str, state)) or 'nothing'})"
+        )
+
+
 class _Scheduler:
     """Shared bookkeeping: domains, reward statistics, RNG, validation, state."""
 
@@ -96,6 +122,11 @@ class _Scheduler:
     def __init__(
         self, domains: Sequence[str], *, floor: float, ema: float, seed: int | None
     ) -> None:
+        if isinstance(domains, str):
+            raise TypeError(
+                f"domains must be a sequence of names, got the string {domains!r} "
+                f"(a single domain is [{domains!r}])"
+            )
         names = tuple(domains)
         if not names:
             raise ValueError("domains is empty: a scheduler needs at least one domain")
@@ -151,7 +182,14 @@ class _Scheduler:
     def update(self, domain: str, rewards: Iterable[float]) -> None:
         if domain not in self._acc:
             raise ValueError(f"unknown domain {domain!r}; known: {', '.join(self._domains)}")
-        values = [float(r) for r in rewards]
+        if isinstance(rewards, str | bytes) or not isinstance(rewards, Iterable):
+            raise TypeError(
+                f"rewards for {domain!r} must be an iterable of numbers, got {rewards!r}"
+            )
+        try:
+            values = [float(r) for r in rewards]
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"rewards for {domain!r} must be numbers: {err}") from None
         for i, r in enumerate(values):
             if not 0.0 <= r <= 1.0:  # also rejects NaN
                 raise ValueError(
@@ -181,6 +219,7 @@ class _Scheduler:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        check_state_keys(state)
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"state version {state.get('version')!r} is not {STATE_VERSION}")
         if state.get("kind") != self.kind:
@@ -273,10 +312,21 @@ class ProportionalScheduler(_Scheduler):
         ema: float = 0.3,
         seed: int | None = None,
     ) -> None:
+        if not isinstance(weights, Mapping):
+            raise TypeError(
+                f"weights must map each domain to its share, e.g. {{'a': 1.0, 'b': 2.0}}; got "
+                f"{weights!r} (equal shares: UniformScheduler)"
+            )
         super().__init__(list(weights), floor=floor, ema=ema, seed=seed)
-        bad = {d: w for d, w in weights.items() if not (w >= 0.0 and math.isfinite(w))}
+        bad = {
+            d: w
+            for d, w in weights.items()
+            if isinstance(w, bool)
+            or not isinstance(w, numbers.Real)
+            or not (w >= 0.0 and math.isfinite(w))
+        }
         if bad:
-            raise ValueError(f"weights must be finite and >= 0; got {bad}")
+            raise ValueError(f"weights must be finite numbers >= 0; got {bad}")
         if not any(weights.values()):
             raise ValueError("weights are all zero: no domain would get a prompt")
         self.weights = {d: float(weights[d]) for d in self._domains}
