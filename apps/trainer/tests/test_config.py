@@ -75,6 +75,10 @@ def test_toml_then_overrides(tmp_path: Path) -> None:
         (["rollout.max_batch_tokens=0"], r"rollout.max_batch_tokens: must be >= 1, got 0"),
         (["log.samples_every=-1"], r"log.samples_every: must be >= 0, got -1"),
         (["reward.structure=nan"], r"reward.structure: must be a finite weight >= 0, got nan"),
+        (
+            ["reward.outcome=0", "reward.structure=0", "reward.repetition=0"],
+            r"reward: outcome, structure and repetition are all 0",
+        ),
         (["train.learning_rate=nan"], r"\[train\]: learning_rate must be a finite number"),
         (["train.top_p=1.5"], r"\[train\]: top_p must be in \(0, 1\], got 1.5"),
         (["train.lora_dropout=1"], r"\[train\]: lora_dropout must be in \[0, 1\)"),

@@ -197,12 +197,43 @@ def test_weights_name_an_unknown_word_cut() -> None:
         Weights(words="spaces")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
-def test_weights_are_finite_and_not_negative(bad: float) -> None:
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "0.2", True])
+def test_weights_are_finite_numbers_and_not_negative(bad: float) -> None:
     with pytest.raises(
-        ValueError, match=r"reward weights must be finite and >= 0, got \{'structure'"
+        ValueError, match=r"reward weights must be finite numbers >= 0, got \{'structure'"
     ):
         Weights(structure=bad)
+
+
+def test_weights_that_are_all_zero_are_refused() -> None:
+    with pytest.raises(ValueError, match="all 0: every completion would score 0"):
+        Weights(outcome=0.0, structure=0.0, repetition=0.0)
+    with pytest.raises(ValueError, match=r"ngram must be an int >= 1, got 2\.5"):
+        Weights(ngram=2.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("completion", "message"),
+    [
+        (None, "completion must be a str, got NoneType$"),
+        (b"#### 7", "got bytes"),
+        ([{"role": "assistant", "content": "#### 7"}], "got list \\(a chat completion\\? pass"),
+    ],
+)
+def test_a_completion_that_is_not_text_names_its_type(completion: object, message: str) -> None:
+    # Model text never raises; a caller's non-string did, as an AttributeError deep in the parser.
+    for call in (
+        lambda: score("gsm8k", completion, 7),  # type: ignore[arg-type]
+        lambda: verify("gsm8k", completion, 7),  # type: ignore[arg-type]
+        lambda: extract_answer("gsm8k", completion),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError, match=message):
+            call()
+
+
+def test_weights_of_another_type_are_refused() -> None:
+    with pytest.raises(TypeError, match="weights must be a Weights, got dict \\(from a dict"):
+        score("gsm8k", "#### 7", 7, weights={"outcome": 1.0})  # type: ignore[arg-type]
 
 
 def test_word_cuts_are_the_ones_wordsplit_names() -> None:

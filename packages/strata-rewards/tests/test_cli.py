@@ -101,6 +101,42 @@ def test_a_missing_file_or_a_folder_is_named(
     assert f"{tmp_path}: is a folder, not a JSONL file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--out", "{tmp}"], "--out {tmp}: is a folder"),
+        (["--out", "{tmp}/no/o.jsonl"], "--out {tmp}/no/o.jsonl: its folder {tmp}/no does not"),
+        # --summary is written last: unchecked, the whole file was scored before a traceback.
+        (["--summary", "{tmp}/no/s.json"], "--summary {tmp}/no/s.json: its folder"),
+    ],
+)
+def test_outputs_that_cannot_be_written_are_named_before_scoring(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    src = _write(tmp_path / "in.jsonl", [{"completion": "#### 1", "answer": 1}])
+    assert main(["score", str(src), *(f.format(tmp=tmp_path) for f in flags)]) == 2
+    err = capsys.readouterr().err
+    assert message.format(tmp=tmp_path) in err
+    assert "rows" not in err  # no summary: nothing was scored
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--w-outcome", "nan"], "finite numbers >= 0, got {'outcome': nan}"),
+        (["--w-outcome", "0", "--w-structure", "0", "--w-repetition", "0"], "are all 0"),
+    ],
+)
+def test_bad_weights_are_a_usage_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    src = _write(tmp_path / "in.jsonl", [{"completion": "#### 1", "answer": 1}])
+    with pytest.raises(SystemExit) as exit_:
+        main(["score", str(src), *flags])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_a_line_that_is_not_utf8_is_named_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

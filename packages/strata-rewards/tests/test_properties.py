@@ -230,7 +230,7 @@ WEIGHTS = st.builds(
     Weights,
     outcome=st.floats(0, 5),
     structure=st.floats(0, 5),
-    repetition=st.floats(0, 5),
+    repetition=st.floats(0, 5).filter(bool),  # all three 0 is refused
     structure_gate=st.sampled_from(["none", "parsed", "correct"]),
 )
 

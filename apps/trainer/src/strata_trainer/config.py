@@ -336,6 +336,11 @@ class RunConfig:
         ):
             if not (weight >= 0 and math.isfinite(weight)):  # nan passed a "< 0" test
                 raise ConfigError(f"reward.{name}: must be a finite weight >= 0, got {weight}")
+        if not (r.outcome or r.structure or r.repetition):
+            raise ConfigError(
+                "reward: outcome, structure and repetition are all 0: every completion would "
+                "score 0 and GRPO would learn nothing"
+            )
         for domain, factor in self.reward.scale.items():
             if domain not in self.data.domains or not factor > 0:
                 raise ConfigError(

@@ -64,13 +64,7 @@ def _row(path: Path, line_no: int, line: str, args: argparse.Namespace) -> dict[
     return row
 
 
-def _score_file(args: argparse.Namespace, out: TextIO) -> dict[str, Any]:
-    weights = Weights(
-        outcome=args.w_outcome,
-        structure=args.w_structure,
-        repetition=args.w_repetition,
-        words=args.words,
-    )
+def _score_file(args: argparse.Namespace, weights: Weights, out: TextIO) -> dict[str, Any]:
     n = skipped = correct = parsed = 0
     sums = {"structure": 0.0, "repetition": 0.0, "total": 0.0}
     for line_no, line in _lines(args.path):
@@ -153,17 +147,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         "2026-11-28, blind to repetition without spaces)",
     )
     args = parser.parse_args(argv)
+    try:
+        weights = Weights(
+            outcome=args.w_outcome,
+            structure=args.w_structure,
+            repetition=args.w_repetition,
+            words=args.words,
+        )
+    except ValueError as err:
+        parser.error(f"--w-outcome/--w-structure/--w-repetition: {err}")
 
     if str(args.path) != "-" and not args.path.is_file():
         what = "is a folder, not a JSONL file" if args.path.is_dir() else "no such file"
         print(f"strata-rewards: {args.path}: {what}", file=sys.stderr)
         return 2
+    # Checked before scoring, so a long file is not scored for nothing.
+    for flag, target in (("--out", args.out), ("--summary", args.summary)):
+        if target is not None and (target.is_dir() or not target.parent.is_dir()):
+            why = "is a folder" if target.is_dir() else f"its folder {target.parent} does not exist"
+            print(f"strata-rewards: {flag} {target}: {why}", file=sys.stderr)
+            return 2
     try:
         if args.out:
             with args.out.open("w", encoding="utf-8") as out:
-                summary = _score_file(args, out)
+                summary = _score_file(args, weights, out)
         else:
-            summary = _score_file(args, sys.stdout)
+            summary = _score_file(args, weights, sys.stdout)
     except InputError as err:
         print(f"strata-rewards: {err}", file=sys.stderr)
         return 2

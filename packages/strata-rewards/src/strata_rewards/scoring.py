@@ -9,6 +9,7 @@ bad *gold* answer or an unknown domain does.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -45,11 +46,19 @@ class Weights:
             "structure": self.structure,
             "repetition": self.repetition,
         }
-        bad = {k: w for k, w in weights.items() if not (w >= 0 and math.isfinite(w))}
-        if bad:  # nan once passed a "< 0" test
-            raise ValueError(f"reward weights must be finite and >= 0, got {bad}")
-        if self.ngram < 1:
-            raise ValueError(f"ngram must be >= 1, got {self.ngram}")
+        bad = {
+            k: w
+            for k, w in weights.items()
+            if isinstance(w, bool)
+            or not isinstance(w, numbers.Real)
+            or not (w >= 0 and math.isfinite(w))  # nan once passed a "< 0" test
+        }
+        if bad:
+            raise ValueError(f"reward weights must be finite numbers >= 0, got {bad}")
+        if not any(weights.values()):
+            raise ValueError("reward weights are all 0: every completion would score 0")
+        if isinstance(self.ngram, bool) or not isinstance(self.ngram, int) or self.ngram < 1:
+            raise ValueError(f"ngram must be an int >= 1, got {self.ngram!r}")
         word_splitter(self.words)  # ValueError naming the allowed cuts
         if self.structure_gate not in ("none", "parsed", "correct"):
             raise ValueError(
@@ -88,6 +97,18 @@ def _domain(domain: str | Domain) -> Domain:
     return domain if isinstance(domain, Domain) else get_domain(domain)
 
 
+def _check_completion(completion: object) -> None:
+    # Whatever text a model writes is scored; a non-string is the caller's slip (often a chat
+    # completion, a list of messages), which would otherwise fail deep in the parser.
+    if not isinstance(completion, str):
+        hint = (
+            " (a chat completion? pass its message's 'content')"
+            if isinstance(completion, list | dict)
+            else ""
+        )
+        raise TypeError(f"completion must be a str, got {type(completion).__name__}{hint}")
+
+
 def _extract(d: Domain, completion: str, template: Template | None) -> tuple[Any, AnswerSpan]:
     tag = (template or d.template).answer_tag
     span = answer_span(completion, answer_tag=tag)
@@ -96,6 +117,7 @@ def _extract(d: Domain, completion: str, template: Template | None) -> tuple[Any
 
 def extract_answer(domain: str | Domain, completion: str) -> str | None:
     """The answer a completion gives, as text ("18", "B", "yes"), or None."""
+    _check_completion(completion)
     value, _ = _extract(_domain(domain), completion, None)
     if value is None:
         return None
@@ -108,6 +130,7 @@ def extract_answer(domain: str | Domain, completion: str) -> str | None:
 
 def verify(domain: str | Domain, completion: str, gold: Gold) -> bool:
     """Whether the completion's answer equals ``gold`` (raises GoldError on an unreadable gold)."""
+    _check_completion(completion)
     d = _domain(domain)
     expected = d.parse_gold(gold)
     value, _ = _extract(d, completion, None)
@@ -123,6 +146,12 @@ def score(
     weights: Weights | None = None,
 ) -> RewardBreakdown:
     """Outcome, structure and repetition of one completion, and their weighted total."""
+    _check_completion(completion)
+    if weights is not None and not isinstance(weights, Weights):
+        raise TypeError(
+            f"weights must be a Weights, got {type(weights).__name__} (from a dict: "
+            "Weights(**mapping))"
+        )
     d = _domain(domain)
     w = weights or DEFAULT_WEIGHTS
     expected = d.parse_gold(gold)
