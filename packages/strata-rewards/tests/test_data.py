@@ -317,3 +317,25 @@ def test_a_thousand_mmlu_test_items_cover_every_subject_evenly() -> None:
     per_subject = {s: sum(it.subject == s for it in picked) for s in {it.subject for it in items}}
     assert len(per_subject) == 57
     assert set(per_subject.values()) <= {17, 18}
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # An unknown split said "fewer than 3 distinct dev2 items (found 0)", a negative n
+        # "fewer than -2 distinct eval items (found 372)": both true, neither the reason.
+        (lambda: load_synthetic("sum", "dev2", 3, seed=0, difficulty=1), "unknown split 'dev2'"),  # type: ignore[arg-type]
+        (lambda: load_synthetic("sum", "eval", -2, seed=0, difficulty=1), "n must be >= 0, got -2"),
+        (lambda: synthetic.generate("sum", -1, seed=0), "n must be >= 0, got -1"),
+    ],
+)
+def test_synthetic_sizes_and_splits_that_make_no_sense_are_named(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_subsample_refuses_a_negative_size() -> None:
+    items = [Item(f"q{i}", i, f"row {i}") for i in range(5)]
+    assert len(subsample(items, 0, seed=0)) == 0
+    with pytest.raises(ValueError, match="n must be >= 0 or None, got -1"):
+        subsample(items, -1, seed=0)  # picked[:-1]: four of five items, in silence

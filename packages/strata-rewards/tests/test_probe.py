@@ -19,6 +19,7 @@ from strata_rewards.probe import (
     pass_at_k,
     summarise,
 )
+from strata_rewards.stats import mcnemar_p, wilson
 
 answers = st.sampled_from(["A", "B", "C", "D", None])
 
@@ -108,3 +109,21 @@ def test_a_model_whose_majority_follows_the_gold_is_learnable() -> None:
     assert probe.maj_at_k.value == 1.0
     assert probe.mixed.value > 0.9
     assert math.isclose(probe.parse_rate.value, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # Each of these once returned a number, or failed with a message naming none of its
+        # arguments ("math domain error", "zip() argument 2 is longer than argument 1").
+        (lambda: wilson(5, 3), r"wilson needs 0 <= k <= n .* got k=5 n=3"),
+        (lambda: wilson(-1, 3), r"got k=-1 n=3"),
+        (lambda: mcnemar_p([2, 0], [1, 0]), r"before\[0\] = 2; outcomes are 0/1"),
+        (lambda: mcnemar_p([1, 0], [0, 0.5]), r"after\[1\] = 0.5"),
+        (lambda: majority_correct(["A"], [True, False]), r"1 answers but 2 outcomes"),
+        (lambda: mean_interval([0.5, math.nan]), r"values\[1\] is nan"),
+    ],
+)
+def test_statistics_refuse_arguments_that_have_no_answer(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -245,6 +245,8 @@ def subsample(items: list[Item], n: int | None, seed: int) -> list[Item]:
     """``n`` items in a seeded random order (all of them when ``n`` is None or larger). Items
     with subjects (MMLU) are taken evenly across subjects: each subject gives ``n // S`` or one
     more, unless it has fewer, so per-subject accuracies all rest on similar counts."""
+    if n is not None and n < 0:  # picked[:-1] would drop one item in silence
+        raise ValueError(f"subsample: n must be >= 0 or None, got {n}")
     if n is None or n >= len(items):
         return list(items)
     rng = random.Random(seed)

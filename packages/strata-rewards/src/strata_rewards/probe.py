@@ -62,6 +62,10 @@ def majority_correct(answers: Sequence[str | None], correct: Sequence[bool]) -> 
     """Accuracy of the item's majority answer over its parsed samples: 1 or 0, or the share of
     right answers among those tied for the most votes (the expectation of a fair tie-break, so
     the result does not depend on sample order). 0 where no sample parsed."""
+    if len(answers) != len(correct):
+        raise ValueError(
+            f"majority_correct: {len(answers)} answers but {len(correct)} outcomes (one per sample)"
+        )
     votes = Counter(a for a in answers if a is not None)
     if not votes:
         return 0.0
@@ -87,6 +91,9 @@ def mean_interval(values: Sequence[float], z: float = 1.96) -> tuple[float, floa
     n = len(values)
     if n == 0:
         raise ValueError("mean_interval needs at least one value")
+    odd = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+    if odd is not None:
+        raise ValueError(f"mean_interval: values[{odd}] is {values[odd]}, not a finite number")
     mean = sum(values) / n
     if n < 2:
         return mean, mean, mean

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95 % Wilson score interval of a proportion ``k / n`` (``(0, 1)`` when n = 0)."""
+    if not 0 <= k <= n:
+        raise ValueError(f"wilson needs 0 <= k <= n (k right of n items), got k={k} n={n}")
     if n == 0:
         return 0.0, 1.0
     p = k / n
@@ -23,6 +25,12 @@ def mcnemar_p(before: Sequence[int], after: Sequence[int]) -> float:
     with p = 1/2 over the discordant pairs). 1.0 where none differ."""
     if len(before) != len(after):
         raise ValueError(f"paired outcomes need the same items: {len(before)} vs {len(after)}")
+    for name, outcomes in (("before", before), ("after", after)):
+        odd = next((i for i, v in enumerate(outcomes) if v not in (0, 1)), None)
+        if odd is not None:  # a 2 (or a score) would count as right and pass unnoticed
+            raise ValueError(
+                f"mcnemar_p: {name}[{odd}] = {outcomes[odd]!r}; outcomes are 0/1 or bools"
+            )
     gained = sum(1 for b, a in zip(before, after, strict=True) if a and not b)
     lost = sum(1 for b, a in zip(before, after, strict=True) if b and not a)
     n, k = gained + lost, min(gained, lost)

@@ -29,7 +29,7 @@ import itertools
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from strata_rewards.domains import register_alias
 from strata_rewards.extract import LETTERS
@@ -290,7 +290,12 @@ def split_rows(
     """The first ``n`` rows of :func:`stream` in ``split`` (held-out splits without a worked
     example's content, :data:`SHOWN`); with ``distinct``, each content key
     once (held-out items: repeats would count one item as several). Raises ``ValueError`` when
-    the split holds fewer than ``n`` distinct items at this difficulty."""
+    the split holds fewer than ``n`` distinct items at this difficulty, for an unknown split or
+    a negative ``n``."""
+    if split not in get_args(Split):
+        raise ValueError(f"unknown split {split!r}; known: {', '.join(get_args(Split))}")
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
     rows: list[Row] = []
     seen: set[str] = set()
     misses = 0
@@ -314,4 +319,6 @@ def split_rows(
 
 def generate(kind: str, n: int, *, seed: int, difficulty: int = 1) -> list[Row]:
     """The first ``n`` rows of :func:`stream`, whatever their split."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
     return list(itertools.islice(stream(kind, seed=seed, difficulty=difficulty), n))
