@@ -253,6 +253,12 @@ def test_huge_log_ratios_stay_finite() -> None:
         ({"entropy_coef": 0.01}, "entropy"),
         ({"entropy_coef": 0.01, "entropy": torch.zeros(2, 4)}, "entropy must have"),
         ({"aggregation": "sum"}, "aggregation must be"),
+        # Each of these once gave a loss: NaN, or one that pushed the wrong way or not at all.
+        ({"eps_low": float("nan")}, "coefficients must be finite, got eps_low=nan"),
+        ({"beta": float("nan")}, "beta=nan"),
+        ({"beta": -0.04}, "beta must be >= 0"),
+        ({"importance_cap": 0.0, "sampler_logp": torch.zeros(2, 3)}, "importance_cap must be > 0"),
+        ({"aggregation": "dr_grpo", "max_tokens": 0}, "max_tokens must be >= 1"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs: dict[str, object], message: str) -> None:

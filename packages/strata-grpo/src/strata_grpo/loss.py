@@ -24,6 +24,7 @@ Departures from the GRPO paper (Shao et al. 2024), and why:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,6 +67,21 @@ def _aggregate(
     raise ValueError(
         f"aggregation must be token_mean, sequence_mean or dr_grpo, got {aggregation!r}"
     )
+
+
+def _check_coefficients(**coefficients: float) -> None:
+    # NaN fails every comparison below and turns the loss into NaN; a negative beta rewards
+    # drifting from the reference; importance_cap = 0 zeroes every token's policy term.
+    bad = [f"{k}={v}" for k, v in coefficients.items() if not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"loss coefficients must be finite, got {', '.join(bad)}")
+    c = coefficients
+    if min(c["eps_low"], c["eps_high"], c["log_ratio_clip"]) < 0 or c["eps_low"] >= 1:
+        raise ValueError("need 0 <= eps_low < 1, eps_high >= 0 and log_ratio_clip >= 0")
+    if c["beta"] < 0:
+        raise ValueError(f"beta must be >= 0 (the KL penalty's weight), got {c['beta']}")
+    if c["importance_cap"] <= 0:
+        raise ValueError(f"importance_cap must be > 0, got {c['importance_cap']}")
 
 
 def grpo_loss(
@@ -125,8 +141,16 @@ def grpo_loss(
         raise ValueError("beta > 0 needs ref_logp (log-probs of the reference policy)")
     if entropy_coef and entropy is None:
         raise ValueError("entropy_coef != 0 needs entropy (the per-token entropy of the policy)")
-    if min(eps_low, eps_high, log_ratio_clip) < 0 or eps_low >= 1:
-        raise ValueError("need 0 <= eps_low < 1, eps_high >= 0 and log_ratio_clip >= 0")
+    _check_coefficients(
+        eps_low=eps_low,
+        eps_high=eps_high,
+        log_ratio_clip=log_ratio_clip,
+        beta=beta,
+        importance_cap=importance_cap,
+        entropy_coef=entropy_coef,
+    )
+    if max_tokens is not None and max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1 (or None: T), got {max_tokens}")
 
     mask = mask.to(logp.dtype)
     old = logp.detach() if old_logp is None else old_logp.detach()
