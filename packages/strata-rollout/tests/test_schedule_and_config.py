@@ -43,6 +43,7 @@ def test_cosine_is_flat_at_both_ends_and_halfway_at_the_middle() -> None:
     ("kwargs", "message"),
     [
         ({"start": -1}, "temperatures"),
+        ({"end": math.nan}, "finite and >= 0, got start=1.0, end=nan"),  # nan passed "< 0"
         ({"steps": 0}, "steps"),
         ({"kind": "exp"}, "kind"),
     ],
@@ -60,11 +61,19 @@ def test_bad_schedules_are_refused(kwargs: dict[str, object], message: str) -> N
         ({"top_p": 0}, "top_p"),
         ({"top_k": -1}, "top_k"),
         ({"stop": ("",)}, "stop"),
+        ({"temperature": math.nan}, "temperature must be finite"),
+        ({"temperature": math.inf}, "temperature must be finite"),
     ],
 )
 def test_bad_sampling_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SamplingConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_stop_string_given_bare_is_refused() -> None:
+    # stop="</answer>" would be nine one-letter stops: generation ending at the first "a".
+    with pytest.raises(TypeError, match="stop must be a tuple of strings, got the string"):
+        SamplingConfig(stop="</answer>")  # type: ignore[arg-type]
 
 
 @given(

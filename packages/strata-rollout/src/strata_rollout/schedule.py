@@ -25,8 +25,10 @@ class TemperatureSchedule:
     """``constant`` stays at ``start``."""
 
     def __post_init__(self) -> None:
-        if self.start < 0 or self.end < 0:
-            raise ValueError(f"temperatures must be >= 0, got start={self.start}, end={self.end}")
+        if not (0 <= self.start < math.inf and 0 <= self.end < math.inf):  # also NaN
+            raise ValueError(
+                f"temperatures must be finite and >= 0, got start={self.start}, end={self.end}"
+            )
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if self.kind not in ("constant", "linear", "cosine"):
