@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import datasets
 import torch
 from accelerate.utils import gather_object
 from trl import GRPOTrainer
@@ -46,6 +47,19 @@ if _missing:  # pragma: no cover - depends on the installed TRL
     )
 
 _REGIME_CODE = {"centre_only": 0.0, "damped": 1.0, "z_norm": 2.0}
+
+
+def _check_domain_column(ds: object, name: str, column: str) -> None:
+    """Name a missing domain column before training, where the dataset says its columns (a
+    streamed one may not: its rows are checked as they come)."""
+    if not isinstance(ds, datasets.Dataset | datasets.IterableDataset):
+        return
+    columns = ds.column_names
+    if columns is not None and column not in columns:
+        raise ValueError(
+            f"{name} has no {column!r} column (columns: {', '.join(columns)}); "
+            "StratifiedGRPOTrainer reads each prompt's domain there (domain_column=...)"
+        )
 
 
 class StratifiedGRPOTrainer(GRPOTrainer):  # type: ignore[misc]
@@ -73,6 +87,14 @@ class StratifiedGRPOTrainer(GRPOTrainer):  # type: ignore[misc]
             raise ValueError(
                 "args.multi_objective_aggregation: StratifiedGRPOTrainer needs "
                 f"'sum_then_normalize' (the raw reward per completion), not {aggregation!r}"
+            )
+        _check_domain_column(self.train_dataset, "train_dataset", domain_column)
+        evals = (
+            self.eval_dataset if isinstance(self.eval_dataset, dict) else {"": self.eval_dataset}
+        )
+        for name, ds in evals.items():
+            _check_domain_column(
+                ds, f"eval_dataset[{name!r}]" if name else "eval_dataset", domain_column
             )
         self.domain_column = domain_column
         self.estimator = estimator
