@@ -368,6 +368,18 @@ def test_help_prints_plain_percent_signs(main: object, capsys: pytest.CaptureFix
     assert "%%" not in out
 
 
+def test_eval_help_names_every_domain_it_can_evaluate(capsys: pytest.CaptureFixture[str]) -> None:
+    # The list was written by hand and still named the seed's domains after sum and add_digit came.
+    from strata_rewards.data import FILES
+    from strata_rewards.synthetic import GENERATORS
+
+    with pytest.raises(SystemExit):
+        eval_main(["--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    listed = said.split("any of: ", 1)[1].split(" (default", 1)[0].split(", ")
+    assert listed == [*FILES, *GENERATORS]
+
+
 def test_resume_refuses_an_override_it_could_not_apply(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

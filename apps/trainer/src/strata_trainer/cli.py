@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from strata_grpo.trackers import TrackerError, check_available
-from strata_rewards.data import DataError
+from strata_rewards.data import FILES, DataError
 from strata_rewards.evaluation import (
     DomainResult,
     compare,
@@ -36,6 +36,7 @@ from strata_rewards.evaluation import (
     subjects_comparison_markdown,
     to_json,
 )
+from strata_rewards.synthetic import GENERATORS
 from strata_trainer.config import (
     ConfigError,
     RunConfig,
@@ -159,7 +160,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--adapter", type=Path, help="a run folder or one of its checkpoints")
     parser.add_argument(
         "--domains",
-        help="comma-separated: gsm8k, mmlu, strategyqa, arithmetic, choice, compare "
+        help=f"comma-separated, any of: {', '.join([*FILES, *GENERATORS])} "
         "(default: the run's, else gsm8k,mmlu,strategyqa)",
     )
     parser.add_argument("--data-dir", help="the benchmarks' files (default ../shared/data)")
