@@ -22,6 +22,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 
@@ -60,7 +61,9 @@ logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 def train_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="strata-train",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description="Train a model with GRPO on several domains at once (a LoRA adapter, SAN\n"
+        "advantages, a UCB curriculum over the domains) and evaluate it before and after on\n"
+        "held-out items.",
         epilog=(__doc__.split("\n\n", 1)[1] if __doc__ else "")
         + "\nConfiguration sections and fields: strata-train --help-config",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -68,7 +71,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--config",
         type=Path,
-        help="a TOML file with [model] [data] [rollout] [train] [eval] [log] tables (see configs/)",
+        help=f"a TOML file with {' '.join(f'[{f.name}]' for f in fields(RunConfig))} tables, "
+        "each optional (see configs/)",
     )
     parser.add_argument(
         "--set",
