@@ -10,7 +10,9 @@ marks it (``NEEDS``); an example no entry covers runs.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,3 +145,89 @@ def test_every_skip_still_marks_an_example() -> None:
 def test_every_page_with_examples_is_found() -> None:
     # The fence pattern must find the pages a reader would copy from.
     assert {p.name for p in _pages()} >= {"advantage.md", "curriculum.md", "rewards.md"}
+
+
+# ---- Command lines: every strata-train / strata-eval / strata-experiment line in a shell block
+# of the docs or the README passes the command's own checks (--dry-run: options, config, data,
+# model source; no model loads), so a documented flag or field that was renamed fails here.
+
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+COMMANDS = ("strata-train", "strata-eval", "strata-experiment")
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    page: str
+    line: int
+    command: str
+    args: tuple[str, ...]
+
+
+def _logical_lines(block: str) -> Iterator[tuple[int, str]]:
+    """(offset of its first line, the line) with backslash continuations joined."""
+    start, parts = 0, []
+    for offset, raw in enumerate(block.splitlines()):
+        if not parts:
+            start = offset
+        if raw.endswith("\\"):
+            parts.append(raw[:-1])
+            continue
+        yield start, " ".join([*parts, raw])
+        parts = []
+
+
+def command_lines() -> list[CommandLine]:
+    found = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for block in re.finditer(r"^```(?:bash|sh|console)\n(.*?)^```", text, re.S | re.M):
+            first = text[: block.start()].count("\n") + 2
+            for offset, raw in _logical_lines(block.group(1)):
+                words = shlex.split(raw, comments=True)
+                at = next((i for i, w in enumerate(words) if Path(w).name in COMMANDS), None)
+                if at is not None:
+                    name = Path(words[at]).name
+                    found.append(
+                        CommandLine(page.name, first + offset, name, tuple(words[at + 1 :]))
+                    )
+    return found
+
+
+def _command_skip(cmd: CommandLine) -> str | None:
+    text = " ".join(cmd.args)
+    if "<" in text or "--resume" in text or "--adapter" in text:
+        return "names a run folder the reader made (or a placeholder)"
+    if "backend=vllm" in text or "--backend vllm" in text:
+        return "the vLLM backend: vLLM runs in .ci/venvs/vllm"
+    tracker = re.search(r"log\.to=(\w+)", text)
+    if tracker and importlib.util.find_spec(tracker.group(1)) is None:
+        return f"log.to={tracker.group(1)} needs its extra, not installed here"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cmd", command_lines(), ids=lambda c: f"{c.page}:{c.line}")
+def test_documented_command_lines_pass_their_checks(
+    cmd: CommandLine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if (why := _command_skip(cmd)) is not None:
+        pytest.skip(f"{cmd.page}:{cmd.line}: {why}")
+    monkeypatch.chdir(ROOT)
+    args = list(cmd.args)
+    if cmd.command == "strata-experiment":
+        from strata_experiment.cli import main
+
+        args = [a for a in args if a != "--runs" and not a.startswith("/work")]  # this machine's
+    else:
+        from strata_trainer.cli import eval_main, train_main
+
+        main = train_main if cmd.command == "strata-train" else eval_main
+    if "--help-config" not in args:
+        args.append("--dry-run")
+    assert main(args) == 0, capsys.readouterr().err
+
+
+def test_the_command_lines_are_found() -> None:
+    found = {c.command for c in command_lines()}
+    assert found == set(COMMANDS)
+    assert any(c.page == "README.md" and c.args == () for c in command_lines())

@@ -305,6 +305,22 @@ def test_strata_eval_on_the_real_files(tmp_path: Path, capsys: pytest.CaptureFix
     assert "95 % CI" in capsys.readouterr().out
 
 
+def test_strata_eval_dry_run_says_what_it_would_do_and_makes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "eval" / "base"
+    argv = ["--domains", "sum,add_digit", "--limit", "20", "--out", str(out), "--dry-run"]
+    assert eval_main(argv) == 0
+    err = capsys.readouterr().err
+    # Its own name on its lines (they said "strata-train:", the shared console's only prefix).
+    assert "strata-eval: would evaluate smollm2 (hf) on: sum 20, add_digit 20 items" in err
+    assert "strata-train:" not in err
+    assert not out.exists()
+    assert eval_main(["--probe", "--domains", "sum", "--dry-run"]) == 0
+    assert "would probe smollm2 (hf) on: sum 64 items" in capsys.readouterr().err
+    assert eval_main(["--domains", "sum", "--limit", "-1", "--dry-run"]) == 2  # checks still run
+
+
 def test_strata_eval_limit_overrides_a_runs_per_domain_sizes(tmp_path: Path) -> None:
     import argparse
 

@@ -48,7 +48,7 @@ from strata_trainer.config import (
     saved_config,
     to_toml,
 )
-from strata_trainer.console import say
+from strata_trainer.console import say, speak_as
 from strata_trainer.engines import check_backend, check_model, eval_engine, load_base_model
 from strata_trainer.items import load_items, load_probe_items, say_counts, with_questions
 from strata_trainer.job import evaluate_held_out, probe_domains, run_training, save_probe
@@ -59,6 +59,7 @@ logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
+    speak_as("strata-train")
     parser = argparse.ArgumentParser(
         prog="strata-train",
         description="Train a model with GRPO on several domains at once (a LoRA adapter, SAN\n"
@@ -152,6 +153,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
 
 def eval_main(argv: Sequence[str] | None = None) -> int:
+    speak_as("strata-eval")
     parser = argparse.ArgumentParser(
         prog="strata-eval",
         description="Evaluate a base model, or a run's adapter, on any domains with the training "
@@ -209,6 +211,12 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         "per domain (learnable / prior only / no signal). The first thing to run on a new model "
         "or domain (docs/trainer.md)",
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the options, the model source, the adapter and the items, say what would "
+        "be evaluated, load no model",
+    )
     args = parser.parse_args(argv)
     try:
         before = _read_results(args.compare) if args.compare else None
@@ -230,11 +238,17 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         check_model(cfg)
         if args.adapter:
             _check_adapter(args.adapter)
-        if args.out:  # made now: a path it cannot be would fail after the whole evaluation
+        if args.out and not args.dry_run:  # made now, not after the whole evaluation
             make_folder(args.out, "--out")
     except (ConfigError, DataError) as err:
         print(f"strata-eval: {err}", file=sys.stderr)
         return 2
+    if args.dry_run:
+        what = "probe" if args.probe else "evaluate"
+        model = cfg.model.source + (f" + {args.adapter}" if args.adapter else "")
+        items = ", ".join(f"{d} {len(its)}" for d, its in held.items())
+        say(f"would {what} {model} ({cfg.rollout.backend}) on: {items} items")
+        return 0
     from strata_grpo import load_policy
 
     loaded = load_base_model(cfg)
