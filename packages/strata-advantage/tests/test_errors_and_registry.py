@@ -101,6 +101,23 @@ def test_ids_mixing_strings_and_numbers_are_refused_not_merged(ids: list[object]
         compute_advantages([1.0, 0.0, 1.0], [0, 1, 2], domains=ids)
 
 
+@given(st.lists(st.integers(0, 5) | st.text(max_size=3), min_size=1, max_size=12))
+def test_string_ids_never_merge_with_numbers(ids: list[int | str]) -> None:
+    """Whatever the mix: all strings or all ints are ids as given; a mix of the two is refused,
+    never read as strings (which made 0 and "0" one group)."""
+    rewards = np.arange(len(ids), dtype=np.float64)
+    kinds = {type(i) for i in ids}
+    if len(kinds) > 1:
+        with pytest.raises(TypeError, match="mixes strings with int ids"):
+            compute_advantages(rewards, ids, estimator="dr_grpo")
+        return
+    dense = np.unique(np.asarray(ids), return_inverse=True)[1].reshape(-1)
+    np.testing.assert_array_equal(
+        compute_advantages(rewards, ids, estimator="dr_grpo"),
+        compute_advantages(rewards, dense, estimator="dr_grpo"),
+    )
+
+
 def test_bad_nan_policy() -> None:
     with pytest.raises(ValueError, match="nan_policy must be 'raise' or 'mask'"):
         compute_advantages([1.0], [0], nan_policy="ignore")  # type: ignore[call-overload]
