@@ -39,7 +39,10 @@ def register_estimator(name: str, *, replace: bool = False) -> Callable[[E], E]:
 
     Raises:
         ValueError: ``name`` is registered already (pass ``replace=True`` to override on purpose).
+        TypeError: ``name`` is not a non-empty string (a number would break every sorted listing).
     """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"an estimator's name must be a non-empty string, got {name!r}")
 
     def decorate(fn: E) -> E:
         if name in _REGISTRY and not replace:

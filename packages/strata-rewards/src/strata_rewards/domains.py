@@ -139,7 +139,12 @@ _plugins_loaded = False
 
 
 def register_domain(domain: Domain, *, replace: bool = False) -> Domain:
-    """Add ``domain`` to the registry; raises on a duplicate name unless ``replace``."""
+    """Add ``domain`` to the registry; raises on a duplicate name unless ``replace``, and a
+    TypeError on a name that is not a non-empty string (it would break every sorted listing)."""
+    if not isinstance(domain, Domain):
+        raise TypeError(f"register_domain takes a Domain, got {type(domain).__name__}")
+    if not isinstance(domain.name, str) or not domain.name:
+        raise TypeError(f"a reward domain's name must be a non-empty string, got {domain.name!r}")
     if domain.name in _REGISTRY and not replace:
         raise ValueError(f"a reward domain named {domain.name!r} is registered already")
     _REGISTRY[domain.name] = domain
