@@ -67,6 +67,11 @@ def test_balancing_names_a_missing_domain_and_an_example_without_a_stratum() -> 
     labelled = examples(["carry", "no carry"])
     with pytest.raises(ValueError, match="balanced: no domain sum"):
         TaskSampler({"d": labelled}, balanced=("sum",))
+    # balanced="sum" once said "no domain m, s, u": a string is a collection of letters.
+    with pytest.raises(TypeError, match="balanced must be a collection of domains, got 'sum'"):
+        TaskSampler({"sum": labelled}, balanced="sum")
+    with pytest.raises(ValueError, match="tasks is empty"):
+        TaskSampler({})
     bare = [Example("q", "1", "gsm8k:train:7")]
     with pytest.raises(ValueError, match=r"1 examples have no stratum, e.g. gsm8k:train:7"):
         TaskSampler({"d": bare}, balanced=("d",))

@@ -46,6 +46,10 @@ class TaskSampler:
         seed: int = 0,
         balanced: Collection[str] = (),
     ) -> None:
+        if not tasks:
+            raise ValueError("tasks is empty: give each domain's examples")
+        if isinstance(balanced, str):  # a string is a collection of one-letter domains
+            raise TypeError(f"balanced must be a collection of domains, got {balanced!r}")
         for domain, examples in tasks.items():
             if not examples:
                 raise ValueError(f"domain {domain!r} has no examples")
