@@ -53,11 +53,22 @@ def test_template_round_trips_through_toml(tmp_path: Path) -> None:
         ({"name": "x", "sections": ["a", "a"]}, "sections repeat"),
         ({"name": "x", "sections": ["a b"]}, "not a valid tag name"),
         ({"name": "x", "sections": ["a"], "min_words": -1}, "min_words"),
+        # sections = "claim" in TOML was five one-letter sections, c, l, a, i and m.
+        ({"name": "x", "sections": "claim"}, "t.toml: sections must be a list of tag names"),
+        ({"name": "x", "sections": ["a"], "min_words": "3"}, "min_words must be a whole number"),
+        ({"name": "x", "sections": ["a"], "hints": "say it"}, "hints must be a table"),
     ],
 )
 def test_bad_templates_are_refused_with_the_reason(data: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Template.from_dict(data, source="t.toml")
+
+
+def test_a_template_built_by_hand_refuses_sections_given_as_one_string() -> None:
+    with pytest.raises(TypeError, match="got the string 'claim' \\(one section: \\('claim',\\)\\)"):
+        Template("proof", "claim")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="a template needs a name"):
+        Template("", ("claim",))
 
 
 def test_sections_out_of_order_score_less() -> None:

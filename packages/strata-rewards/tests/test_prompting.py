@@ -52,6 +52,11 @@ def test_an_exemplar_is_a_previous_turn_in_the_light_template() -> None:
 def test_a_missing_example_or_a_sectioned_template_is_refused() -> None:
     with pytest.raises(ValueError, match="no worked example for nowhere"):
         Prompting(exemplars=("nowhere",))
+    # A bare string said "no worked example for g, s, m, 8, k".
+    with pytest.raises(TypeError, match="exemplars must be a tuple of domains, got the string"):
+        Prompting(exemplars="gsm8k")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="stop takes a list of domains, got the string 'gsm8k'"):
+        Prompting().stop("gsm8k")
     with pytest.raises(ValueError, match="light template"):
         Prompting(template_set="full", exemplars=("gsm8k",)).messages("gsm8k", "q")
 

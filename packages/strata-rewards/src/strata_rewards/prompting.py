@@ -69,6 +69,11 @@ class Prompting:
     """Domain -> factor on its total reward (1 where absent)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.exemplars, str):  # "gsm8k" would be the domains g, s, m, 8 and k
+            raise TypeError(
+                f"exemplars must be a tuple of domains, got the string {self.exemplars!r} "
+                f"(one domain: ({self.exemplars!r},))"
+            )
         if stray := sorted(set(self.more_examples) - set(self.exemplars)):
             raise ValueError(
                 f"more_examples: {', '.join(stray)} shows no worked example (not in exemplars)"
@@ -128,4 +133,6 @@ class Prompting:
 
     def stop(self, domains: Sequence[str]) -> tuple[str, ...]:
         """The answers' closing tags: a completion is done once it has written one."""
+        if isinstance(domains, str):
+            raise TypeError(f"stop takes a list of domains, got the string {domains!r}")
         return tuple(sorted({f"</{self.template(d).answer_tag}>" for d in domains}))

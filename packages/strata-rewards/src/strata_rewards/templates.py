@@ -50,6 +50,13 @@ class Template:
     """What each section is for, shown in the prompt's instruction."""
 
     def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a template needs a name (template sets and errors name it)")
+        if isinstance(self.sections, str):  # a string would be one section per letter
+            raise TypeError(
+                f"template {self.name!r}: sections must be a tuple of tag names, got the string "
+                f"{self.sections!r} (one section: ({self.sections!r},))"
+            )
         for tag in (*self.sections, self.answer_tag, *([self.wrapper] if self.wrapper else [])):
             if not _TAG_NAME.fullmatch(tag):
                 raise ValueError(f"template {self.name!r}: {tag!r} is not a valid tag name")
@@ -90,12 +97,21 @@ class Template:
         for required in ("name", "sections"):
             if required not in data:
                 raise ValueError(f"{source}: missing field {required!r}")
+        if not isinstance(data["sections"], list | tuple):  # a string: one section per letter
+            raise ValueError(
+                f"{source}: sections must be a list of tag names, got {data['sections']!r}"
+            )
+        min_words = data.get("min_words", 3)
+        if isinstance(min_words, bool) or not isinstance(min_words, int):
+            raise ValueError(f"{source}: min_words must be a whole number, got {min_words!r}")
+        if not isinstance(data.get("hints", {}), Mapping):
+            raise ValueError(f"{source}: hints must be a table of section = hint")
         return cls(
             name=str(data["name"]),
             sections=tuple(data["sections"]),
             wrapper=data.get("wrapper", "think") or None,
             answer_tag=data.get("answer_tag", "answer"),
-            min_words=int(data.get("min_words", 3)),
+            min_words=min_words,
             hints=dict(data.get("hints", {})),
         )
 
