@@ -617,3 +617,12 @@ def test_values_outside_their_range_are_refused_when_the_config_is_made(
 
     with pytest.raises(ValueError, match=message):
         GRPOConfig(**{field: value})
+
+
+@pytest.mark.parametrize("field", ["stop", "balanced"])
+def test_a_bare_string_for_a_tuple_field_is_refused_when_the_config_is_made(field: str) -> None:
+    # stop="</answer>" reached SamplingConfig at the first step, after the model had loaded.
+    from strata_grpo import GRPOConfig
+
+    with pytest.raises(TypeError, match=f"{field} must be a tuple of strings, got the string"):
+        GRPOConfig(**{field: "sum"})  # type: ignore[arg-type]

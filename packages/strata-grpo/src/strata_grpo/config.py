@@ -167,5 +167,11 @@ class GRPOConfig:
             raise ValueError(
                 f"eps_low must be < 1 (the ratio's lower clip 1 − eps_low), got {self.eps_low}"
             )
+        for name in ("stop", "balanced"):  # a string would be one entry per letter
+            if isinstance(getattr(self, name), str):
+                raise TypeError(
+                    f"{name} must be a tuple of strings, got the string {getattr(self, name)!r} "
+                    f"(one entry: ({getattr(self, name)!r},))"
+                )
         if self.quantization not in ("none", "nf4"):
             raise ValueError(f"quantization must be none or nf4, got {self.quantization!r}")
