@@ -50,6 +50,9 @@ def test_scores_a_file_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixt
         ),
         ('{"completion": "5", "answer": "five"}', "in.jsonl:2: field 'answer'"),
         ("[1, 2]", "in.jsonl:2: expected a JSON object"),
+        # An unknown domain was reported as the gold answer's fault ("field 'answer'").
+        ('{"completion": "5", "answer": 5, "domain": "nope"}', "in.jsonl:2: field 'domain': unk"),
+        ('{"completion": "5", "answer": 5, "domain": 5}', "in.jsonl:2: field 'domain'"),
     ],
 )
 def test_a_bad_row_is_named_by_file_line_and_field(
@@ -123,6 +126,7 @@ def test_outputs_that_cannot_be_written_are_named_before_scoring(
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
+        (["--domain", "gsm8"], "--domain 'gsm8': one of add_digit,"),
         (["--w-outcome", "nan"], "finite numbers >= 0, got {'outcome': nan}"),
         (["--w-outcome", "0", "--w-structure", "0", "--w-repetition", "0"], "are all 0"),
     ],

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO, get_args
 
-from strata_rewards.domains import GoldError, available_domains
+from strata_rewards.domains import GoldError, available_domains, get_domain
 from strata_rewards.repetition import WordSplit
 from strata_rewards.scoring import Weights, score
 
@@ -76,7 +76,13 @@ def _score_file(args: argparse.Namespace, weights: Weights, out: TextIO) -> dict
             row = _row(args.path, line_no, line, args)
             domain = row.get("domain", args.domain)
             try:
-                b = score(domain, row[args.completion_field], row[args.gold_field], weights=weights)
+                resolved = get_domain(domain)
+            except ValueError as err:  # named as the row's field, not as its gold answer
+                raise InputError(f"{args.path}:{line_no}: field 'domain': {err}") from None
+            try:
+                b = score(
+                    resolved, row[args.completion_field], row[args.gold_field], weights=weights
+                )
             except (GoldError, ValueError) as err:
                 raise InputError(
                     f"{args.path}:{line_no}: field {args.gold_field!r}: {err}"
@@ -147,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "2026-11-28, blind to repetition without spaces)",
     )
     args = parser.parse_args(argv)
+    if args.domain not in available_domains():
+        parser.error(f"--domain {args.domain!r}: one of {', '.join(available_domains())}")
     try:
         weights = Weights(
             outcome=args.w_outcome,
