@@ -4,15 +4,8 @@ strata-train with no arguments runs the embedded default: the packaged SmolLM2-1
 LoRA on three synthetic domains (arithmetic word problems, two sums of different difficulty,
 each shown one worked example) mixed by the UCB scheduler, SAN, the light templates and HF
 generation, evaluated on 200 held-out items a domain before and after. It is sized for 15
-minutes on a 2-core CPU (what it measured, every seed: docs/results.md) and writes a run folder:
-
-    config.toml / config.json   the resolved configuration
-    eval_before.json / .md      held-out evaluation of the base model
-    metrics.jsonl               one line of metrics per step (signal health included)
-    samples.jsonl               sampled completions with their reward parts, every few steps
-    checkpoint-NNNNNN/, latest  resumable checkpoints (strata-train --resume RUN_DIR)
-    eval_after.json / .md       the trained policy on the same held-out items
-    report.md, plots/*.png      curves and the before/after table
+minutes on a 2-core CPU (what it measured, every seed: docs/results.md) and writes a run folder
+(below).
 """
 
 from __future__ import annotations
@@ -51,7 +44,13 @@ from strata_trainer.config import (
 from strata_trainer.console import say, speak_as
 from strata_trainer.engines import check_backend, check_model, eval_engine, load_base_model
 from strata_trainer.items import load_items, load_probe_items, say_counts, with_questions
-from strata_trainer.job import evaluate_held_out, probe_domains, run_training, save_probe
+from strata_trainer.job import (
+    RUN_FOLDER,
+    evaluate_held_out,
+    probe_domains,
+    run_training,
+    save_probe,
+)
 
 # bitsandbytes (imported by peft when present) warns on every start that an optional CPU kernel
 # package is missing; it changes nothing for us.
@@ -66,6 +65,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         "advantages, a UCB curriculum over the domains) and evaluate it before and after on\n"
         "held-out items.",
         epilog=(__doc__.split("\n\n", 1)[1] if __doc__ else "")
+        + "\n"
+        + RUN_FOLDER
         + "\nConfiguration sections and fields: strata-train --help-config",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

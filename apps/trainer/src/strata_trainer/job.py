@@ -1,16 +1,5 @@
 """The whole strata-train job, top-down: data → model → before-eval → (probe) → GRPO → after-eval
-→ report, each stage a function; resumable from the run folder.
-
-The run folder:
-
-    config.toml / config.json   the resolved configuration
-    eval_before.json / .md      held-out evaluation of the base model
-    probe.json / .md            the learnability probe (probe.first)
-    metrics.jsonl               one line of metrics per step (signal health included)
-    samples.jsonl               sampled completions with their reward parts, every few steps
-    checkpoint-NNNNNN/, latest  resumable checkpoints (strata-train --resume RUN_DIR)
-    eval_after.json / .md       the trained policy on the same held-out items
-    report.md, plots/*.png      curves and the before/after table
+→ report, each stage a function; resumable from the run folder (its files: :data:`RUN_FOLDER`).
 """
 
 from __future__ import annotations
@@ -48,6 +37,19 @@ if TYPE_CHECKING:
     from strata_grpo import Example, GRPOTrainer, RolloutBatch
     from strata_rewards.probe import DomainProbe
     from strata_rollout import LoadedModel, RolloutEngine
+
+
+RUN_FOLDER = """\
+    config.toml / config.json   the resolved configuration
+    eval_before.json / .md      held-out evaluation of the base model
+    probe.json / .md            the learnability probe (probe.first)
+    metrics.jsonl               one line of metrics per step (signal health included)
+    samples.jsonl               sampled completions with their reward parts, every few steps
+    checkpoint-NNNNNN/, latest  resumable checkpoints (strata-train --resume RUN_DIR)
+    eval_after.json / .md       the trained policy on the same held-out items
+    report.md, plots/*.png      curves and the before/after table
+"""
+"""What a run folder holds (strata-train --help shows it)."""
 
 
 def run_training(cfg: RunConfig, run: Path) -> Path:
