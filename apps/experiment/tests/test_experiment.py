@@ -320,6 +320,32 @@ def test_a_grid_runs_each_run_once_and_aggregates(
     assert main([str(path), "--only", "san", "--dry-run"]) == 0
     assert "2 run(s) done, 0 to run\n" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.json")} == stamps
+    assert not list(out.glob(".*")), "a summary is written whole: no temporary file is left"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"config": "a", "seed"', "not valid JSON"),  # cut short by a crash
+        ('{"config": "a", "seed": 0}', "no before, after, curves"),
+        ("[]", "a JSON list, not an object"),
+    ],
+)
+def test_a_summary_that_is_not_one_is_named_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, why: str
+) -> None:
+    """It counted its run as done, then the aggregate failed with a traceback (KeyError,
+    JSONDecodeError) after every other run had been run."""
+    path = _grid(tmp_path, 'name = "g"\nsummaries = "results"\n[configs.a]\n')
+    broken = tmp_path / "results" / "g" / "a-seed0.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(text, encoding="utf-8")
+    for flags in ([], ["--aggregate-only"], ["--dry-run"]):
+        assert main([str(path), "--runs", str(tmp_path / "runs"), *flags]) == 2
+        err = capsys.readouterr().err
+        assert f"{broken}: not a run summary: {why}" in err
+        assert "delete it and the grid runs that run again" in err
+    assert not (tmp_path / "runs").exists()  # refused before anything ran
 
 
 @pytest.mark.parametrize(

@@ -395,13 +395,34 @@ def plot_curves(summaries: Sequence[Mapping[str, Any]], out: Path, window: int =
     return out
 
 
+class SummaryError(ValueError):
+    """A file where a run's summary belongs that is not one (cut short, or edited by hand)."""
+
+
+SUMMARY_KEYS = ("config", "seed", "before", "after", "curves")
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """One run's summary; :class:`SummaryError` naming the file where it is not one."""
+    try:
+        summary = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        why = f"not valid JSON ({err})"
+    else:
+        if not isinstance(summary, dict):
+            why = f"a JSON {type(summary).__name__}, not an object"
+        elif missing := [k for k in SUMMARY_KEYS if k not in summary]:
+            why = f"no {', '.join(missing)}"
+        else:
+            return summary
+    raise SummaryError(
+        f"{path}: not a run summary: {why}; delete it and the grid runs that run again"
+    )
+
+
 def read_summaries(grid: Grid) -> list[dict[str, Any]]:
     """The grid's finished runs, in the grid's order."""
-    return [
-        json.loads(p.read_text("utf-8"))
-        for c, s in grid.runs_of()
-        if (p := grid.summary_path(c, s)).is_file()
-    ]
+    return [read_summary(p) for c, s in grid.runs_of() if (p := grid.summary_path(c, s)).is_file()]
 
 
 def doc_block(text: str, name: str) -> tuple[str, str, str]:

@@ -18,7 +18,8 @@ A grid file::
     [configs.batch]
     set = ["train.estimator=batch"]
 
-Resumable at two levels: a run whose summary exists is not redone; a run folder left by a stopped
+Resumable at two levels: a run whose summary exists is not redone (summaries are written whole,
+and one that is not a summary is named before anything runs); a run folder left by a stopped
 grid continues from its latest checkpoint (``strata-train --resume``). Held-out items do not
 depend on the seed (``data.seed`` is shared), so every run of a grid is evaluated on the same
 items and before/after differences are paired.
@@ -37,7 +38,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from strata_experiment.aggregate import write_aggregate
+from strata_experiment.aggregate import SummaryError, read_summaries, write_aggregate
 from strata_experiment.grid import exit_on_sigterm, load_grid, run_one
 from strata_trainer.config import ConfigError, make_folder
 
@@ -69,9 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing := only - set(grid.configs):
             raise ConfigError(f"--only: no configuration(s) {sorted(missing)} in {args.grid}")
         seeds = chosen_seeds(args.seeds, grid.seeds, args.grid)
+        read_summaries(grid)  # one that is not a summary would count its run as done
         if not (args.dry_run or args.aggregate_only):  # before the first run, not inside it
             make_folder(grid.runs, "--runs" if args.runs else "the grid's runs folder")
-    except ConfigError as err:
+    except (ConfigError, SummaryError) as err:
         print(f"strata-experiment: {err}", file=sys.stderr)
         return 2
     os.environ.update(grid.env)  # the runs inherit it; this process's records name it
@@ -98,7 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             except RuntimeError as err:
                 print(f"strata-experiment: {err}", file=sys.stderr)
                 return 1
-    if not args.dry_run and (table := write_aggregate(grid)) is not None:
+    try:
+        table = None if args.dry_run else write_aggregate(grid)
+    except SummaryError as err:  # written while the grid ran, by hand or another process
+        print(f"strata-experiment: {err}", file=sys.stderr)
+        return 2
+    if table is not None:
         print(f"strata-experiment: aggregate: {table}")
     return 0
 

@@ -166,7 +166,11 @@ def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
         tmp.rename(shared_before)  # whole or absent: a crash here leaves no half a cache
     summary = summarise_run(run, grid.name, config, seed, grid.overrides(config, seed))
     grid.summaries.mkdir(parents=True, exist_ok=True)
-    grid.summary_path(config, seed).write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
+    # Whole or absent: a summary cut short by a crash would count its run as done.
+    path = grid.summary_path(config, seed)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
+    os.replace(tmp, path)
     return summary
 
 
