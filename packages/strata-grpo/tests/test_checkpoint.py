@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from strata_grpo import GRPOConfig, truncate_jsonl
-from strata_grpo.checkpoint import config_from_json, config_to_json
+from strata_grpo.checkpoint import atomic_write_text, config_from_json, config_to_json
 
 names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=8)
 
@@ -75,3 +76,24 @@ def test_a_broken_line_before_the_last_is_an_error_naming_it(tmp_path: Path) -> 
     log.write_text('{"step": 0}\n{"step": 1\n{"step": 2}\n')
     with pytest.raises(ValueError, match=r"metrics.jsonl:2: not a JSON line"):
         truncate_jsonl(log, 5)
+
+
+def test_a_write_that_dies_before_its_rename_leaves_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the run folder's eval_*.json, ``latest`` and the grids' summaries rely on: a reader
+    sees the old text or the new, never part of one."""
+    path = tmp_path / "eval_before.json"
+    atomic_write_text(path, '{"old": 1}')
+
+    def crash(*_: object) -> None:
+        raise OSError("killed between the write and the rename")
+
+    monkeypatch.setattr("strata_grpo.checkpoint.os.replace", crash)
+    with pytest.raises(OSError, match="killed"):
+        atomic_write_text(path, '{"new": 2, "and much more": "' + "x" * 10_000 + '"}')
+    assert path.read_text(encoding="utf-8") == '{"old": 1}'
+    monkeypatch.undo()
+    atomic_write_text(path, '{"new": 2}')
+    assert path.read_text(encoding="utf-8") == '{"new": 2}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval_before.json"]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from strata_experiment.aggregate import doc_block, summarise_run
+from strata_grpo.checkpoint import atomic_write_text
 from strata_trainer.config import ConfigError, build_config, read_toml
 from strata_trainer.evaluate import evaluation_key
 from strata_trainer.memory import kib_to_gb, peak_rss_gb
@@ -167,10 +168,7 @@ def run_one(grid: Grid, config: str, seed: int) -> dict[str, Any]:
     summary = summarise_run(run, grid.name, config, seed, grid.overrides(config, seed))
     grid.summaries.mkdir(parents=True, exist_ok=True)
     # Whole or absent: a summary cut short by a crash would count its run as done.
-    path = grid.summary_path(config, seed)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(summary, indent=1) + "\n", "utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(grid.summary_path(config, seed), json.dumps(summary, indent=1) + "\n")
     return summary
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from strata_grpo.checkpoint import atomic_write_text
 from strata_grpo.trackers import open_trackers
 from strata_rewards.data import Item
 from strata_rewards.evaluation import (
@@ -347,8 +348,9 @@ def evaluate_held_out(
 
 
 def save_eval(run: Path, name: str, results: Mapping[str, DomainResult], title: str) -> None:
-    """``name``.json (read back on resume and by --compare) and ``name``.md in ``run``."""
-    (run / f"{name}.json").write_text(json.dumps(to_json(results), indent=1), encoding="utf-8")
+    """``name``.json (read back on resume and by --compare; whole or absent, so a crash while
+    writing it cannot stop the resume) and ``name``.md in ``run``."""
+    atomic_write_text(run / f"{name}.json", json.dumps(to_json(results), indent=1))
     (run / f"{name}.md").write_text(results_markdown(results, title), encoding="utf-8")
 
 
