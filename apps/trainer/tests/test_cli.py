@@ -319,6 +319,9 @@ def test_strata_eval_dry_run_says_what_it_would_do_and_makes_nothing(
     assert eval_main(["--probe", "--domains", "sum", "--dry-run"]) == 0
     assert "would probe smollm2 (hf) on: sum 64 items" in capsys.readouterr().err
     assert eval_main(["--domains", "sum", "--limit", "-1", "--dry-run"]) == 2  # checks still run
+    capsys.readouterr()
+    assert eval_main(["--domains", "gsm8k,sum", "--dry-run"]) == 2  # was named data.eval_size
+    assert "--limit: the synthetic domain(s) sum have no whole split" in capsys.readouterr().err
 
 
 def test_strata_eval_limit_overrides_a_runs_per_domain_sizes(tmp_path: Path) -> None:

@@ -339,3 +339,16 @@ def test_subsample_refuses_a_negative_size() -> None:
     assert len(subsample(items, 0, seed=0)) == 0
     with pytest.raises(ValueError, match="n must be >= 0 or None, got -1"):
         subsample(items, -1, seed=0)  # picked[:-1]: four of five items, in silence
+
+
+def test_the_hub_out_of_reach_is_one_line_naming_the_way_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It was a ConnectionError traceback from inside datasets (strata-eval --hub, offline).
+    datasets = pytest.importorskip("datasets", reason="data.hub needs the datasets package")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)  # never download in a test
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(DataError, match=r"openai/gsm8k \(test\): could not load it from the hub"):
+        load_benchmark("gsm8k", "eval", None, hub=True)

@@ -320,6 +320,13 @@ def _eval_config(args: argparse.Namespace) -> RunConfig:
     """The run's configuration (with --adapter) or the default, then this command's options."""
     if args.limit is not None and args.limit < 0:  # else named as data.eval_size, not typed
         raise ConfigError(f"--limit {args.limit}: must be >= 0 (0: a benchmark's whole split)")
+    endless = [d for d in (args.domains or "").split(",") if d in GENERATORS]
+    if endless and not args.limit and not args.probe and not args.adapter:
+        # Else named as data.eval_size, a field this command's user never set.
+        raise ConfigError(
+            f"--limit: the synthetic domain(s) {', '.join(endless)} have no whole split to "
+            "evaluate; give a number of items, e.g. --limit 200"
+        )
     base: Path | None = None
     if args.adapter:
         run = args.adapter if (args.adapter / "config.toml").is_file() else args.adapter.parent

@@ -180,7 +180,7 @@ def load_benchmark(
     return items, stats
 
 
-def _load_hub(domain: str, split: Split) -> list[Item]:  # pragma: no cover - needs a network
+def _load_hub(domain: str, split: Split) -> list[Item]:
     try:
         import datasets
     except ImportError as err:
@@ -188,7 +188,14 @@ def _load_hub(domain: str, split: Split) -> list[Item]:  # pragma: no cover - ne
             "data.hub = true needs the datasets package: pip install 'strata-trainer[hub]'"
         ) from err
     spec = HUB[domain]
-    ds = datasets.load_dataset(spec["path"], spec["name"], split=spec[split])
+    try:
+        ds = datasets.load_dataset(spec["path"], spec["name"], split=spec[split])
+    except (OSError, ValueError) as err:  # offline, no such dataset or split: one line
+        raise DataError(
+            f"{spec['path']} ({spec[split]}): could not load it from the hub "
+            f"({type(err).__name__}: {err}); without a network, read the original files "
+            "(data.data_dir, strata-eval --data-dir) instead of data.hub"
+        ) from None
     out = []
     for i, row in enumerate(ds):
         where = f"{spec['path']}:{spec[split]}:{i}"
