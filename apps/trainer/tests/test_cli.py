@@ -423,6 +423,23 @@ def test_resume_refuses_an_override_it_could_not_apply(
     assert same == build_config(None, SMALL)
 
 
+def test_a_base_evaluation_that_is_not_one_stops_the_resume_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It is read back on resume; edited by hand into something else, it was a traceback."""
+    from strata_trainer.config import build_config
+    from strata_trainer.config import to_toml as _toml
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.toml").write_text(_toml(build_config(None, SMALL)))
+    (run / "eval_before.json").write_text('{"sum": {"n": ')
+    assert train_main(["--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"{run / 'eval_before.json'}: not an evaluation (JSONDecodeError" in err
+    assert "delete it and the run evaluates the base model again" in err
+
+
 @pytest.mark.model
 @pytest.mark.slow
 def test_qlora_through_the_app_completes_a_short_run(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from strata_grpo.checkpoint import atomic_write_text
 from strata_grpo.trackers import open_trackers
-from strata_rewards.data import Item
+from strata_rewards.data import DataError, Item
 from strata_rewards.evaluation import (
     NO_ANSWER,
     DomainResult,
@@ -99,8 +99,15 @@ def evaluate_before(
     the run rolls out with it."""
     if not cfg.eval.before:
         return None
-    if (run / "eval_before.json").is_file():
-        return from_json(json.loads((run / "eval_before.json").read_text(encoding="utf-8")))
+    saved = run / "eval_before.json"
+    if saved.is_file():
+        try:
+            return from_json(json.loads(saved.read_text(encoding="utf-8")))
+        except (ValueError, TypeError, AttributeError, KeyError) as err:  # edited by hand?
+            raise DataError(
+                f"{saved}: not an evaluation ({type(err).__name__}: {err}); delete it and the "
+                "run evaluates the base model again"
+            ) from None
     engine = vllm or hf_engine(loaded.model, loaded.tokenizer, cfg)
     before = evaluate_held_out(engine, held, cfg, "before")
     save_eval(run, "eval_before", before, "Before training")
