@@ -165,15 +165,32 @@ def test_trl_reward_functions_follow_trl_signature() -> None:
         "domain": ["gsm8k", "mmlu", "strategyqa", "gsm8k"],
         "answer": ["#### 7", "B", True, "not a number"],
     }
-    outcome = funcs[0](prompts, completions, **columns)
+    with pytest.warns(UserWarning, match="gold answers it cannot read get None; the first"):
+        outcome = funcs[0](prompts, completions, **columns)
     assert outcome == [1.0, 1.0, 1.0, None]  # an unreadable gold answer is None, not a crash
     (total,) = as_trl_reward_funcs(split=False)
-    totals = total(prompts, completions, **columns)
+    with pytest.warns(UserWarning, match="gold answers it cannot read"):
+        totals = total(prompts, completions, **columns)
     parts = [f(prompts, completions, **columns) for f in funcs]
     for i, t in enumerate(totals):
         if t is None:
             continue
         assert t == pytest.approx(sum(p[i] for p in parts))  # type: ignore[misc]
+
+
+def test_a_misspelt_domain_is_said_once_not_left_unlearned_in_silence() -> None:
+    import warnings
+
+    (f,) = as_trl_reward_funcs(split=False)
+    with pytest.warns(UserWarning, match="domain 'gsm8K' is not registered: its rows get None"):
+        assert f(["q", "q"], ["#### 1", "#### 1"], domain=["gsm8K"] * 2, answer=[1, 1]) == [
+            None,
+            None,
+        ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once per function and domain, not every step
+        assert f(["q"], ["#### 1"], domain=["gsm8K"], answer=[1]) == [None]
+        assert f(["q"], ["#### 1"], domain=["gsm8k"], answer=[1]) == [pytest.approx(1.0)]
 
 
 def test_trl_reward_functions_name_a_missing_column() -> None:

@@ -7,15 +7,18 @@ TRL passes the dataset's other columns as keyword lists; the domain and the gold
 from them (``domain_column``, ``gold_column``). With ``split=True`` (default) you get one function
 per component (outcome, structure, −repetition, already weighted), so TRL logs each and sums them
 to the composite total; ``split=False`` gives one function returning the total. A row whose gold
-answer cannot be read, or whose domain is unknown, gets ``None`` (TRL ignores it).
+answer cannot be read, or whose domain is unknown, gets ``None`` (TRL ignores it), so another
+reward function may score it; the first of each kind is said in a warning, since a misspelt
+domain would otherwise leave its rows unlearned without a word.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from strata_rewards.domains import GoldError
+from strata_rewards.domains import GoldError, get_domain
 from strata_rewards.scoring import DEFAULT_WEIGHTS, RewardBreakdown, Weights, score
 
 RewardFunc = Callable[..., list[float | None]]
@@ -40,6 +43,12 @@ def as_trl_reward_funcs(
 ) -> list[RewardFunc]:
     """TRL reward functions over this package's composite reward (see module doc)."""
     w = weights or DEFAULT_WEIGHTS
+    warned: set[str] = set()  # the unknown domains said, and "gold" once
+
+    def decline(key: str, message: str) -> None:
+        if key not in warned:
+            warned.add(key)
+            warnings.warn(f"strata_rewards' TRL reward: {message}", stacklevel=4)
 
     def breakdowns(
         completions: Sequence[Any], kwargs: dict[str, Any]
@@ -53,8 +62,15 @@ def as_trl_reward_funcs(
             if domain is None:
                 raise KeyError(f"no domain column {domain_column!r} and no default_domain given")
             try:
-                out.append(score(domain, _text(completion), gold, weights=w))
-            except (GoldError, ValueError):
+                reward_domain = get_domain(domain)
+            except ValueError:
+                decline(str(domain), f"domain {domain!r} is not registered: its rows get None")
+                out.append(None)
+                continue
+            try:
+                out.append(score(reward_domain, _text(completion), gold, weights=w))
+            except (GoldError, ValueError) as err:
+                decline("gold", f"gold answers it cannot read get None; the first: {err}")
                 out.append(None)
         return out
 
