@@ -195,3 +195,21 @@ def test_columns_of_padding_in_every_row_change_nothing(
     grads_slow = torch.autograd.grad((slow * weights).sum(), list(model.parameters()))
     for a, b in zip(grads_fast, grads_slow, strict=True):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"n_completion": 9}, r"n_completion must be in \[1, L\) = \[1, 9\)"),
+        ({"n_completion": 0}, "n_completion must be in"),
+        ({"temperature": 0.0}, "temperature must be finite and > 0, got 0.0"),  # logits / 0
+        ({"temperature": float("nan")}, "temperature must be finite"),
+        ({"chunk_rows": 0}, "chunk_rows must be >= 1"),
+        ({"attention_mask": torch.ones(2, 8)}, r"must both be \[B, L\], got \(2, 9\) and \(2, 8\)"),
+    ],
+)
+def test_inputs_that_have_no_log_probs_are_named(change: dict[str, Any], message: str) -> None:
+    ids, mask, t = batch()
+    args: dict[str, Any] = {"attention_mask": mask, "n_completion": t, **change}
+    with pytest.raises(ValueError, match=message):
+        completion_logprobs(tiny(), ids, **args)

@@ -14,6 +14,7 @@ pads only to about its own longest sample, not the step's.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -51,6 +52,31 @@ def _decoder_and_head(model: Any) -> tuple[Any, torch.nn.Module]:
     return base.get_decoder(), base.get_output_embeddings()
 
 
+def _check_inputs(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    n_completion: int,
+    temperature: float,
+    chunk_rows: int,
+) -> None:
+    # Shapes that would index past the prompt or broadcast wrongly, and a temperature that
+    # divides the logits into inf/NaN, fail here with their names, not deep in the model.
+    if input_ids.dim() != 2 or attention_mask.shape != input_ids.shape:
+        raise ValueError(
+            f"input_ids and attention_mask must both be [B, L], got {tuple(input_ids.shape)} "
+            f"and {tuple(attention_mask.shape)}"
+        )
+    if not 1 <= n_completion < input_ids.shape[1]:
+        raise ValueError(
+            f"n_completion must be in [1, L) = [1, {input_ids.shape[1]}): completion tokens "
+            f"after at least one prompt token, got {n_completion}"
+        )
+    if not 0 < temperature < math.inf:
+        raise ValueError(f"temperature must be finite and > 0, got {temperature}")
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+
+
 def completion_logprobs(
     model: Any,
     input_ids: torch.Tensor,
@@ -85,6 +111,7 @@ def completion_logprobs(
         Positions after the last real completion token of every row, rounded up to a multiple
         of :data:`COMPLETION_MULTIPLE`, are 0 (not computed).
     """
+    _check_inputs(input_ids, attention_mask, n_completion, temperature, chunk_rows)
     width = input_ids.shape[1] - n_completion
     real = attention_mask.bool().any(0)  # [L]
     first = int(real[:width].int().argmax()) if bool(real[:width].any()) else 0
