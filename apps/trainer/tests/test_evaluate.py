@@ -125,6 +125,25 @@ def test_a_paired_comparison_counts_items_gained_and_lost() -> None:
     assert unpaired.p_value is None
 
 
+def test_only_evaluations_of_the_same_items_are_paired() -> None:
+    """Two samples of one size (strata-eval --seed 1 --compare a run's eval_before.json) were
+    paired item by item: a McNemar p of items that are not the same."""
+    from strata_rewards import Prompting
+    from strata_rewards.data import load_synthetic
+    from strata_rewards.evaluation import score_domain
+
+    def evaluated(seed: int) -> DomainResult:
+        items = load_synthetic("sum", "eval", 10, seed=seed, difficulty=1)
+        return score_domain("sum", items, ["<answer>1</answer>"] * 10, Prompting())
+
+    first, again, other = evaluated(0), evaluated(0), evaluated(1)
+    assert first.items_key == again.items_key != other.items_key
+    assert compare({"sum": first}, {"sum": again})[0].p_value == 1.0  # paired: none differ
+    assert compare({"sum": first}, {"sum": other})[0].p_value is None  # not the same items
+    old = DomainResult(**{**first.__dict__, "items_key": ""})  # written before the key was kept
+    assert compare({"sum": old}, {"sum": other})[0].p_value == 1.0  # as before: by length
+
+
 def test_lenient_accuracy_reads_an_answer_outside_the_tag() -> None:
     from strata_rewards.evaluation import _lenient_correct
 

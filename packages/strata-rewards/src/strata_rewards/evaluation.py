@@ -6,6 +6,8 @@ here; any other generator (TRL, verl, vLLM) can too.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -55,6 +57,10 @@ class DomainResult:
     outcomes: list[int] = field(default_factory=list)
     """1 or 0 per item, in the items' order: what a paired test of two evaluations on the same
     items reads (empty in results written before it was kept)."""
+    items_key: str = ""
+    """A hash of the items' questions and golds, in order: two evaluations are paired only where
+    it agrees, so a paired test never reads two samples of the same size as the same items
+    (empty in results written before it was kept)."""
 
 
 def score_domain(
@@ -115,7 +121,15 @@ def score_domain(
         samples=samples,
         lenient_accuracy=lenient / n if n else 0.0,
         outcomes=outcomes,
+        items_key=items_key(items),
     )
+
+
+def items_key(items: Sequence[Item]) -> str:
+    """What :attr:`DomainResult.items_key` holds: the items' content, hashed (not their ids,
+    which name a file's row or a position and differ between tools)."""
+    text = json.dumps([[it.question, str(it.gold)] for it in items], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _lenient_correct(domain: str, text: str, gold: Gold) -> bool:
@@ -160,7 +174,8 @@ def compare(
         if domain not in before:
             continue
         b = before[domain]
-        paired = len(b.outcomes) == len(a.outcomes) == a.n > 0
+        same_items = not (a.items_key and b.items_key) or a.items_key == b.items_key
+        paired = same_items and len(b.outcomes) == len(a.outcomes) == a.n > 0
         pairs = list(zip(b.outcomes, a.outcomes, strict=True)) if paired else []
         out.append(
             Comparison(
