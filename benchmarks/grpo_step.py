@@ -43,7 +43,13 @@ work: this column says how much; also in the JSON as ``completion_tokens_per_ste
 Strata/TRL, and each step's distance from the physical bound computed here from a matmul
 measurement: generation 2·P FLOP per token (prompt and completion), training ≈ 4·P per token
 (forward + activation backward; LoRA weight gradients are small), + 2·P per token for the
-reference when beta > 0.
+reference when beta > 0. That bound prices decoding as compute, which it is not: a token for 16
+rows is 2·P·16 FLOPs but reads all P weights from memory. Each row is also held to a **roofline**
+(``Roofline``, with the memory bandwidth measured in the run, ``memory_gbps``): training and the
+prompts' prefill (once a prompt) at the matmul rate of the row's dtype, each decoded token at the
+larger of its FLOPs and its weights' bytes over the bandwidth; printed as ``x roofline`` for
+generation, training and the step, and in the JSON as each row's ``roofline_seconds`` beside the
+run's ``memory_gbps``.
 """
 
 from __future__ import annotations
@@ -318,14 +324,59 @@ def matmul_gflops(dtype_name: str) -> float:
     return 5 * 2 * 2048**3 / min(runs) / 1e9
 
 
-def step_flops(beta: float, prompt_tokens: int, completion_tokens: int) -> dict[str, float]:
+def model_params() -> int:
     from strata_rollout import load_model
 
-    params = sum(p.numel() for p in load_model("smollm2", device="cpu").model.parameters())
+    return sum(p.numel() for p in load_model("smollm2", device="cpu").model.parameters())
+
+
+def step_flops(
+    beta: float, prompt_tokens: int, completion_tokens: int, params: int
+) -> dict[str, float]:
     tokens = prompt_tokens + completion_tokens
     generation = 2 * params * tokens
     training = 4 * params * tokens + (2 * params * tokens if beta > 0 else 0)
     return {"generation": generation, "training": training}
+
+
+def memory_gbps() -> float:
+    """GB a second this host moves through memory: a 512 MiB copy (read + write), best of 5."""
+    import torch
+
+    src = torch.empty(1 << 29, dtype=torch.uint8).random_()
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        dst.copy_(src)
+        runs.append(time.perf_counter() - start)
+    return 2 * src.numel() / min(runs) / 1e9
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """A step's floor with each part held by what bounds it on this host. Training and prefill
+    are matmuls over many tokens: FLOPs at the matmul rate. Decoding a token for 16 rows is 2·P·16
+    FLOPs but reads all P weights from memory (they do not fit in a cache): the larger of the two,
+    each token. The matmul-rate ``bound`` alone prices decoding as compute and so sits below
+    what any engine can reach."""
+
+    gflops: float  # the matmul rate of the dtype (2048³, measured in the run)
+    gbps: float  # memory bandwidth (measured in the run)
+    params: int  # P
+    weight_bytes: int  # bytes a weight in the rollout's dtype
+
+    def generation(self, prompt_tokens: int) -> float:
+        """``prompt_tokens``: all rows'; an engine prefills each prompt once."""
+        prefill = 2 * self.params * prompt_tokens / G / (self.gflops * 1e9)
+        compute = 2 * self.params * N_PROMPTS * G / (self.gflops * 1e9)
+        memory = self.params * self.weight_bytes / (self.gbps * 1e9)
+        return prefill + NEW_TOKENS * max(compute, memory)
+
+    def training(self, beta: float, prompt_tokens: int, completion_tokens: float) -> float:
+        flops = step_flops(beta, prompt_tokens, round(completion_tokens), self.params)
+        return flops["training"] / (self.gflops * 1e9)
 
 
 def prompt_token_count() -> int:
@@ -364,6 +415,14 @@ def stage_medians(records: list[dict[str, Any]]) -> dict[str, float]:
     """Median seconds a training stage over the measured steps (empty for TRL, which has none)."""
     names = [k for k in records[0].get("stages", {})] if records else []
     return {k: statistics.median(r["stages"][k] for r in records) for k in names}
+
+
+def row_dtypes(kind: str, rates: dict[str, float]) -> tuple[str, str]:
+    """Whose roofline a row is held to: (generation, training), each "fp32" or "bf16"."""
+    variant = VARIANTS.get(kind)  # None: TRL, all fp32
+    native = "bf16" if "bf16" in rates else "fp32"
+    gen = native if variant and variant.bf16_weights else "fp32"
+    return gen, native if variant and variant.bf16_training else "fp32"
 
 
 def launch(
@@ -416,6 +475,16 @@ def main() -> None:
         + (f"bf16 {rates['bf16']:.0f} GFLOP/s" if native_bf16 else "bf16 not native (emulated)")
     )
     p_tokens, c_tokens = prompt_token_count(), N_PROMPTS * G * NEW_TOKENS
+    params, gbps = model_params(), memory_gbps()
+    roofs = {
+        name: Roofline(rate, gbps, params, 2 if name == "bf16" else 4)
+        for name, rate in rates.items()
+    }
+    print(
+        f"memory {gbps:.1f} GB/s; roofline generation (prefill at the matmul rate, each token "
+        "at the larger of its FLOPs and reading every weight): "
+        + ", ".join(f"{name} {r.generation(p_tokens):.1f} s" for name, r in roofs.items())
+    )
     commit = git_commit()  # the measured code's, read before a run that commits could move HEAD
     with_vllm = not args.no_vllm and VLLM_PYTHON.exists()
     kinds: list[tuple[str, Path | str]] = [("trl", sys.executable)] + [
@@ -434,7 +503,7 @@ def main() -> None:
         f"all-linear, fp32; {args.steps} measured steps after a warm-up"
     )
     for beta in (float(b) for b in args.betas.split(",")):
-        flops = step_flops(beta, p_tokens, c_tokens)
+        flops = step_flops(beta, p_tokens, c_tokens, params)
         bound = sum(flops.values()) / (rates["fp32"] * 1e9)
         results = {k: launch(py, k, beta, args.steps, args.micro_batch) for k, py in kinds}
         print(
@@ -472,6 +541,19 @@ def main() -> None:
                 "completion_tokens_per_step": med["completion_tokens"],
                 "generation_seconds": med["generation"],
             }
+            gen_dtype, train_dtype = row_dtypes(kind, rates)
+            tokens = c_tokens if math.isnan(med["completion_tokens"]) else med["completion_tokens"]
+            roof = {
+                "generation": roofs[gen_dtype].generation(p_tokens),
+                "training": roofs[train_dtype].training(beta, p_tokens, tokens),
+            }
+            table[kind]["roofline_seconds"] = roof
+            print(
+                f"  {'':12s} x roofline ({gen_dtype} generation, {train_dtype} training): "
+                f"generation {med['generation'] / roof['generation']:.1f}, "
+                f"training {med['training'] / roof['training']:.1f}, "
+                f"step {med['step'] / sum(roof.values()):.1f}"
+            )
             stages = stage_medians(res["records"])
             if stages:  # Strata's rows: the profile of a step beyond generation
                 table[kind]["stages_seconds"] = stages
@@ -503,6 +585,7 @@ def main() -> None:
                 "steps": args.steps,
                 "matmul_gflops": rates,
                 "bound_seconds": bound,
+                "memory_gbps": gbps,
                 "configs": table,
             }
             args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
