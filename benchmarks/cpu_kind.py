@@ -134,13 +134,23 @@ def bench_lines(path: Path) -> list[str]:
         rep = speed_lines.load(path)
     except speed_lines.BadReport as e:
         return [f"- unreadable benchmark result: {e}"]
-    lines = [f"- `{path.name}`: matmul {rep['matmul_gflops']}, bound {rep['bound_seconds']}"]
+    memory = rep.get("memory_gbps")
+    lines = [
+        f"- `{path.name}`: matmul {rep['matmul_gflops']}, bound {rep['bound_seconds']}"
+        + (f", memory {memory:.1f} GB/s" if isinstance(memory, int | float) else "")
+    ]
     for name, row in rep["configs"].items():
         ratio = row.get("ratio_vs_trl", 1.0)
         rss = row.get("rss_ratio_vs_trl", 1.0)
+        roof = row.get("roofline_seconds")
         lines.append(
             f"  - {name}: {row['seconds_per_step']:.1f} s a step, {ratio:.2f}x TRL's samples/s,"
             f" peak RSS {rss:.2f}x TRL's"
+            + (
+                f", {row['seconds_per_step'] / sum(roof.values()):.1f}x its roofline"
+                if isinstance(roof, dict) and roof
+                else ""
+            )
         )
     return lines
 

@@ -73,13 +73,23 @@ def bf16_bound(report: dict[str, Any]) -> float | None:
     return float(report["bound_seconds"]) * rates["fp32"] / rates["bf16"]
 
 
+def roofline_cell(configs: dict[str, Any]) -> str:
+    """The fastest row's step over its own roofline (docs/grpo.md); "—" for runs made before the
+    benchmark measured one."""
+    best = min(configs.values(), key=lambda row: row["seconds_per_step"])
+    roof = best.get("roofline_seconds")
+    if not isinstance(roof, dict) or not roof:
+        return "— (not measured)"
+    return f"{best['seconds_per_step'] / sum(roof.values()):.1f}×"
+
+
 def render(reports: list[dict[str, Any]]) -> str:
     if not reports:
         return "No GRPO-step benchmark run is committed yet (`benchmarks/results/grpo_step/`)."
     head = (
         ["CPU (lscpu)", "date, commit", "TRL s/step"]
         + [f"{label}: × TRL samples/s (× its RSS)" for label in COLUMNS]
-        + ["best step / bf16 bound"]
+        + ["best step / bf16 bound", "best step / its roofline"]
     )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in sorted(reports, key=lambda r: (r["cpu"], r["date"])):
@@ -96,13 +106,16 @@ def render(reports: list[dict[str, Any]]) -> str:
         bound = bf16_bound(r)
         best = min(row["seconds_per_step"] for row in configs.values())
         cells.append("— (no native bf16)" if bound is None else f"{best / bound:.1f}×")
+        cells.append(roofline_cell(configs))
         lines.append("| " + " | ".join(cells) + " |")
     betas = sorted({r["beta"] for r in reports})
     lines.append("")
     lines.append(
         f"One run a row of `benchmarks/grpo_step.py` (β = {', '.join(map(str, betas))}; 2 GSM8K "
         "prompts × 8 samples × 128 new tokens, LoRA r = 16, TRL measured in the same run); "
-        "the JSON is in `benchmarks/results/grpo_step/`."
+        "the JSON is in `benchmarks/results/grpo_step/`. The roofline (runs from 2026-12-07) "
+        "holds decoding to the memory its weights take, each token, at the bandwidth measured in "
+        "the run; the bound prices it as matmuls."
     )
     return "\n".join(lines)
 

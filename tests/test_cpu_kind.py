@@ -4,6 +4,7 @@ and the summary it builds from a run's report.md and the benchmark's JSON."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,21 @@ def test_a_committed_benchmark_file_gives_one_line_a_configuration() -> None:
     assert lines[0].startswith(f"- `{path.name}`")
     assert any(line.startswith("  - trl: ") and "1.00x TRL" in line for line in lines)
     assert any(line.startswith("  - strata-hf-bf16w: ") for line in lines)
+
+
+def test_a_run_with_a_roofline_gives_each_row_its_distance_from_it(tmp_path: Path) -> None:
+    committed = sorted((ROOT / "benchmarks" / "results" / "grpo_step").glob("*.json"))[0]
+    rep = json.loads(committed.read_text(encoding="utf-8"))
+    rep["memory_gbps"] = 23.5
+    for row in rep["configs"].values():
+        row["roofline_seconds"] = {"generation": row["seconds_per_step"] / 8, "training": 0.0}
+    path = tmp_path / committed.name
+    path.write_text(json.dumps(rep), encoding="utf-8")
+    lines = cpu_kind.bench_lines(path)
+    assert lines[0].endswith(", memory 23.5 GB/s")
+    assert all(line.endswith(", 8.0x its roofline") for line in lines[1:])
+    # A run from before the roofline: the lines say nothing of it.
+    assert not any("roofline" in line for line in cpu_kind.bench_lines(committed))
 
 
 def test_a_broken_benchmark_file_is_named_with_its_fault_not_a_traceback(tmp_path: Path) -> None:

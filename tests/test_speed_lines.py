@@ -58,14 +58,22 @@ def test_a_row_names_the_cpu_and_gives_ratios_measured_in_its_run() -> None:
     row = block.splitlines()[2]
     assert row.startswith("| Intel(R) Xeon(R) Processor, 2 cores, AMX | 2026-12-05, `abc1234` |")
     assert "**4.00×** (0.30×)" in row
-    assert row.count("—") == 2  # the two vLLM columns were not measured
+    assert row.count("—") == 3  # the two vLLM columns and the roofline were not measured
     # best step 10 s against the bf16 bound 8 s x 300/1200 = 2 s
-    assert row.endswith("| 5.0× |")
+    assert row.endswith("| 5.0× | — (not measured) |")
 
 
 def test_without_native_bf16_the_bound_column_says_so() -> None:
     row = speed_lines.render([report(matmul_gflops={"fp32": 150.0})]).splitlines()[2]
-    assert row.endswith("| — (no native bf16) |")
+    assert row.endswith("| — (no native bf16) | — (not measured) |")
+
+
+def test_the_roofline_column_is_the_fastest_row_over_its_own_roofline() -> None:
+    configs = report()["configs"]
+    configs["trl"]["roofline_seconds"] = {"generation": 3.0, "training": 5.0}
+    configs["strata-hf-bf16w"]["roofline_seconds"] = {"generation": 1.5, "training": 2.5}
+    row = speed_lines.render([report(configs=configs)]).splitlines()[2]
+    assert row.endswith("| 5.0× | 2.5× |")  # 10 s over 1.5 + 2.5 s, not TRL's 40 s over 8 s
 
 
 def test_an_avx2_run_shows_its_fp32_rows_in_the_engines_columns() -> None:
