@@ -1,21 +1,30 @@
 """Every Python example in docs/*.md runs as written, so a user who copies one into their own
-code gets working code.
+code gets working code, and prints what its comments say it prints.
 
 A page's examples run in order in one namespace, as a reader reads them (a later example uses an
 earlier one's names). What an example takes as given (``logp``, ``completion_text``: "your
 tensors", "your text") is defined in ``GIVENS`` below, the smallest real value of each. An
 example that needs what this environment lacks is skipped with the reason, by the text that
 marks it (``NEEDS``); an example no entry covers runs.
+
+A top-level line whose comment shows a value (``verify(...)  # True``, ``compute_advantages(...)
+# SAN: [1.41, -1.41, 0, 0, -1, 1]``, ``stop = ...  # ("</answer>",): why``) is checked against
+the value it computes: a Python literal at the comment's start, after an optional ``Label: ``
+and before an optional ``: why``; numbers to the decimals shown.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import io
 import re
 import shlex
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,9 +90,100 @@ NEEDS: dict[str, str] = {
     "(test_verl_convention.py in .ci/venvs/verl runs this call)",
     "vllm_engine.update_weights": "a VLLMEngine: vLLM runs in .ci/venvs/vllm (test_vllm_lora.py)",
     'VLLMEngine("smollm2"': "a VLLMEngine: vLLM runs in .ci/venvs/vllm (test_vllm_lora.py)",
-    'trainer.train("runs/demo"': "100 training steps of SmolLM2 (the default run takes 13); "
+    'trainer.train("runs/demo"': "100 training steps of SmolLM2 (the default run takes 16); "
     "packages/strata-grpo/tests/test_trainer.py trains through the same calls on a tiny model",
 }
+
+
+_LABEL = re.compile(r"[A-Za-z][\w .-]*: ")
+
+
+def shown_literal(comment: str) -> tuple[ast.expr, str] | None:
+    """The value a comment shows, as the literal's AST and its text (which keeps the decimals
+    shown), or None: ``True``, ``'0.75'``, ``SAN: [1.41, -1.41]``, ``("</answer>",): why``."""
+    text = comment.lstrip("#").strip()
+    label = _LABEL.match(text)
+    for body in [text] + ([text[label.end() :]] if label else []):
+        cuts = [m.start() for m in re.finditer(r": ", body)][::-1]
+        for candidate in [body] + [body[:c] for c in cuts]:
+            literal = candidate.strip()
+            try:
+                node = ast.parse(literal, mode="eval").body
+                ast.literal_eval(node)
+            except (SyntaxError, ValueError):
+                continue
+            return node, literal
+    return None
+
+
+def matches(shown: ast.expr, actual: Any, source: str) -> bool:
+    """``actual`` equals the literal ``shown`` (``source``: the literal's text), numbers to the
+    decimals the literal shows; arrays and tensors by their ``tolist()``."""
+    if hasattr(actual, "tolist"):
+        actual = actual.tolist()
+    if isinstance(shown, ast.List | ast.Tuple):
+        return (
+            isinstance(actual, list | tuple)
+            and len(actual) == len(shown.elts)
+            and all(matches(e, a, source) for e, a in zip(shown.elts, actual, strict=True))
+        )
+    if isinstance(shown, ast.Dict):
+        keys = [ast.literal_eval(k) for k in shown.keys if k is not None]
+        return (
+            isinstance(actual, dict)
+            and set(keys) == set(actual)
+            and all(matches(v, actual[k], source) for k, v in zip(keys, shown.values, strict=True))
+        )
+    value = ast.literal_eval(shown)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = ast.get_source_segment(source, shown) or ""
+        decimals = len(text.split(".")[1]) if "." in text else None
+        tolerance = 1e-6 if decimals is None else 0.5 * 10.0**-decimals
+        return isinstance(actual, int | float) and abs(actual - value) <= tolerance
+    return bool(actual == value) and type(actual) is type(value)
+
+
+@dataclass(frozen=True)
+class Shown:
+    line: int
+    """The statement's last line in its example, 1-based."""
+    statement: str
+    literal: ast.expr
+    literal_source: str
+
+
+def with_checks(code: str) -> tuple[ast.Module, list[Shown]]:
+    """``code`` with each top-level statement whose comment shows a value storing that value in
+    ``__shown__[line]``; and what each shows."""
+    comments = {
+        tok.start[0]: tok.string
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline)
+        if tok.type == tokenize.COMMENT
+    }
+    tree = ast.parse(code)
+    shown: list[Shown] = []
+    body: list[ast.stmt] = []
+    for stmt in tree.body:
+        end = stmt.end_lineno or stmt.lineno
+        found = shown_literal(comments[end]) if end in comments else None
+        assigned = (
+            stmt.targets[0].id
+            if isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            else None
+        )
+        if found is None or not (isinstance(stmt, ast.Expr) or assigned):
+            body.append(stmt)
+            continue
+        shown.append(Shown(end, ast.get_source_segment(code, stmt) or "", *found))
+        slot = ast.Subscript(ast.Name("__shown__", ast.Load()), ast.Constant(end), ast.Store())
+        if isinstance(stmt, ast.Expr):
+            body.append(ast.Assign([slot], stmt.value))
+        else:
+            body += [stmt, ast.Assign([slot], ast.Name(assigned, ast.Load()))]
+    tree.body = body
+    return ast.fix_missing_locations(tree), shown
 
 
 def _skip_reason(example: Example) -> str | None:
@@ -120,10 +220,55 @@ def test_each_pages_examples_run_in_order(
     runnable = [e for e in examples(page) if _skip_reason(e) is None]
     if not runnable:
         pytest.skip(f"no example of {page.name} can run here (each is listed as skipped)")
+    wrong = []
     for example in runnable:
         # A SyntaxError or a failure names the page and the example's line in the traceback.
-        code = compile(example.code, f"docs/{page.name}, example at line {example.line}", "exec")
-        exec(code, namespace)
+        tree, shown = with_checks(example.code)
+        namespace["__shown__"] = {}
+        exec(compile(tree, f"docs/{page.name}, example at line {example.line}", "exec"), namespace)
+        values: dict[int, Any] = namespace["__shown__"]  # type: ignore[assignment]
+        for s in shown:
+            if not matches(s.literal, values[s.line], s.literal_source):
+                at = example.line + s.line
+                wrong.append(f"docs/{page.name}:{at}: {s.statement!r} gives {values[s.line]!r}")
+    assert wrong == [], "a comment shows a value the code does not give:\n" + "\n".join(wrong)
+
+
+def _run_checked(code: str) -> list[bool]:
+    tree, shown = with_checks(code)
+    namespace: dict[str, Any] = {"__shown__": {}}
+    exec(compile(tree, "<example>", "exec"), namespace)
+    return [matches(s.literal, namespace["__shown__"][s.line], s.literal_source) for s in shown]
+
+
+@pytest.mark.parametrize(
+    ("code", "verdicts"),
+    [
+        ("1 + 1  # 2", [True]),
+        ("1 + 1  # 3", [False]),
+        ("x = 2 ** 0.5  # 1.41", [True]),
+        ("x = 1.42  # 1.41", [False]),  # beyond the shown decimals
+        ("[2 ** 0.5, -1.0, 0.0]  # SAN: [1.41, -1, 0]", [True]),
+        ("[1.0, 1.0]  # [1, 1, 1]", [False]),
+        ("str(0.75)  # '0.75'", [True]),
+        ("1  # True", [False]),  # a 1 is not the True it claims
+        ("('a',)  # ('a',): end once it answered", [True]),
+        ("{'a': 2}  # {'a': 2}: sums to 2", [True]),
+        ("{'a': 2}  # {'a': 2, 'b': 0}", [False]),
+        ("y = 3  # the count", []),  # prose, no value shown
+        ("y = 3  # 3: the count", [True]),
+        ("2 == 3  # True: they differ", [False]),
+        ("for i in range(2):\n    i  # 5", []),  # only top-level lines are checked
+    ],
+)
+def test_a_comment_that_shows_a_value_is_checked(code: str, verdicts: list[bool]) -> None:
+    assert _run_checked(code) == verdicts
+
+
+def test_the_docs_show_values_that_are_checked() -> None:
+    # The lines this file exists to hold: verify's True/False, the SAN vector, a stop tuple.
+    checked = [s.statement for p in _pages() for e in examples(p) for s in with_checks(e.code)[1]]
+    assert len(checked) >= 7, checked
 
 
 @pytest.mark.parametrize(
