@@ -142,15 +142,10 @@ def bench_lines(path: Path) -> list[str]:
     for name, row in rep["configs"].items():
         ratio = row.get("ratio_vs_trl", 1.0)
         rss = row.get("rss_ratio_vs_trl", 1.0)
-        roof = row.get("roofline_seconds")
+        roof = speed_lines.roofline_ratio(row)
         lines.append(
             f"  - {name}: {row['seconds_per_step']:.1f} s a step, {ratio:.2f}x TRL's samples/s,"
-            f" peak RSS {rss:.2f}x TRL's"
-            + (
-                f", {row['seconds_per_step'] / sum(roof.values()):.1f}x its roofline"
-                if isinstance(roof, dict) and roof
-                else ""
-            )
+            f" peak RSS {rss:.2f}x TRL's" + ("" if roof is None else f", {roof:.1f}x its roofline")
         )
     return lines
 

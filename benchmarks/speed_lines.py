@@ -73,14 +73,13 @@ def bf16_bound(report: dict[str, Any]) -> float | None:
     return float(report["bound_seconds"]) * rates["fp32"] / rates["bf16"]
 
 
-def roofline_cell(configs: dict[str, Any]) -> str:
-    """The fastest row's step over its own roofline (docs/grpo.md); "—" for runs made before the
+def roofline_ratio(row: dict[str, Any]) -> float | None:
+    """A row's step over its own roofline (docs/grpo.md); None for runs made before the
     benchmark measured one."""
-    best = min(configs.values(), key=lambda row: row["seconds_per_step"])
-    roof = best.get("roofline_seconds")
+    roof = row.get("roofline_seconds")
     if not isinstance(roof, dict) or not roof:
-        return "— (not measured)"
-    return f"{best['seconds_per_step'] / sum(roof.values()):.1f}×"
+        return None
+    return float(row["seconds_per_step"]) / sum(roof.values())
 
 
 def render(reports: list[dict[str, Any]]) -> str:
@@ -104,9 +103,11 @@ def render(reports: list[dict[str, Any]]) -> str:
                 else f"**{row['ratio_vs_trl']:.2f}×** ({row['rss_ratio_vs_trl']:.2f}×)"
             )
         bound = bf16_bound(r)
-        best = min(row["seconds_per_step"] for row in configs.values())
+        fastest = min(configs.values(), key=lambda row: row["seconds_per_step"])
+        best = fastest["seconds_per_step"]
         cells.append("— (no native bf16)" if bound is None else f"{best / bound:.1f}×")
-        cells.append(roofline_cell(configs))
+        roof = roofline_ratio(fastest)
+        cells.append("— (not measured)" if roof is None else f"{roof:.1f}×")
         lines.append("| " + " | ".join(cells) + " |")
     betas = sorted({r["beta"] for r in reports})
     lines.append("")

@@ -186,6 +186,20 @@ def with_checks(code: str) -> tuple[ast.Module, list[Shown]]:
     return ast.fix_missing_locations(tree), shown
 
 
+def run_checked(code: str, filename: str, namespace: dict[str, Any]) -> list[tuple[Shown, Any]]:
+    """Run ``code`` in ``namespace``; each line whose comment shows a value, with the value it
+    gave, where they differ."""
+    tree, shown = with_checks(code)
+    namespace["__shown__"] = {}
+    exec(compile(tree, filename, "exec"), namespace)
+    values: dict[int, Any] = namespace["__shown__"]
+    return [
+        (s, values[s.line])
+        for s in shown
+        if not matches(s.literal, values[s.line], s.literal_source)
+    ]
+
+
 def _skip_reason(example: Example) -> str | None:
     if '"../shared/data"' in example.code and not (ROOT.parent / "shared" / "data").is_dir():
         return "the benchmarks' files: ../shared/data is not beside this checkout"
@@ -215,7 +229,7 @@ def test_each_pages_examples_run_in_order(
     page: Path, registries: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(ROOT)  # ../shared/data resolves as the docs say
-    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    namespace: dict[str, Any] = {"__name__": f"docs_{page.stem}"}
     exec(compile(GIVENS.get(page.name, ""), f"GIVENS[{page.name!r}]", "exec"), namespace)
     runnable = [e for e in examples(page) if _skip_reason(e) is None]
     if not runnable:
@@ -223,22 +237,11 @@ def test_each_pages_examples_run_in_order(
     wrong = []
     for example in runnable:
         # A SyntaxError or a failure names the page and the example's line in the traceback.
-        tree, shown = with_checks(example.code)
-        namespace["__shown__"] = {}
-        exec(compile(tree, f"docs/{page.name}, example at line {example.line}", "exec"), namespace)
-        values: dict[int, Any] = namespace["__shown__"]  # type: ignore[assignment]
-        for s in shown:
-            if not matches(s.literal, values[s.line], s.literal_source):
-                at = example.line + s.line
-                wrong.append(f"docs/{page.name}:{at}: {s.statement!r} gives {values[s.line]!r}")
+        where = f"docs/{page.name}, example at line {example.line}"
+        for s, value in run_checked(example.code, where, namespace):
+            at = example.line + s.line
+            wrong.append(f"docs/{page.name}:{at}: {s.statement!r} gives {value!r}")
     assert wrong == [], "a comment shows a value the code does not give:\n" + "\n".join(wrong)
-
-
-def _run_checked(code: str) -> list[bool]:
-    tree, shown = with_checks(code)
-    namespace: dict[str, Any] = {"__shown__": {}}
-    exec(compile(tree, "<example>", "exec"), namespace)
-    return [matches(s.literal, namespace["__shown__"][s.line], s.literal_source) for s in shown]
 
 
 @pytest.mark.parametrize(
@@ -262,7 +265,9 @@ def _run_checked(code: str) -> list[bool]:
     ],
 )
 def test_a_comment_that_shows_a_value_is_checked(code: str, verdicts: list[bool]) -> None:
-    assert _run_checked(code) == verdicts
+    shown = with_checks(code)[1]
+    wrong = {s.line for s, _ in run_checked(code, "<example>", {})}
+    assert [s.line not in wrong for s in shown] == verdicts
 
 
 def test_the_docs_show_values_that_are_checked() -> None:
