@@ -135,8 +135,9 @@ def bench_lines(path: Path) -> list[str]:
     except speed_lines.BadReport as e:
         return [f"- unreadable benchmark result: {e}"]
     memory = rep.get("memory_gbps")
+    rates = ", ".join(f"{dtype} {rate:,.0f}" for dtype, rate in rep["matmul_gflops"].items())
     lines = [
-        f"- `{path.name}`: matmul {rep['matmul_gflops']}, bound {rep['bound_seconds']}"
+        f"- `{path.name}`: matmul {rates} GFLOP/s, bound {rep['bound_seconds']:.1f} s"
         + (f", memory {memory:.1f} GB/s" if isinstance(memory, int | float) else "")
     ]
     for name, row in rep["configs"].items():

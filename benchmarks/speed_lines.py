@@ -49,6 +49,13 @@ def load(path: Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED if k not in report]
     if missing:
         raise BadReport(f"{path.name}: missing field(s) {', '.join(missing)}")
+    rates = report["matmul_gflops"]
+    if not isinstance(rates, dict) or not isinstance(rates.get("fp32"), int | float):
+        raise BadReport(f"{path.name}: matmul_gflops: expected an object with a number for fp32")
+    if not all(isinstance(rate, int | float) for rate in rates.values()):
+        raise BadReport(f"{path.name}: matmul_gflops: expected a number for each dtype")
+    if not isinstance(report["bound_seconds"], int | float):
+        raise BadReport(f"{path.name}: bound_seconds: expected a number")
     if not isinstance(report["configs"], dict):
         raise BadReport(f"{path.name}: configs: expected an object of rows by configuration")
     if "trl" not in report["configs"]:

@@ -73,7 +73,7 @@ def test_a_report_without_those_sections_gives_nothing(text: str) -> None:
 def test_a_committed_benchmark_file_gives_one_line_a_configuration() -> None:
     path = sorted((ROOT / "benchmarks" / "results" / "grpo_step").glob("*.json"))[0]
     lines = cpu_kind.bench_lines(path)
-    assert lines[0].startswith(f"- `{path.name}`")
+    assert lines[0] == f"- `{path.name}`: matmul fp32 325, bf16 2,110 GFLOP/s, bound 16.7 s"
     assert any(line.startswith("  - trl: ") and "1.00x TRL" in line for line in lines)
     assert any(line.startswith("  - strata-hf-bf16w: ") for line in lines)
 
@@ -98,6 +98,15 @@ def test_a_broken_benchmark_file_is_named_with_its_fault_not_a_traceback(tmp_pat
     broken.write_text('{"configs": {"trl": {}}}', encoding="utf-8")
     (line,) = cpu_kind.bench_lines(broken)
     assert line.startswith("- unreadable benchmark result: 2026-01-01-avx2-a.json: missing field")
+    fields = '"cpu": "x", "date": "d", "commit": "c", "beta": 0.04, "configs": {"trl": {}}'
+    broken.write_text(f'{{{fields}, "matmul_gflops": 103.4, "bound_seconds": 52.6}}', "utf-8")
+    (line,) = cpu_kind.bench_lines(broken)
+    assert line.endswith("matmul_gflops: expected an object with a number for fp32")
+    broken.write_text(
+        f'{{{fields}, "matmul_gflops": {{"fp32": 103.4}}, "bound_seconds": "52"}}', "utf-8"
+    )
+    (line,) = cpu_kind.bench_lines(broken)
+    assert line.endswith("bound_seconds: expected a number")
     broken.write_text("{", encoding="utf-8")
     (line,) = cpu_kind.bench_lines(broken)
     assert "2026-01-01-avx2-a.json: not JSON" in line
