@@ -28,7 +28,6 @@ then runs the benchmarks only: the no-AMX grid must hold no Xeon run.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import shlex
@@ -37,8 +36,8 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
+import speed_lines  # beside this script (the tests: pytest's pythonpath)
 from strata_experiment.grid import load_grid
 
 from strata_rollout.hardware import cpu_bf16_kind, describe_cpu, onednn_isa_cap
@@ -51,22 +50,6 @@ V8_BAR_MINUTES = 14  # docs/results.md, "A candidate default v8": one minute of 
 V6_GRID = "default-v6-no-amx-seeds"
 V8_GRID = "default-v8-no-amx-seeds"
 V8_FIRST_SEED = 10  # the v8 grid's first seed: the run that evaluates the base (its H2)
-
-
-def _speed_lines_module() -> ModuleType:
-    """benchmarks/speed_lines.py, which validates a grpo_step JSON (names the file and field);
-    loaded by path so that this script runs from anywhere and imports in the tests."""
-    spec = importlib.util.spec_from_file_location(
-        "speed_lines", ROOT / "benchmarks" / "speed_lines.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-speed_lines = _speed_lines_module()
 
 
 def grid_argv(name: str, runs: Path, seeds: str | None = None) -> list[str]:

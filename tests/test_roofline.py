@@ -4,20 +4,9 @@ the rates is the benchmark's work, not the suite's)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import grpo_step  # pytest puts benchmarks/ and experiments/analysis/ on the path
 from hypothesis import given
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("grpo_step", ROOT / "benchmarks" / "grpo_step.py")
-assert _spec is not None
-assert _spec.loader is not None
-grpo_step = importlib.util.module_from_spec(_spec)
-sys.modules["grpo_step"] = grpo_step  # its dataclasses look their module up there
-_spec.loader.exec_module(grpo_step)
 
 P = 134_515_008  # SmolLM2-135M's parameters
 ROWS = grpo_step.N_PROMPTS * grpo_step.G

@@ -4,22 +4,17 @@ of runs before the worked example left the eval items."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import skills  # pytest puts benchmarks/ and experiments/analysis/ on the path
 from hypothesis import given
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "experiments" / "analysis" / "skills.py"
-_spec = importlib.util.spec_from_file_location("skills", SCRIPT)
-assert _spec is not None
-assert _spec.loader is not None
-skills = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(skills)
 
 
 def test_runs_before_the_fix_held_the_worked_example_at_index_90() -> None:

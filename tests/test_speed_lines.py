@@ -3,24 +3,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import speed_lines  # pytest puts benchmarks/ and experiments/analysis/ on the path
 from hypothesis import given
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "speed_lines", ROOT / "benchmarks" / "speed_lines.py"
-)
-assert _spec is not None
-assert _spec.loader is not None
-speed_lines = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(speed_lines)
 
 
 def report(**changes: Any) -> dict[str, Any]:
