@@ -478,6 +478,80 @@ def test_groups_with_equal_outcomes_can_be_left_out_of_the_loss(tokenizer: Any) 
         assert _changed(before, adapter(t)) is not drop
 
 
+def _flat_in_strategyqa(domain: str, text: str, gold: Any) -> Any:
+    """The vowel reward in gsm8k; a flat 0.4 in strategyqa, whose groups so get advantage 0."""
+    from .tiny_setup import Breakdown
+
+    if domain == "strategyqa":
+        return Breakdown(total=0.4, outcome=0.0)
+    return vowel_reward(domain, text, gold)
+
+
+@pytest.mark.parametrize("aggregation", ["token_mean", "sequence_mean"])
+def test_a_micro_batch_with_zero_advantages_is_skipped_and_changes_no_bit(
+    tokenizer: Any, monkeypatch: pytest.MonkeyPatch, aggregation: str
+) -> None:
+    """At μ = 1, β = 0, a group whose rewards are all equal has advantage 0 and its gradient is
+    exactly 0: its micro-batch is not computed, and the gradient the optimizer receives, the
+    loss and the ratios equal, to the bit, what computing every micro-batch gives."""
+    from strata_grpo import trainer as module
+
+    def one_step(skip: bool) -> tuple[dict[str, torch.Tensor], Any, int]:
+        if not skip:  # the reference: every row with tokens computed
+            monkeypatch.setattr(
+                module,
+                "rows_that_learn",
+                lambda mask, adv, zero_advantage_is_idle: mask.bool().any(1),
+            )
+        cfg = config(aggregation=aggregation, prompts_per_step=4)
+        t = grpo_trainer(
+            make_policy(tiny_causal_lm(tokenizer), cfg),
+            tokenizer,
+            cfg,
+            reward_fn=_flat_in_strategyqa,
+        )
+        calls = 0
+        forward = t._logprobs_and_entropy
+
+        def counted(*args: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return forward(*args)
+
+        t._logprobs_and_entropy = counted
+        metrics: list[Any] = []
+        step = t.step
+        t.step = lambda: metrics.append(step()) or metrics[-1]
+        grads = _gradient_at_optimizer_step(t)
+        monkeypatch.undo()
+        return grads, metrics[0], calls
+
+    skipped, kept = one_step(skip=True), one_step(skip=False)
+    assert 0 < skipped[2] < kept[2], "some micro-batches, not all, must be idle"
+    assert any(float(g.abs().max()) > 0 for g in kept[0].values())
+    for k in kept[0]:
+        assert torch.equal(skipped[0][k], kept[0][k]), k
+    for key in ("loss", "policy_loss", "kl", "clip_fraction", "ratio_mean", "ratio_min"):
+        assert getattr(skipped[1].update, key) == getattr(kept[1].update, key), key
+    assert skipped[1].update.grad_norm == kept[1].update.grad_norm
+    assert skipped[1].update.tokens == kept[1].update.tokens
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0.0, -1.5, 0.25])), max_size=12),
+    st.booleans(),
+)
+def test_rows_that_learn_are_those_with_tokens_and_if_asked_an_advantage(
+    rows: list[tuple[int, float]], idle: bool
+) -> None:
+    from strata_grpo.trainer import rows_that_learn
+
+    mask = torch.tensor([[1.0] * n + [0.0] * (3 - n) for n, _ in rows]).reshape(len(rows), 3)
+    adv = torch.tensor([a for _, a in rows])
+    got = rows_that_learn(mask, adv, zero_advantage_is_idle=idle).tolist()
+    assert got == [n > 0 and (a != 0 or not idle) for n, a in rows]
+
+
 @given(
     st.lists(
         st.tuples(st.sampled_from([0.0, 1.0]), st.integers(0, 10).map(lambda i: i / 10)),

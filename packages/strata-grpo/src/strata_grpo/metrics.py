@@ -31,7 +31,8 @@ class UpdateMetrics:
     """Completion tokens this rank learned from."""
     sampler_logp_gap: float
     """Mean |log π_sampler − log π_learner| over sampled tokens: the policy that sampled against
-    the one that learns (issue 37)."""
+    the one that learns (issue 37). Over the tokens of the micro-batches the update computes: a
+    micro-batch whose gradient is exactly zero (every advantage 0 at μ = 1, β = 0) is not run."""
     sampler_logp_gap_max: float
     sampler_kl: float
     """Mean of log π_sampler − log π_learner over the sampler's own draws: KL(sampler ‖ learner)."""

@@ -15,6 +15,10 @@ Exactness:
   (token_mean: by token share; sequence_mean and dr_grpo: by completion share).
 - A non-finite loss or gradient skips the optimizer step (logged as ``skipped``): weights, the
   optimizer state and the learning-rate schedule stay as they were.
+- A micro-batch whose gradient is exactly zero is not computed (:func:`rows_that_learn`): no
+  completion tokens, or, at μ = 1 with β = 0 and no entropy bonus, advantages of 0 (a group whose
+  rewards are all equal). The update, its loss and ratios are what computing it would give, to
+  the bit; the sampler mismatch is measured over the micro-batches computed.
 """
 
 from __future__ import annotations
@@ -210,6 +214,10 @@ class LearningInputs:
     """1 on completion tokens. Shape: [N, T] float32."""
     advantages: torch.Tensor
     """Shape: [N]."""
+    learns: torch.Tensor
+    """Rows whose tokens can move the gradient (:func:`rows_that_learn`). Shape: [N] bool, CPU."""
+    has_tokens: torch.Tensor
+    """Rows with completion tokens. Shape: [N] bool, CPU."""
     temperature: float
     local_tokens: float
     """Completion tokens on this rank."""
@@ -238,8 +246,8 @@ class UpdateStats:
     ratio_min: torch.Tensor
     ratio_max: torch.Tensor
     mismatch: torch.Tensor
-    """Sampler against learner over completion tokens, d = log πsampler − log πold: Σ |d|,
-    max |d|, Σ d (first update only). Shape: [3]."""
+    """Sampler against learner over the completion tokens computed, d = log πsampler − log πold:
+    Σ |d|, max |d|, Σ d, and the tokens summed over (first update only). Shape: [4]."""
 
     @classmethod
     def empty(cls, device: torch.device) -> UpdateStats:
@@ -247,7 +255,7 @@ class UpdateStats:
             torch.zeros(len(LOSS_STATS), device=device),
             torch.tensor(math.inf, device=device),
             torch.tensor(-math.inf, device=device),
-            torch.zeros(3, device=device),
+            torch.zeros(4, device=device),
         )
 
     def with_micro_batch(
@@ -262,6 +270,7 @@ class UpdateStats:
                     self.mismatch[0] + mismatch[0],
                     self.mismatch[1].maximum(mismatch[1]),
                     self.mismatch[2] + mismatch[2],
+                    self.mismatch[3] + mismatch[3],
                 ]
             )
         return UpdateStats(
@@ -269,6 +278,21 @@ class UpdateStats:
             torch.where(has_tokens, self.ratio_min.minimum(out.ratio_min), self.ratio_min),
             torch.where(has_tokens, self.ratio_max.maximum(out.ratio_max), self.ratio_max),
             merged,
+        )
+
+    def with_idle_micro_batch(self, share: torch.Tensor, has_tokens: bool) -> UpdateStats:
+        """A micro-batch not computed (:func:`rows_that_learn`): what :func:`grpo_loss` gives
+        there, where every term is 0 and every ratio 1 (μ = 1: ρ = exp(0); no tokens: 1 by
+        its convention)."""
+        idle = torch.tensor(
+            [1.0 if k == "ratio_mean" else 0.0 for k in LOSS_STATS], device=self.sums.device
+        )
+        one = torch.ones((), device=self.sums.device)
+        return UpdateStats(
+            self.sums + idle * share,
+            self.ratio_min.minimum(one) if has_tokens else self.ratio_min,
+            self.ratio_max.maximum(one) if has_tokens else self.ratio_max,
+            self.mismatch,
         )
 
     def plus(self, other: UpdateStats) -> UpdateStats:
@@ -298,9 +322,9 @@ class UpdateStats:
             grad_norm=grad_norm,
             skipped=float(skipped),
             tokens=float(tokens),
-            sampler_logp_gap=mismatch[0] / max(tokens, 1),
+            sampler_logp_gap=mismatch[0] / max(mismatch[3], 1),
             sampler_logp_gap_max=mismatch[1],
-            sampler_kl=mismatch[2] / max(tokens, 1),
+            sampler_kl=mismatch[2] / max(mismatch[3], 1),
         )
 
 
@@ -330,6 +354,17 @@ def structure_share(breakdowns: Sequence[Scored]) -> float:
     structure = sum(b.structure_reward for b in breakdowns)
     earned = structure + sum(b.outcome_reward for b in breakdowns)
     return float(structure / earned) if earned > 0 else 0.0
+
+
+def rows_that_learn(
+    completion_mask: torch.Tensor, advantages: torch.Tensor, *, zero_advantage_is_idle: bool
+) -> torch.Tensor:
+    """The completions whose tokens can move the gradient. A row without completion tokens
+    never can; with ``zero_advantage_is_idle`` (μ = 1, β = 0, no entropy bonus: each token's
+    term is −A·ρ·w) neither can a row whose advantage is 0, since 0·ρ·w = 0 and so does its
+    gradient, exactly. ``completion_mask`` [N, T], ``advantages`` [N]; returns [N] bool."""
+    learns = completion_mask.bool().any(1)
+    return learns & (advantages != 0) if zero_advantage_is_idle else learns
 
 
 def mixed_outcome_rows(groups: Sequence[int], breakdowns: Sequence[Scored]) -> torch.Tensor:
@@ -590,7 +625,7 @@ class GRPOTrainer:
         with clock.stage("reference_logprobs"):
             fixed = self._fixed_logprobs(batch, inputs)  # log πold, log πref, the sampler's
         taken = UpdateStats.empty(self.device)
-        grad_norm, skipped, mismatch = 0.0, 0, [0.0, 0.0, 0.0]
+        grad_norm, skipped, mismatch = 0.0, 0, [0.0, 0.0, 0.0, 0.0]
         self.policy.train()
         for inner in range(self.config.inner_updates):
             with clock.stage("forward_backward"):
@@ -622,11 +657,15 @@ class GRPOTrainer:
         if self.config.drop_equal_outcome_groups:  # a group's samples are all on one rank
             cmask = cmask * mixed_outcome_rows(batch.groups, batch.breakdowns)[:, None]
         local_tokens = cmask.sum().item()
+        cfg = self.config
+        idle = cfg.inner_updates == 1 and cfg.beta == 0 and not cfg.entropy_coef
         return LearningInputs(
             input_ids=input_ids.to(self.device),
             attention=attention.to(self.device),
             completion_mask=cmask.to(self.device),
             advantages=batch.advantages.to(self.device),
+            learns=rows_that_learn(cmask, batch.advantages.cpu(), zero_advantage_is_idle=idle),
+            has_tokens=cmask.bool().any(1),
             temperature=batch.temperature,
             local_tokens=local_tokens,
             global_tokens=sum_over_ranks(local_tokens),
@@ -665,6 +704,17 @@ class GRPOTrainer:
         stats = UpdateStats.empty(self.device)
         self.optimizer.zero_grad(set_to_none=True)
         for s in self._micro_batches(n, cfg.micro_batch_size):
+            # This micro-batch's share of the global batch, so gradients accumulate to it.
+            share = (
+                cmask[s].sum() / max(inputs.global_tokens, 1)
+                if cfg.aggregation == "token_mean"
+                else torch.tensor(
+                    (s.stop - s.start) / inputs.global_completions, device=self.device
+                )
+            ) * world_size
+            if not bool(inputs.learns[s].any()):  # its gradient is exactly 0: not computed
+                stats = stats.with_idle_micro_batch(share, bool(inputs.has_tokens[s].any()))
+                continue
             logp, entropy = self._logprobs_and_entropy(
                 inputs.input_ids[s], inputs.attention[s], t, inputs.temperature
             )  # [b, T] each (entropy None without the entropy bonus)
@@ -685,22 +735,17 @@ class GRPOTrainer:
                 entropy=entropy,
                 entropy_coef=cfg.entropy_coef,
             )
-            # This micro-batch's share of the global batch, so gradients accumulate to it.
-            share = (
-                cmask[s].sum() / max(inputs.global_tokens, 1)
-                if cfg.aggregation == "token_mean"
-                else torch.tensor(
-                    (s.stop - s.start) / inputs.global_completions, device=self.device
-                )
-            ) * world_size
             # A non-finite loss makes the gradient non-finite: the update is skipped.
             torch.autograd.backward(out.loss * share)
             mismatch = None
             if first:
                 old = logp.detach() if fixed.old is None else fixed.old[s]
                 d = (fixed.sampler[s] - old) * cmask[s]  # [b, T], 0 on padding
-                mismatch = torch.stack([d.abs().sum(), d.abs().max(), d.sum()])
+                mismatch = torch.stack([d.abs().sum(), d.abs().max(), d.sum(), cmask[s].sum()])
             stats = stats.with_micro_batch(out, share, mismatch)
+        for p in self.params:  # every micro-batch idle: Adam still steps, as with zeros
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
         return stats
 
     def _clip_and_average_gradients(self) -> float:
